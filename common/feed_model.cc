@@ -1,0 +1,1 @@
+#include "common/feed_model.h"

@@ -1,0 +1,93 @@
+// Wire: feedcrawl's adapter over ZeroMQ (the only file that includes zmq.hpp). It offers the
+// socket kinds the system uses, multipart messages as strings, non-blocking send and receive,
+// polling, and the results forwarder. ZeroMQ errors become Status values; nothing here throws.
+//
+// A Socket belongs to one thread at a time. A WireContext may be shared by threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace feedcrawl {
+
+class WireContext {
+ public:
+  WireContext();
+  ~WireContext();
+  WireContext(const WireContext&) = delete;
+  WireContext& operator=(const WireContext&) = delete;
+  void* native();  // zmq::context_t*, for Socket only
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class SocketKind { kRouter, kDealer, kPush, kPull, kPair };
+
+// Limits are set deliberately on every socket (see docs/ARCHITECTURE.md, "ZeroMQ limits").
+struct SocketOptions {
+  int send_hwm = 1000;                        // messages queued per peer before send blocks
+  int recv_hwm = 1000;
+  int64_t max_message_bytes = 80LL << 20;     // larger inbound messages drop the connection
+  int linger_ms = 0;
+  std::string identity;                       // routing id for DEALER sockets
+  bool router_mandatory = true;               // ROUTER: error on unroutable peers, not silence
+  int heartbeat_ivl_ms = 0;                   // ZMTP heartbeats (0: off)
+};
+
+// One multipart message. `peer` is the routing id on ROUTER sockets (first frame) and empty
+// elsewhere; `frames` are the remaining frames.
+struct WireMessage {
+  std::string peer;
+  std::vector<std::string> frames;
+};
+
+class Socket {
+ public:
+  static StatusOr<std::unique_ptr<Socket>> Create(WireContext& context, SocketKind kind,
+                                                  const SocketOptions& options = {});
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  // Binds (or connects) to a ZeroMQ endpoint such as tcp://127.0.0.1:* or ipc:///path.
+  Status Bind(const std::string& endpoint);
+  Status Connect(const std::string& endpoint);
+  Status Disconnect(const std::string& endpoint);
+  // The endpoint actually bound last, with the chosen port for tcp://...:*.
+  std::string LastEndpoint() const;
+
+  // Sends a whole message. With dont_wait, returns WouldBlock instead of waiting when the peer's
+  // queue is full; Unavailable when a ROUTER peer is unknown.
+  Status Send(const WireMessage& message, bool dont_wait = true);
+  // Receives one whole message; nullopt when nothing is waiting.
+  StatusOr<std::optional<WireMessage>> TryRecv();
+
+  // File descriptor that becomes readable when the socket's state may have changed (edge
+  // signalled: drain with TryRecv until nullopt after each wake-up).
+  int Fd() const;
+  bool CanRecv() const;
+  bool CanSend() const;
+  void* native();  // zmq::socket_t*, for Poll and RunForwarder only
+
+ private:
+  Socket(SocketKind kind, void* socket);
+  SocketKind kind_;
+  void* socket_;  // owned zmq::socket_t
+};
+
+// Waits up to timeout_ms (-1: forever) until one of the sockets can receive; returns the
+// indices of those that can.
+StatusOr<std::vector<size_t>> PollReadable(const std::vector<Socket*>& sockets, int timeout_ms);
+
+// Moves every message from `in` to `out` until `control` receives "TERMINATE". Blocks; run it on
+// its own thread. Back-pressure carries through: when `out` cannot send, `in` is not read.
+Status RunForwarder(Socket& in, Socket& out, Socket& control);
+
+}  // namespace feedcrawl
