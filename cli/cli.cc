@@ -1,1 +1,206 @@
+#include "cli/cli.h"
 
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/feeds.h"
+#include "cli/items.h"
+#include "cli/parse.h"
+#include "cli/run.h"
+#include "cli/version.h"
+
+namespace feedcrawl::cli {
+namespace {
+
+const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
+const std::vector<std::string> kLogFormats = {"text", "json"};
+
+void AddStoreOptions(CLI::App* command, StoreOptions* options) {
+  command->add_option("--redis", options->redis_url,
+                      "Redis URL (redis://[user:password@]host[:port][/db] or unix:///path); "
+                      "default: the data dir's own redis-server")
+      ->envname("FEEDCRAWL_REDIS");
+  command->add_option("--data-dir", options->data_dir,
+                      "Folder for the local redis-server's data, logs and sockets")
+      ->envname("FEEDCRAWL_DATA_DIR")
+      ->capture_default_str();
+  command->add_option("--prefix", options->prefix, "Prefix of every Redis key")
+      ->envname("FEEDCRAWL_PREFIX")
+      ->capture_default_str();
+}
+
+// The command chosen on the command line, run after parsing succeeded.
+using Action = std::function<int()>;
+
+void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
+                   int& max_redirects, Action& action) {
+  CLI::App* run = app.add_subcommand("run", "Import FEEDS, then crawl every registered feed");
+  AddStoreOptions(run, &options.store);
+  run->add_option("FEEDS", options.feeds_file,
+                  "A text file of feed URLs (# comments) or an OPML file, imported first")
+      ->check(CLI::ExistingFile);
+  run->add_flag("--once", options.once, "Crawl every feed once, print a summary and exit");
+  run->add_option("--fetchers", options.fetchers, "Fetcher processes")
+      ->envname("FEEDCRAWL_FETCHERS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  run->add_option("--processors", options.processors,
+                  "Processor processes (default: max(1, cores - 1))")
+      ->envname("FEEDCRAWL_PROCESSORS")
+      ->check(CLI::Range(1, 1024));
+  run->add_option("--concurrency", options.concurrency, "Concurrent transfers per fetcher")
+      ->envname("FEEDCRAWL_CONCURRENCY")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  run->add_option("--host-concurrency", options.host_concurrency,
+                  "Concurrent fetches per host (0: unlimited)")
+      ->envname("FEEDCRAWL_HOST_CONCURRENCY")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run->add_option("--host-interval-ms", options.host_interval_ms,
+                  "Minimum spacing of fetches to one host")
+      ->envname("FEEDCRAWL_HOST_INTERVAL_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run->add_option("--fetch-timeout-ms", options.fetch_timeout_ms, "Total time limit per fetch")
+      ->envname("FEEDCRAWL_FETCH_TIMEOUT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--connect-timeout-ms", connect_timeout_ms,
+                  "Connect time limit per fetch (default: the coordinator's)")
+      ->envname("FEEDCRAWL_CONNECT_TIMEOUT_MS")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--max-body-bytes", options.max_body_bytes,
+                  "Largest feed body accepted, after decompression")
+      ->envname("FEEDCRAWL_MAX_BODY_BYTES")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--max-redirects", max_redirects,
+                  "Redirects followed per fetch (default: the coordinator's)")
+      ->envname("FEEDCRAWL_MAX_REDIRECTS")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--user-agent", options.user_agent, "User-Agent header (default: the fetcher's)")
+      ->envname("FEEDCRAWL_USER_AGENT");
+  run->add_flag("--allow-private-networks", options.allow_private_networks,
+                "Allow fetching from loopback, private and link-local addresses")
+      ->envname("FEEDCRAWL_ALLOW_PRIVATE_NETWORKS");
+  run->add_flag("--no-progress", options.no_progress, "Do not show progress while crawling");
+  run->add_option("--log-level", options.log_level,
+                  "Log level of the children (logs go to DATA_DIR/logs/<role>-<n>.log)")
+      ->envname("FEEDCRAWL_LOG_LEVEL")
+      ->check(CLI::IsMember(kLogLevels))
+      ->capture_default_str();
+  run->add_option("--log-format", options.log_format, "Log format of the children")
+      ->envname("FEEDCRAWL_LOG_FORMAT")
+      ->check(CLI::IsMember(kLogFormats))
+      ->capture_default_str();
+  run->callback([&options, &connect_timeout_ms, &max_redirects, &action] {
+    if (connect_timeout_ms > 0) options.connect_timeout_ms = connect_timeout_ms;
+    if (max_redirects >= 0) options.max_redirects = max_redirects;
+    action = [&options] { return RunCommand(options, std::cout, std::cerr); };
+  });
+}
+
+void AddFeedsCommand(CLI::App& app, StoreOptions& store, std::string& file,
+                     std::vector<std::string>& urls, bool& json, Action& action) {
+  CLI::App* feeds = app.add_subcommand("feeds", "Manage the registered feeds");
+  feeds->require_subcommand(1);
+
+  CLI::App* import = feeds->add_subcommand("import", "Register every feed of a list or OPML file");
+  AddStoreOptions(import, &store);
+  import->add_option("FILE", file, "A text file of feed URLs or an OPML file")->required();
+  import->callback([&] { action = [&] { return FeedsImportCommand(store, file, std::cout,
+                                                                  std::cerr); }; });
+
+  CLI::App* add = feeds->add_subcommand("add", "Register feeds by URL");
+  AddStoreOptions(add, &store);
+  add->add_option("URL", urls, "Feed URLs")->required();
+  add->callback([&] { action = [&] { return FeedsAddCommand(store, urls, std::cout,
+                                                            std::cerr); }; });
+
+  CLI::App* list = feeds->add_subcommand("list", "List the registered feeds and their state");
+  AddStoreOptions(list, &store);
+  list->add_flag("--json", json, "One JSON object per line instead of a table");
+  list->callback([&] { action = [&] { return FeedsListCommand(store, json, std::cout,
+                                                              std::cerr); }; });
+
+  CLI::App* remove = feeds->add_subcommand("remove", "Unregister feeds and delete their items");
+  AddStoreOptions(remove, &store);
+  remove->add_option("URL", urls, "Feed URLs")->required();
+  remove->callback([&] { action = [&] { return FeedsRemoveCommand(store, urls, std::cout,
+                                                                  std::cerr); }; });
+}
+
+void AddItemsCommand(CLI::App& app, ItemsOptions& options, Action& action) {
+  CLI::App* items = app.add_subcommand("items", "Print stored items as JSON Lines, oldest first");
+  AddStoreOptions(items, &options.store);
+  items->add_option("--feed", options.feed_url, "Only this feed's items");
+  items->add_option("--since", options.since,
+                    "Only items at or after TIME: RFC 3339, a date, or a duration ago (2h, 3d)");
+  items->add_option("--limit", options.limit, "At most N items (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  items->callback([&] { action = [&] { return ItemsCommand(options, std::cout, std::cerr); }; });
+}
+
+void AddParseCommand(CLI::App& app, ParseCommandOptions& options, Action& action) {
+  CLI::App* parse = app.add_subcommand("parse", "Parse a feed file and print the result as JSON");
+  // Existence is checked by the command itself: an unreadable file is exit 1, not a usage error.
+  parse->add_option("FILE", options.file, "The feed document")->required();
+  parse->add_option("--url", options.url, "The URL it came from (base for relative links)");
+  parse->add_option("--content-type", options.content_type,
+                    "The Content-Type it was served with (for its charset)");
+  parse->callback([&] { action = [&] { return ParseCommand(options, std::cout, std::cerr); }; });
+}
+
+int ParseAndRun(int argc, char** argv) {
+  CLI::App app{"feedcrawl: crawls RSS, Atom and JSON feeds into Redis", "feedcrawl"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText());
+
+  Action action;
+  RunOptions run_options;
+  int connect_timeout_ms = -1;
+  int max_redirects = -1;
+  AddRunCommand(app, run_options, connect_timeout_ms, max_redirects, action);
+  StoreOptions feeds_store;
+  std::string feeds_file;
+  std::vector<std::string> feeds_urls;
+  bool feeds_json = false;
+  AddFeedsCommand(app, feeds_store, feeds_file, feeds_urls, feeds_json, action);
+  ItemsOptions items_options;
+  AddItemsCommand(app, items_options, action);
+  ParseCommandOptions parse_options;
+  AddParseCommand(app, parse_options, action);
+  app.add_subcommand("version", "Print the version")->callback([&action] {
+    action = [] {
+      std::cout << VersionText() << "\n";
+      return kExitOk;
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return action ? action() : kExitUsage;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  try {
+    return ParseAndRun(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "feedcrawl: internal error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace feedcrawl::cli

@@ -1,1 +1,422 @@
 #include "common/redis.h"
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace feedcrawl {
+
+namespace {
+
+redisContext* Ctx(void* p) { return static_cast<redisContext*>(p); }
+
+Status Invalid(const std::string& url, const std::string& why) {
+  return Status::InvalidArgument("bad Redis URL \"" + url + "\": " + why +
+                                 " (expected redis://[[user]:password@]host[:port][/db] or "
+                                 "unix:///path/to/socket[?db=N&password=P&user=U])");
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Passwords often hold characters that must be percent-encoded in a URL.
+bool PercentDecode(const std::string& in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = HexValue(in[i + 1]);
+    const int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+// Parses a decimal number in [min, max]; rejects signs, spaces and trailing characters.
+bool ParseBoundedInt(const std::string& text, int min, int max, int* value) {
+  if (text.empty() || text.size() > 9) return false;
+  int v = 0;
+  for (char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > max) return false;
+  *value = v;
+  return true;
+}
+
+constexpr int kMaxDb = 1 << 20;
+
+StatusOr<RedisAddress> ParseTcpUrl(const std::string& url, std::string rest) {
+  RedisAddress address;
+  std::string path;
+  const size_t slash = rest.find('/');
+  if (slash != std::string::npos) {
+    path = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (rest.find('?') != std::string::npos || path.find('?') != std::string::npos ||
+      rest.find('#') != std::string::npos || path.find('#') != std::string::npos) {
+    return Invalid(url, "query strings are only supported for unix:// URLs");
+  }
+  const size_t at = rest.rfind('@');
+  if (at != std::string::npos) {
+    const std::string userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const size_t colon = userinfo.find(':');
+    if (colon == std::string::npos) {
+      return Invalid(url, "credentials must be written as [user]:password@");
+    }
+    if (!PercentDecode(userinfo.substr(0, colon), &address.user) ||
+        !PercentDecode(userinfo.substr(colon + 1), &address.password)) {
+      return Invalid(url, "bad percent-encoding in the credentials");
+    }
+  }
+  std::string port_text;
+  if (!rest.empty() && rest[0] == '[') {  // IPv6 literal
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) return Invalid(url, "unterminated IPv6 address");
+    address.host = rest.substr(1, close - 1);
+    const std::string after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return Invalid(url, "unexpected text after the IPv6 address");
+      port_text = after.substr(1);
+      if (port_text.empty()) return Invalid(url, "empty port");
+    }
+  } else {
+    const size_t colon = rest.find(':');
+    address.host = rest.substr(0, colon);
+    if (colon != std::string::npos) {
+      port_text = rest.substr(colon + 1);
+      if (port_text.empty()) return Invalid(url, "empty port");
+    }
+  }
+  if (address.host.empty()) return Invalid(url, "missing host");
+  if (!port_text.empty() && !ParseBoundedInt(port_text, 1, 65535, &address.port)) {
+    return Invalid(url, "port must be a number from 1 to 65535");
+  }
+  if (!path.empty() && !ParseBoundedInt(path, 0, kMaxDb, &address.db)) {
+    return Invalid(url, "database must be a non-negative number");
+  }
+  return address;
+}
+
+StatusOr<RedisAddress> ParseUnixUrl(const std::string& url, const std::string& rest) {
+  RedisAddress address;
+  const size_t question = rest.find('?');
+  std::string query;
+  if (question != std::string::npos) query = rest.substr(question + 1);
+  if (!PercentDecode(rest.substr(0, question), &address.unix_path)) {
+    return Invalid(url, "bad percent-encoding in the socket path");
+  }
+  if (address.unix_path.empty() || address.unix_path[0] != '/') {
+    return Invalid(url, "the socket path must be absolute (unix:///path)");
+  }
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    const std::string pair = query.substr(start, end - start);
+    start = end + 1;
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos) return Invalid(url, "query parameter without a value: " + pair);
+    const std::string name = pair.substr(0, eq);
+    std::string value;
+    if (!PercentDecode(pair.substr(eq + 1), &value)) {
+      return Invalid(url, "bad percent-encoding in " + name);
+    }
+    if (name == "db") {
+      if (!ParseBoundedInt(value, 0, kMaxDb, &address.db)) {
+        return Invalid(url, "database must be a non-negative number");
+      }
+    } else if (name == "password") {
+      address.password = value;
+    } else if (name == "user") {
+      address.user = value;
+    } else {
+      return Invalid(url, "unknown query parameter \"" + name + "\"");
+    }
+  }
+  address.port = 0;
+  return address;
+}
+
+RedisReply ConvertReply(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_NIL:
+      out.type = RedisReply::Type::kNil;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(ConvertReply(r->element[i]));
+      break;
+    default:
+      // Reply kinds newer than RESP2 are never requested; keep any text they carry.
+      out.type = RedisReply::Type::kString;
+      if (r->str != nullptr) out.str.assign(r->str, r->len);
+      break;
+  }
+  return out;
+}
+
+struct ArgvBuffers {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  explicit ArgvBuffers(const std::vector<std::string>& args) {
+    argv.reserve(args.size());
+    lengths.reserve(args.size());
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+  }
+};
+
+std::string Describe(const RedisAddress& a) {
+  if (!a.unix_path.empty()) return "unix://" + a.unix_path;
+  return a.host + ":" + std::to_string(a.port);
+}
+
+std::string ContextError(redisContext* c) {
+  if (c == nullptr) return "no connection";
+  std::string message = c->errstr[0] != '\0' ? c->errstr : "I/O error";
+  // hiredis reports a read timeout as a bare EAGAIN I/O error.
+  if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    message += " (timed out)";
+  }
+  return message;
+}
+
+// hiredis writes with plain write(2): a server that closed the connection would raise SIGPIPE
+// and kill the process. SIGPIPE is held back for this thread while we talk to Redis, and one
+// that our write raised is consumed, so the error surfaces as EPIPE without changing the process'
+// signal handling.
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigemptyset(&pipe_set_);
+    sigaddset(&pipe_set_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    blocked_ = pthread_sigmask(SIG_BLOCK, &pipe_set_, &old_mask_) == 0;
+  }
+  ~ScopedSigpipeBlock() {
+    if (!blocked_) return;
+    if (!was_pending_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        const timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set_, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_set_;
+  sigset_t old_mask_;
+  bool was_pending_ = false;
+  bool blocked_ = false;
+};
+
+timeval ToTimeval(int ms) {
+  timeval tv;
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  return tv;
+}
+
+}  // namespace
+
+StatusOr<RedisAddress> ParseRedisUrl(const std::string& url) {
+  constexpr char kRedis[] = "redis://";
+  constexpr char kUnix[] = "unix://";
+  if (url.rfind(kRedis, 0) == 0) return ParseTcpUrl(url, url.substr(sizeof(kRedis) - 1));
+  if (url.rfind(kUnix, 0) == 0) return ParseUnixUrl(url, url.substr(sizeof(kUnix) - 1));
+  if (url.rfind("rediss://", 0) == 0) return Invalid(url, "TLS (rediss://) is not supported");
+  return Invalid(url, "unknown scheme");
+}
+
+RedisClient::RedisClient(RedisAddress address, int timeout_ms)
+    : address_(std::move(address)), timeout_ms_(timeout_ms) {}
+
+RedisClient::~RedisClient() {
+  if (context_ != nullptr) redisFree(Ctx(context_));
+}
+
+StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(const RedisAddress& address,
+                                                            int timeout_ms) {
+  if (timeout_ms <= 0) return Status::InvalidArgument("Redis timeout must be positive");
+  std::unique_ptr<RedisClient> client(new RedisClient(address, timeout_ms));
+  Status s = client->Reconnect();
+  if (!s.ok()) return s;
+  return client;
+}
+
+StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(const std::string& url,
+                                                            int timeout_ms) {
+  StatusOr<RedisAddress> address = ParseRedisUrl(url);
+  if (!address.ok()) return address.status();
+  return Connect(*address, timeout_ms);
+}
+
+Status RedisClient::Reconnect() {
+  ScopedSigpipeBlock no_sigpipe;
+  if (context_ != nullptr) {
+    redisFree(Ctx(context_));
+    context_ = nullptr;
+  }
+  const timeval tv = ToTimeval(timeout_ms_);
+  redisContext* c = address_.unix_path.empty()
+                        ? redisConnectWithTimeout(address_.host.c_str(), address_.port, tv)
+                        : redisConnectUnixWithTimeout(address_.unix_path.c_str(), tv);
+  if (c == nullptr) return Status::ResourceExhausted("cannot allocate a Redis connection");
+  if (c->err != 0) {
+    Status s = Status::Unavailable("cannot connect to Redis at " + Describe(address_) + ": " +
+                                   ContextError(c));
+    redisFree(c);
+    return s;
+  }
+  if (redisSetTimeout(c, tv) != REDIS_OK) {
+    Status s = Status::Unavailable("cannot set the Redis timeout: " + ContextError(c));
+    redisFree(c);
+    return s;
+  }
+  if (address_.unix_path.empty()) redisEnableKeepAlive(c);
+
+  // The handshake: credentials, database, then a PING so that a server that demands a password
+  // we do not have is reported here rather than on the first real command.
+  std::vector<std::vector<std::string>> handshake;
+  if (!address_.password.empty() || !address_.user.empty()) {
+    if (address_.user.empty()) {
+      handshake.push_back({"AUTH", address_.password});
+    } else {
+      handshake.push_back({"AUTH", address_.user, address_.password});
+    }
+  }
+  if (address_.db != 0) handshake.push_back({"SELECT", std::to_string(address_.db)});
+  handshake.push_back({"PING"});
+  for (const auto& command : handshake) {
+    ArgvBuffers args(command);
+    auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.argv.size()),
+                                                            args.argv.data(), args.lengths.data()));
+    if (reply == nullptr) {
+      Status s = Status::Unavailable("Redis at " + Describe(address_) +
+                                     " dropped the connection "
+                                     "during " +
+                                     command[0] + ": " + ContextError(c));
+      redisFree(c);
+      return s;
+    }
+    const bool failed = reply->type == REDIS_REPLY_ERROR;
+    const std::string error = failed ? std::string(reply->str, reply->len) : "";
+    freeReplyObject(reply);
+    if (failed) {
+      redisFree(c);
+      // A server still loading its data set will answer soon; bad credentials never will.
+      if (error.rfind("LOADING", 0) == 0 || error.rfind("BUSY", 0) == 0) {
+        return Status::Unavailable("Redis at " + Describe(address_) + " is not ready: " + error);
+      }
+      return Status::InvalidArgument("Redis at " + Describe(address_) + " refused " + command[0] +
+                                     ": " + error);
+    }
+  }
+  context_ = c;
+  return Status::Ok();
+}
+
+StatusOr<RedisReply> RedisClient::Command(const std::vector<std::string>& argv) {
+  StatusOr<std::vector<RedisReply>> replies = Pipeline({argv});
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  std::vector<RedisReply> replies;
+  if (commands.empty()) return replies;
+  for (const auto& command : commands) {
+    if (command.empty()) return Status::InvalidArgument("empty Redis command");
+  }
+  // A broken connection is reopened once and the whole batch sent again: every caller in
+  // feedcrawl sends commands whose repetition is harmless (idempotent writes, or a counter whose
+  // gaps do not matter).
+  std::string last_error;
+  ScopedSigpipeBlock no_sigpipe;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (context_ == nullptr || Ctx(context_)->err != 0) {
+      Status s = Reconnect();
+      if (!s.ok()) return s;
+    }
+    redisContext* c = Ctx(context_);
+    bool io_error = false;
+    for (const auto& command : commands) {
+      ArgvBuffers args(command);
+      if (redisAppendCommandArgv(c, static_cast<int>(args.argv.size()), args.argv.data(),
+                                 args.lengths.data()) != REDIS_OK) {
+        io_error = true;
+        break;
+      }
+    }
+    replies.clear();
+    replies.reserve(commands.size());
+    for (size_t i = 0; !io_error && i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
+        io_error = true;
+        break;
+      }
+      replies.push_back(ConvertReply(static_cast<redisReply*>(raw)));
+      freeReplyObject(raw);
+    }
+    if (!io_error) return replies;
+    last_error = ContextError(c);
+    // The context is unusable after an error; drop it so the next attempt starts clean.
+    redisFree(c);
+    context_ = nullptr;
+  }
+  return Status::Unavailable("Redis at " + Describe(address_) + ": " + last_error);
+}
+
+}  // namespace feedcrawl

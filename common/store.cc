@@ -1,1 +1,511 @@
 #include "common/store.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <utility>
+
+namespace feedcrawl {
+
+namespace {
+
+// Commands per pipeline round trip: large enough to amortise latency over 100k feeds, small
+// enough that neither side buffers more than a few megabytes.
+constexpr size_t kBatch = 1000;
+
+// ARGV[1] prefix, ARGV[2] now (ms), ARGV[3..] URLs. Returns {added, id per URL...}. Running
+// atomically on the server makes the url -> id claim race-free between concurrent importers.
+// New ids are taken with one INCRBY and the shared keys written with one variadic command each,
+// so a new feed costs a single HSET of its own.
+constexpr char kAddFeedsScript[] = R"lua(
+local p = ARGV[1]
+local now = ARGV[2]
+local n = #ARGV - 2
+local ids_key = p .. 'feed:ids'
+local existing = redis.call('HMGET', ids_key, unpack(ARGV, 3))
+local created = {}
+local count = 0
+for i = 1, n do
+  local url = ARGV[i + 2]
+  if not existing[i] and not created[url] then
+    count = count + 1
+    created[url] = count
+  end
+end
+if count > 0 then
+  local first = redis.call('INCRBY', p .. 'feed:next_id', count) - count + 1
+  local id_pairs, feed_members, due = {}, {}, {}
+  for url, offset in pairs(created) do
+    local id = first + offset - 1
+    created[url] = id
+    id_pairs[#id_pairs + 1] = url
+    id_pairs[#id_pairs + 1] = id
+    feed_members[#feed_members + 1] = id
+    feed_members[#feed_members + 1] = id
+    due[#due + 1] = now
+    due[#due + 1] = id
+    redis.call('HSET', p .. 'feed:' .. id, 'id', id, 'url', url, 'status', 'active',
+               'added_ms', now, 'next_due_ms', now)
+  end
+  redis.call('HSET', ids_key, unpack(id_pairs))
+  redis.call('ZADD', p .. 'feeds', unpack(feed_members))
+  redis.call('ZADD', p .. 'schedule', unpack(due))
+end
+local out = {count}
+for i = 1, n do
+  out[i + 1] = existing[i] and tonumber(existing[i]) or created[ARGV[i + 2]]
+end
+return out
+)lua";
+
+// KEYS: feeds, feed:<id>, schedule. ARGV[1] id, ARGV[2] next_due_ms, ARGV[3..] field, value...
+constexpr char kSaveFeedScript[] = R"lua(
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+)lua";
+
+// KEYS: items:<id>, items:<id>:order. ARGV: key, json, time_ms for each item.
+// Returns {new items, items stored afterwards}.
+constexpr char kStoreItemsScript[] = R"lua(
+local added = 0
+for i = 1, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[i + 2], ARGV[i])
+    added = added + 1
+  end
+end
+return {added, redis.call('HLEN', KEYS[1])}
+)lua";
+
+Status ErrorReply(const std::string& what, const RedisReply& reply) {
+  return Status::Internal(what + ": Redis replied " + reply.str);
+}
+
+// Values in feed hashes are written by this file, but an operator may edit them by hand; a field
+// that does not parse reads as zero rather than making the whole feed list unreadable.
+int64_t ToInt64(const std::string& text) {
+  if (text.empty()) return 0;
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0') return 0;
+  return v;
+}
+
+uint64_t ToUint64(const std::string& text) {
+  const int64_t v = ToInt64(text);
+  return v < 0 ? 0 : static_cast<uint64_t>(v);
+}
+
+bool ParseId(const std::string& text, uint64_t* id) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *id = v;
+  return v != 0;
+}
+
+// Scores come back as text formatted from a double.
+int64_t ScoreToMs(const std::string& text) {
+  const double v = std::strtod(text.c_str(), nullptr);
+  return std::isfinite(v) ? static_cast<int64_t>(std::llround(v)) : 0;
+}
+
+std::vector<std::string> FeedFields(const FeedRecord& f) {
+  std::vector<std::string> out;
+  out.reserve(38);
+  auto add = [&out](const char* name, std::string value) {
+    out.emplace_back(name);
+    out.push_back(std::move(value));
+  };
+  add("id", std::to_string(f.id));
+  add("url", f.url);
+  add("title", f.title);
+  add("status", f.status);
+  add("etag", f.etag);
+  add("last_modified", f.last_modified);
+  add("added_ms", std::to_string(f.added_ms));
+  add("next_due_ms", std::to_string(f.next_due_ms));
+  add("last_fetch_ms", std::to_string(f.last_fetch_ms));
+  add("last_ok_ms", std::to_string(f.last_ok_ms));
+  add("last_status", std::to_string(f.last_status));
+  add("last_outcome", f.last_outcome);
+  add("last_error", f.last_error);
+  add("consecutive_failures", std::to_string(f.consecutive_failures));
+  add("fetches", std::to_string(f.fetches));
+  add("failures", std::to_string(f.failures));
+  add("items_total", std::to_string(f.items_total));
+  add("items_new_last", std::to_string(f.items_new_last));
+  add("interval_ms", std::to_string(f.interval_ms));
+  return out;
+}
+
+// `reply` is an HGETALL answer (field, value, field, value...). The id comes from the key, so a
+// hash without an id field still reads correctly; missing fields keep FeedRecord's defaults.
+FeedRecord FeedFromHash(uint64_t id, const RedisReply& reply) {
+  std::map<std::string, std::string> h;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    h[reply.elements[i].str] = reply.elements[i + 1].str;
+  }
+  auto text = [&h](const char* name, std::string* out) {
+    auto it = h.find(name);
+    if (it != h.end()) *out = it->second;
+  };
+  auto number = [&h](const char* name) {
+    auto it = h.find(name);
+    return it == h.end() ? 0 : ToInt64(it->second);
+  };
+  auto count = [&h](const char* name) {
+    auto it = h.find(name);
+    return it == h.end() ? 0 : ToUint64(it->second);
+  };
+  FeedRecord f;
+  f.id = id;
+  text("url", &f.url);
+  text("title", &f.title);
+  text("status", &f.status);
+  text("etag", &f.etag);
+  text("last_modified", &f.last_modified);
+  f.added_ms = number("added_ms");
+  f.next_due_ms = number("next_due_ms");
+  f.last_fetch_ms = number("last_fetch_ms");
+  f.last_ok_ms = number("last_ok_ms");
+  f.last_status = static_cast<int>(number("last_status"));
+  text("last_outcome", &f.last_outcome);
+  text("last_error", &f.last_error);
+  f.consecutive_failures = static_cast<uint32_t>(count("consecutive_failures"));
+  f.fetches = count("fetches");
+  f.failures = count("failures");
+  f.items_total = count("items_total");
+  f.items_new_last = count("items_new_last");
+  f.interval_ms = number("interval_ms");
+  return f;
+}
+
+// Sends commands in pipelined batches of kBatch; replies come back in order. Error replies are
+// returned as replies, for the caller to judge.
+StatusOr<std::vector<RedisReply>> BatchedPipeline(RedisClient& redis,
+                                                  std::vector<std::vector<std::string>> commands) {
+  std::vector<RedisReply> all;
+  all.reserve(commands.size());
+  for (size_t start = 0; start < commands.size(); start += kBatch) {
+    const size_t end = std::min(commands.size(), start + kBatch);
+    std::vector<std::vector<std::string>> batch(std::make_move_iterator(commands.begin() + start),
+                                                std::make_move_iterator(commands.begin() + end));
+    StatusOr<std::vector<RedisReply>> replies = redis.Pipeline(batch);
+    if (!replies.ok()) return replies.status();
+    for (auto& r : *replies) all.push_back(std::move(r));
+  }
+  return all;
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<RedisClient> redis, std::string prefix)
+    : redis_(std::move(redis)), prefix_(std::move(prefix)) {}
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& redis_url,
+                                             const std::string& prefix) {
+  StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(redis_url);
+  if (!client.ok()) return client.status();
+  return std::make_unique<Store>(std::move(*client), prefix);
+}
+
+StatusOr<RedisReply> Store::RunScript(const char* body, std::string* sha, size_t num_keys,
+                                      const std::vector<std::string>& argv) {
+  if (sha->empty()) {
+    StatusOr<RedisReply> loaded = redis_->Command({"SCRIPT", "LOAD", body});
+    if (!loaded.ok()) return loaded.status();
+    if (loaded->IsError()) return ErrorReply("SCRIPT LOAD", *loaded);
+    *sha = loaded->str;
+  }
+  std::vector<std::string> command;
+  command.reserve(argv.size() + 3);
+  command.push_back("EVALSHA");
+  command.push_back(*sha);
+  command.push_back(std::to_string(num_keys));
+  command.insert(command.end(), argv.begin(), argv.end());
+  StatusOr<RedisReply> reply = redis_->Command(command);
+  if (!reply.ok()) return reply;
+  if (reply->IsError() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+    // The server restarted (or SCRIPT FLUSH ran). EVAL runs the script and caches it again
+    // under the same SHA1, so later calls go back to EVALSHA.
+    command[0] = "EVAL";
+    command[1] = body;
+    reply = redis_->Command(command);
+    if (!reply.ok()) return reply;
+  }
+  if (reply->IsError()) return ErrorReply("script", *reply);
+  return reply;
+}
+
+StatusOr<AddFeedsResult> Store::AddFeeds(const std::vector<std::string>& urls, int64_t now_ms) {
+  AddFeedsResult result;
+  result.ids.reserve(urls.size());
+  for (const auto& url : urls) {
+    if (url.empty()) return Status::InvalidArgument("empty feed URL");
+  }
+  const std::string now = std::to_string(now_ms);
+  for (size_t start = 0; start < urls.size(); start += kBatch) {
+    const size_t end = std::min(urls.size(), start + kBatch);
+    std::vector<std::string> argv;
+    argv.reserve(end - start + 2);
+    argv.push_back(prefix_);
+    argv.push_back(now);
+    argv.insert(argv.end(), urls.begin() + start, urls.begin() + end);
+    StatusOr<RedisReply> reply = RunScript(kAddFeedsScript, &add_feeds_sha_, 0, argv);
+    if (!reply.ok()) return reply.status();
+    if (reply->elements.size() != end - start + 1) {
+      return Status::Internal("add feeds: unexpected reply from Redis");
+    }
+    result.added += static_cast<size_t>(reply->elements[0].integer);
+    for (size_t i = 1; i < reply->elements.size(); ++i) {
+      result.ids.push_back(static_cast<uint64_t>(reply->elements[i].integer));
+    }
+  }
+  return result;
+}
+
+Status Store::RemoveFeed(const std::string& url) {
+  StatusOr<std::optional<uint64_t>> found = FindFeedId(url);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status::NotFound("no feed with URL " + url);
+  const std::string id = std::to_string(**found);
+  // One transaction, so no reader sees a feed that is half gone. UNLINK frees a large item
+  // hash in the background instead of stalling the server.
+  StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline({
+      {"MULTI"},
+      {"UNLINK", Key("feed:" + id), Key("items:" + id), Key("items:" + id + ":order")},
+      {"HDEL", Key("feed:ids"), url},
+      {"ZREM", Key("feeds"), id},
+      {"ZREM", Key("schedule"), id},
+      {"EXEC"},
+  });
+  if (!replies.ok()) return replies.status();
+  const RedisReply& exec = replies->back();
+  if (exec.type != RedisReply::Type::kArray) return ErrorReply("remove feed", exec);
+  for (const auto& r : exec.elements) {
+    if (r.IsError()) return ErrorReply("remove feed", r);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<FeedRecord>> Store::LoadFeeds() {
+  StatusOr<RedisReply> members = redis_->Command({"ZRANGE", Key("feeds"), "0", "-1"});
+  if (!members.ok()) return members.status();
+  if (members->IsError()) return ErrorReply("load feeds", *members);
+  std::vector<uint64_t> ids;
+  std::vector<std::vector<std::string>> commands;
+  ids.reserve(members->elements.size());
+  commands.reserve(members->elements.size());
+  for (const auto& m : members->elements) {
+    uint64_t id = 0;
+    if (!ParseId(m.str, &id)) continue;  // not written by feedcrawl; ignore
+    ids.push_back(id);
+    commands.push_back({"HGETALL", Key("feed:" + m.str)});
+  }
+  StatusOr<std::vector<RedisReply>> hashes = BatchedPipeline(*redis_, std::move(commands));
+  if (!hashes.ok()) return hashes.status();
+  std::vector<FeedRecord> feeds;
+  feeds.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const RedisReply& h = (*hashes)[i];
+    if (h.IsError()) return ErrorReply("load feed " + std::to_string(ids[i]), h);
+    if (h.elements.empty()) continue;  // removed between the two reads
+    feeds.push_back(FeedFromHash(ids[i], h));
+  }
+  return feeds;
+}
+
+StatusOr<std::optional<FeedRecord>> Store::GetFeed(uint64_t id) {
+  StatusOr<RedisReply> h = redis_->Command({"HGETALL", Key("feed:" + std::to_string(id))});
+  if (!h.ok()) return h.status();
+  if (h->IsError()) return ErrorReply("get feed", *h);
+  if (h->elements.empty()) return std::optional<FeedRecord>();
+  return std::optional<FeedRecord>(FeedFromHash(id, *h));
+}
+
+StatusOr<std::optional<uint64_t>> Store::FindFeedId(const std::string& url) {
+  StatusOr<RedisReply> r = redis_->Command({"HGET", Key("feed:ids"), url});
+  if (!r.ok()) return r.status();
+  if (r->IsError()) return ErrorReply("find feed", *r);
+  uint64_t id = 0;
+  if (r->IsNil() || !ParseId(r->str, &id)) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(id);
+}
+
+Status Store::SaveFeed(const FeedRecord& feed) {
+  if (feed.id == 0) return Status::InvalidArgument("feed without an id");
+  const std::string id = std::to_string(feed.id);
+  std::vector<std::string> argv = {Key("feeds"), Key("feed:" + id), Key("schedule"), id,
+                                   std::to_string(feed.next_due_ms)};
+  std::vector<std::string> fields = FeedFields(feed);
+  argv.insert(argv.end(), std::make_move_iterator(fields.begin()),
+              std::make_move_iterator(fields.end()));
+  StatusOr<RedisReply> reply = RunScript(kSaveFeedScript, &save_feed_sha_, 3, argv);
+  if (!reply.ok()) return reply.status();
+  if (reply->integer == 0) return Status::NotFound("feed " + id + " is not in the store");
+  return Status::Ok();
+}
+
+StatusOr<StoreItemsResult> Store::StoreItems(uint64_t feed_id,
+                                             const std::vector<StoredItem>& items) {
+  const std::string id = std::to_string(feed_id);
+  std::vector<std::string> argv;
+  argv.reserve(2 + items.size() * 3);
+  argv.push_back(Key("items:" + id));
+  argv.push_back(Key("items:" + id + ":order"));
+  for (const auto& item : items) {
+    if (item.key.empty()) return Status::InvalidArgument("item without a key");
+    argv.push_back(item.key);
+    argv.push_back(item.json);
+    argv.push_back(std::to_string(item.time_ms));
+  }
+  StatusOr<RedisReply> reply = RunScript(kStoreItemsScript, &store_items_sha_, 2, argv);
+  if (!reply.ok()) return reply.status();
+  if (reply->elements.size() != 2) return Status::Internal("store items: unexpected reply");
+  StoreItemsResult result;
+  result.new_items = static_cast<uint32_t>(reply->elements[0].integer);
+  result.total_items = static_cast<uint64_t>(reply->elements[1].integer);
+  return result;
+}
+
+StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
+  std::vector<uint64_t> feed_ids;
+  if (query.feed_id.has_value()) {
+    feed_ids.push_back(*query.feed_id);
+  } else {
+    StatusOr<RedisReply> members = redis_->Command({"ZRANGE", Key("feeds"), "0", "-1"});
+    if (!members.ok()) return members.status();
+    if (members->IsError()) return ErrorReply("query items", *members);
+    for (const auto& m : members->elements) {
+      uint64_t id = 0;
+      if (ParseId(m.str, &id)) feed_ids.push_back(id);
+    }
+  }
+  const std::string min_score =
+      query.since_ms.has_value() ? std::to_string(*query.since_ms) : std::string("-inf");
+  std::vector<ItemRow> rows;
+  auto remaining = [&]() { return query.limit == 0 ? SIZE_MAX : query.limit - rows.size(); };
+
+  // Feeds go in groups: one round trip fetches the matching keys (and the URL) of a whole
+  // group, a second fetches their JSON.
+  constexpr size_t kFeedsPerRound = 200;
+  for (size_t start = 0; start < feed_ids.size() && remaining() > 0; start += kFeedsPerRound) {
+    const size_t end = std::min(feed_ids.size(), start + kFeedsPerRound);
+    std::vector<std::vector<std::string>> commands;
+    for (size_t i = start; i < end; ++i) {
+      const std::string id = std::to_string(feed_ids[i]);
+      std::vector<std::string> range = {"ZRANGEBYSCORE", Key("items:" + id + ":order"), min_score,
+                                        "+inf", "WITHSCORES"};
+      if (query.limit != 0) {
+        range.insert(range.end(), {"LIMIT", "0", std::to_string(remaining())});
+      }
+      commands.push_back(std::move(range));
+      commands.push_back({"HGET", Key("feed:" + id), "url"});
+    }
+    StatusOr<std::vector<RedisReply>> ranges = redis_->Pipeline(commands);
+    if (!ranges.ok()) return ranges.status();
+
+    struct Pending {
+      uint64_t feed_id;
+      const std::string* url;
+      std::vector<const std::string*> keys;
+      std::vector<int64_t> times;
+    };
+    std::vector<Pending> pending;
+    size_t budget = remaining();
+    for (size_t i = start; i < end && budget > 0; ++i) {
+      const RedisReply& range = (*ranges)[(i - start) * 2];
+      const RedisReply& url = (*ranges)[(i - start) * 2 + 1];
+      if (range.IsError()) return ErrorReply("query items", range);
+      if (range.elements.empty()) continue;
+      Pending p{feed_ids[i], &url.str, {}, {}};
+      for (size_t e = 0; e + 1 < range.elements.size() && budget > 0; e += 2, --budget) {
+        p.keys.push_back(&range.elements[e].str);
+        p.times.push_back(ScoreToMs(range.elements[e + 1].str));
+      }
+      pending.push_back(std::move(p));
+    }
+
+    std::vector<std::vector<std::string>> gets;
+    for (const auto& p : pending) {
+      const std::string hash = Key("items:" + std::to_string(p.feed_id));
+      for (size_t k = 0; k < p.keys.size(); k += kBatch) {
+        std::vector<std::string> hmget = {"HMGET", hash};
+        for (size_t j = k; j < std::min(p.keys.size(), k + kBatch); ++j) {
+          hmget.push_back(*p.keys[j]);
+        }
+        gets.push_back(std::move(hmget));
+      }
+    }
+    StatusOr<std::vector<RedisReply>> values = BatchedPipeline(*redis_, std::move(gets));
+    if (!values.ok()) return values.status();
+    size_t next = 0;
+    for (const auto& p : pending) {
+      for (size_t k = 0; k < p.keys.size(); k += kBatch) {
+        RedisReply& got = (*values)[next++];
+        if (got.IsError()) return ErrorReply("query items", got);
+        for (size_t j = 0; j < got.elements.size(); ++j) {
+          // An order entry without its JSON can only be left by a hand edit; skip it.
+          if (got.elements[j].IsNil()) continue;
+          ItemRow row;
+          row.feed_id = p.feed_id;
+          row.feed_url = *p.url;
+          row.json = std::move(got.elements[j].str);
+          row.time_ms = p.times[k + j];
+          rows.push_back(std::move(row));
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+Status Store::WriteStats(const std::map<std::string, std::string>& stats) {
+  // DEL and HSET inside MULTI/EXEC: the hash is replaced exactly (no stale fields) and
+  // atomically, so a reader never sees it empty or half written.
+  std::vector<std::string> hset = {"HSET", Key("stats")};
+  for (const auto& [name, value] : stats) {
+    hset.push_back(name);
+    hset.push_back(value);
+  }
+  std::vector<std::vector<std::string>> commands = {{"MULTI"}, {"DEL", Key("stats")}};
+  if (!stats.empty()) commands.push_back(std::move(hset));
+  commands.push_back({"EXEC"});
+  StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.IsError()) return ErrorReply("write stats", r);
+  }
+  if (replies->back().type != RedisReply::Type::kArray) {
+    return ErrorReply("write stats", replies->back());
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::map<std::string, std::string>> Store::ReadStats() {
+  StatusOr<RedisReply> h = redis_->Command({"HGETALL", Key("stats")});
+  if (!h.ok()) return h.status();
+  if (h->IsError()) return ErrorReply("read stats", *h);
+  std::map<std::string, std::string> stats;
+  for (size_t i = 0; i + 1 < h->elements.size(); i += 2) {
+    stats[h->elements[i].str] = h->elements[i + 1].str;
+  }
+  return stats;
+}
+
+StatusOr<uint64_t> Store::NextCoordinatorEpoch() {
+  StatusOr<RedisReply> r = redis_->Command({"INCR", Key("coordinator:epoch")});
+  if (!r.ok()) return r.status();
+  if (r->IsError()) return ErrorReply("coordinator epoch", *r);
+  return static_cast<uint64_t>(r->integer);
+}
+
+}  // namespace feedcrawl

@@ -98,11 +98,15 @@ class Store {
   StatusOr<std::optional<FeedRecord>> GetFeed(uint64_t id);
   StatusOr<std::optional<uint64_t>> FindFeedId(const std::string& url);
   // Writes the whole record (P feed:<id>) and its schedule entry in one round trip.
+  // NotFound (and nothing written) when the feed is no longer in P feeds, e.g. it was removed
+  // while its job was in flight: a late write must not bring a removed feed back.
   Status SaveFeed(const FeedRecord& feed);
 
   // Items. Stores each item whose key is new for the feed, leaves existing ones untouched, in
   // one round trip (server-side script). Idempotent: storing the same items twice adds nothing.
   StatusOr<StoreItemsResult> StoreItems(uint64_t feed_id, const std::vector<StoredItem>& items);
+  // Rows come oldest first within a feed (ties by item key); across feeds, feed by feed in id
+  // order. `limit` therefore keeps the oldest matching items; use since_ms to page forward.
   StatusOr<std::vector<ItemRow>> QueryItems(const ItemQuery& query);
 
   // Stats: the coordinator replaces the whole hash; readers get it as a map.
@@ -114,9 +118,15 @@ class Store {
 
  private:
   std::string Key(const std::string& suffix) const { return prefix_ + suffix; }
+  // Runs a Lua script by its SHA1, loading it on first use and again after the server forgot it
+  // (NOSCRIPT after a restart). `argv` holds the num_keys keys, then the arguments.
+  StatusOr<RedisReply> RunScript(const char* body, std::string* sha, size_t num_keys,
+                                 const std::vector<std::string>& argv);
   std::unique_ptr<RedisClient> redis_;
   std::string prefix_;
   std::string store_items_sha_;
+  std::string add_feeds_sha_;
+  std::string save_feed_sha_;
 };
 
 }  // namespace feedcrawl

@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "coordinator/coordinator.h"
+
+int main(int argc, char** argv) { return feedcrawl::CoordinatorMain(argc, argv); }

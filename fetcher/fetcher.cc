@@ -1,1 +1,451 @@
+#include "fetcher/fetcher.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "common/messages.h"
+
+namespace feedcrawl {
+
+namespace {
+
+namespace v1 = feedcrawl::v1;
+
+// Longest single wait, so a stop request from a signal handler is seen promptly.
+constexpr int kMaxWaitMs = 200;
+// Wait while results are stuck behind a full results socket: retry soon, but do not spin.
+constexpr int kPendingRetryMs = 100;
+// Control messages handled per loop turn, so a flood cannot starve transfers.
+constexpr int kMaxControlMessagesPerTurn = 1000;
+// Coordinator silence (in heartbeat intervals) after which the fetcher says Hello again.
+constexpr int kSilentHeartbeats = 5;
+constexpr int64_t kMaxHelloBackoffMs = 60'000;
+// Lets the Goodbye and the last results leave after the sockets close.
+constexpr int kLingerMs = 2000;
+
+std::string HostName() {
+  char buffer[256] = {};
+  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "localhost";
+  return buffer;
+}
+
+bool IsError(v1::Outcome outcome) {
+  return outcome != v1::OUTCOME_OK && outcome != v1::OUTCOME_NOT_MODIFIED;
+}
+
+}  // namespace
+
+// The state of one Run(): touched only by the thread inside Run().
+struct Fetcher::Loop {
+  explicit Loop(Fetcher& fetcher) : f(fetcher), o(fetcher.options_) {}
+
+  Status Open() {
+    if (o.worker_id.empty()) return Status::InvalidArgument("fetcher needs a worker id");
+    if (o.concurrency == 0) return Status::InvalidArgument("concurrency must be at least 1");
+    SocketOptions control_options;
+    control_options.identity = o.worker_id;
+    control_options.linger_ms = kLingerMs;
+    control_options.heartbeat_ivl_ms = std::max(o.heartbeat_ms, 100);
+    auto made_control = Socket::Create(f.context_, SocketKind::kDealer, control_options);
+    if (!made_control.ok()) return made_control.status();
+    control = std::move(made_control).value();
+
+    SocketOptions results_options;
+    results_options.send_hwm = std::max(o.results_send_hwm, 1);
+    results_options.linger_ms = kLingerMs;
+    auto made_results = Socket::Create(f.context_, SocketKind::kPush, results_options);
+    if (!made_results.ok()) return made_results.status();
+    results = std::move(made_results).value();
+
+    Status s = control->Connect(o.control_endpoint);
+    if (!s.ok()) return s;
+    s = results->Connect(o.results_endpoint);
+    if (!s.ok()) return s;
+
+    HttpClientOptions http_options = o.http;
+    http_options.fetcher_id = o.worker_id;
+    auto made_http = NewCurlHttpClient(http_options, f.clock_);
+    if (!made_http.ok()) return made_http.status();
+    http = std::move(made_http).value();
+
+    const int64_t now = Now();
+    next_heartbeat_ms = now + o.heartbeat_ms;
+    hello_backoff_ms = SilenceLimitMs();
+    next_silence_hello_ms = now + SilenceLimitMs();
+    hostname = HostName();
+    spdlog::info("fetcher {} started: control {}, results {}, concurrency {}", o.worker_id,
+                 o.control_endpoint, o.results_endpoint, o.concurrency);
+    return Status::Ok();
+  }
+
+  // One turn of the event loop. Returns false when the loop is over.
+  bool Turn() {
+    int64_t now = Now();
+    if (!stopping && f.stop_requested_.load()) BeginStop(now);
+    ReadControl(now);
+    for (FetchCompletion& done : http->Collect()) pending.push_back(std::move(done));
+    HandOffResults();
+    if (!stopping) {
+      GrantCredit();
+      CheckSilence(now);
+    }
+    SendHeartbeatIfDue(now);
+    PublishStats();
+    if (stopping) {
+      if (http->active() == 0 && pending.empty()) return false;
+      if (now >= drain_deadline_ms) {
+        spdlog::warn("drain time is up with {} transfers in flight and {} results unsent",
+                     http->active(), pending.size());
+        return false;
+      }
+    }
+    WaitForWork(Now());
+    return true;
+  }
+
+  void SayGoodbye() {
+    v1::Envelope envelope;
+    v1::Goodbye* goodbye = envelope.mutable_goodbye();
+    goodbye->set_worker_id(o.worker_id);
+    for (const v1::FetchJob& job : http->AbortAll()) goodbye->add_returned_job_ids(job.job_id());
+    for (const FetchCompletion& done : pending) {
+      goodbye->add_returned_job_ids(done.result.job().job_id());
+    }
+    for (uint64_t job_id : refused_after_stop) goodbye->add_returned_job_ids(job_id);
+    pending.clear();
+    PublishStats();
+    const int returned = goodbye->returned_job_ids_size();
+    Status s = SendControl(std::move(envelope));
+    if (!s.ok()) spdlog::warn("could not say goodbye: {}", s.ToString());
+    spdlog::info("fetcher {} stopped; {} jobs handed back", o.worker_id, returned);
+  }
+
+  void SayHello() {
+    v1::Envelope envelope;
+    v1::Hello* hello = envelope.mutable_hello();
+    hello->set_role(v1::ROLE_FETCHER);
+    hello->set_worker_id(o.worker_id);
+    hello->set_capacity(o.concurrency);
+    hello->set_hostname(hostname);
+    hello->set_pid(static_cast<uint32_t>(getpid()));
+    Status s = SendControl(std::move(envelope));
+    if (!s.ok()) {
+      spdlog::warn("could not send Hello: {}", s.ToString());
+      return;
+    }
+    f.hellos_sent_++;
+    // A Hello starts over: the coordinator forgets earlier credit, so the next Credit
+    // offers every free slot again.
+    outstanding_credit = 0;
+    GrantCredit();
+  }
+
+ private:
+  int64_t Now() const { return f.clock_.MonotonicMs(); }
+  int64_t SilenceLimitMs() const { return int64_t{kSilentHeartbeats} * o.heartbeat_ms; }
+  // Jobs this process holds: transfers in flight plus results not yet handed off.
+  uint32_t Held() const { return static_cast<uint32_t>(http->active() + pending.size()); }
+
+  void BeginStop(int64_t now) {
+    stopping = true;
+    drain_deadline_ms = now + o.drain_ms;
+    spdlog::info("stopping: draining {} transfers for up to {} ms", http->active(), o.drain_ms);
+  }
+
+  Status SendControl(v1::Envelope envelope) {
+    WireMessage message;
+    message.frames.push_back(EncodeEnvelope(std::move(envelope)));
+    return control->Send(message, /*dont_wait=*/true);
+  }
+
+  void ReadControl(int64_t now) {
+    for (int i = 0; i < kMaxControlMessagesPerTurn; ++i) {
+      auto received = control->TryRecv();
+      if (!received.ok()) {
+        spdlog::warn("control socket: {}", received.status().ToString());
+        return;
+      }
+      if (!received->has_value()) return;
+      HeardFromCoordinator(now);
+      const WireMessage& message = **received;
+      if (message.frames.empty()) {
+        Drop("empty message");
+        continue;
+      }
+      auto envelope = DecodeEnvelope(message.frames[0]);
+      if (!envelope.ok()) {
+        Drop(envelope.status().message());
+        continue;
+      }
+      switch (envelope->body_case()) {
+        case v1::Envelope::kJob:
+          StartJob(envelope->job());
+          break;
+        case v1::Envelope::kHeartbeat:
+          NoteCoordinatorEpoch(envelope->heartbeat().coordinator_epoch());
+          break;
+        default:
+          Drop("unexpected message type " + std::to_string(envelope->body_case()));
+          break;
+      }
+    }
+  }
+
+  void Drop(const std::string& why) {
+    f.dropped_messages_++;
+    spdlog::debug("dropped a control message: {}", why);
+  }
+
+  void HeardFromCoordinator(int64_t now) {
+    hello_backoff_ms = SilenceLimitMs();
+    next_silence_hello_ms = now + SilenceLimitMs();
+  }
+
+  void StartJob(const v1::FetchJob& job) {
+    f.jobs_received_++;
+    if (stopping) {
+      refused_after_stop.push_back(job.job_id());
+      return;
+    }
+    if (outstanding_credit > 0) {
+      --outstanding_credit;
+    } else {
+      // The coordinator should never do this; the job still runs rather than lose its lease time.
+      spdlog::warn("job {} arrived without credit", job.job_id());
+    }
+    spdlog::debug("job {} feed {}: {}", job.job_id(), job.feed_id(), job.url());
+    http->Start(job);
+  }
+
+  void NoteCoordinatorEpoch(uint64_t epoch) {
+    if (epoch == 0) return;
+    if (coordinator_epoch.has_value() && *coordinator_epoch != epoch && !stopping) {
+      spdlog::info("coordinator restarted (epoch {} -> {}); saying Hello again", *coordinator_epoch,
+                   epoch);
+      coordinator_epoch = epoch;
+      SayHello();
+      return;
+    }
+    coordinator_epoch = epoch;
+  }
+
+  void CheckSilence(int64_t now) {
+    if (now < next_silence_hello_ms) return;
+    spdlog::warn("no word from the coordinator for {} ms; saying Hello again", hello_backoff_ms);
+    SayHello();
+    // Back off so a long outage does not become a stream of Hellos.
+    hello_backoff_ms =
+        std::min(hello_backoff_ms * 2, std::max(kMaxHelloBackoffMs, SilenceLimitMs()));
+    next_silence_hello_ms = now + hello_backoff_ms;
+  }
+
+  void HandOffResults() {
+    while (!pending.empty()) {
+      FetchCompletion& done = pending.front();
+      v1::Envelope envelope;
+      *envelope.mutable_result() = done.result;
+      WireMessage message;
+      message.frames.push_back(EncodeEnvelope(std::move(envelope)));
+      message.frames.push_back(std::move(done.body));
+      Status s = results->Send(message, /*dont_wait=*/true);
+      if (!s.ok()) {
+        done.body = std::move(message.frames[1]);
+        if (!s.IsWouldBlock()) spdlog::warn("results socket: {}", s.ToString());
+        return;  // processors are behind: the slot stays busy and no credit is granted
+      }
+      f.processed_++;
+      if (IsError(done.result.outcome())) f.errors_++;
+      spdlog::debug("job {} -> {} (HTTP {}, {} bytes) {}", done.result.job().job_id(),
+                    OutcomeName(done.result.outcome()), done.result.http_status(),
+                    done.result.body_bytes(), done.result.error());
+      pending.pop_front();
+    }
+  }
+
+  // Offers the coordinator every slot that is neither busy nor already offered.
+  void GrantCredit() {
+    const uint32_t committed = Held() + outstanding_credit;
+    if (committed >= o.concurrency) return;
+    const uint32_t slots = o.concurrency - committed;
+    v1::Envelope envelope;
+    envelope.mutable_credit()->set_slots(slots);
+    Status s = SendControl(std::move(envelope));
+    if (!s.ok()) {
+      if (!s.IsWouldBlock()) spdlog::warn("could not send Credit: {}", s.ToString());
+      return;  // offered again next turn
+    }
+    outstanding_credit += slots;
+    f.credits_granted_ += slots;
+  }
+
+  void SendHeartbeatIfDue(int64_t now) {
+    if (now < next_heartbeat_ms) return;
+    next_heartbeat_ms = now + o.heartbeat_ms;
+    v1::Envelope envelope;
+    v1::Heartbeat* heartbeat = envelope.mutable_heartbeat();
+    heartbeat->set_role(v1::ROLE_FETCHER);
+    heartbeat->set_worker_id(o.worker_id);
+    heartbeat->set_active(static_cast<uint32_t>(http->active()));
+    heartbeat->set_free_slots(o.concurrency - std::min(o.concurrency, Held()));
+    heartbeat->set_processed(f.processed_.load());
+    heartbeat->set_errors(f.errors_.load());
+    Status s = SendControl(std::move(envelope));
+    if (!s.ok() && !s.IsWouldBlock()) spdlog::warn("could not send Heartbeat: {}", s.ToString());
+  }
+
+  void WaitForWork(int64_t now) {
+    int64_t timeout = std::min<int64_t>(next_heartbeat_ms - now, kMaxWaitMs);
+    if (!pending.empty()) timeout = std::min<int64_t>(timeout, kPendingRetryMs);
+    if (stopping) timeout = std::min(timeout, drain_deadline_ms - now);
+    if (!stopping) timeout = std::min(timeout, next_silence_hello_ms - now);
+    // Sends since the last drain may have consumed the socket's edge-triggered wake-up, so ask
+    // directly whether a message is already waiting.
+    if (control->CanRecv()) timeout = 0;
+    Status s = http->Wait(control->Fd(), static_cast<int>(std::max<int64_t>(timeout, 0)));
+    if (!s.ok()) spdlog::warn("{}", s.ToString());
+  }
+
+  void PublishStats() {
+    f.active_ = static_cast<uint32_t>(http->active());
+    f.pending_results_ = static_cast<uint32_t>(pending.size());
+  }
+
+  Fetcher& f;
+  const FetcherOptions& o;
+  std::unique_ptr<Socket> control;
+  std::unique_ptr<Socket> results;
+  std::unique_ptr<HttpClient> http;
+  std::deque<FetchCompletion> pending;  // finished, not yet accepted by the results socket
+  std::vector<uint64_t> refused_after_stop;
+  uint32_t outstanding_credit = 0;  // offered to the coordinator and not yet used
+  std::optional<uint64_t> coordinator_epoch;
+  std::string hostname;
+  bool stopping = false;
+  int64_t drain_deadline_ms = 0;
+  int64_t next_heartbeat_ms = 0;
+  int64_t next_silence_hello_ms = 0;
+  int64_t hello_backoff_ms = 0;
+};
+
+Fetcher::Fetcher(FetcherOptions options, WireContext& context, const Clock& clock)
+    : options_(std::move(options)), context_(context), clock_(clock) {}
+
+Fetcher::~Fetcher() = default;
+
+Status Fetcher::Run() {
+  Loop loop(*this);
+  Status s = loop.Open();
+  if (!s.ok()) return s;
+  loop.SayHello();
+  while (loop.Turn()) {
+  }
+  loop.SayGoodbye();
+  return Status::Ok();
+}
+
+FetcherStats Fetcher::Stats() const {
+  FetcherStats stats;
+  stats.active = active_.load();
+  stats.pending_results = pending_results_.load();
+  stats.jobs_received = jobs_received_.load();
+  stats.processed = processed_.load();
+  stats.errors = errors_.load();
+  stats.credits_granted = credits_granted_.load();
+  stats.dropped_messages = dropped_messages_.load();
+  stats.hellos_sent = hellos_sent_.load();
+  return stats;
+}
+
+namespace {
+
+std::atomic<Fetcher*> g_running_fetcher{nullptr};
+
+void OnStopSignal(int) {
+  if (Fetcher* fetcher = g_running_fetcher.load()) fetcher->RequestStop();
+}
+
+void InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+int FetcherMain(int argc, char** argv) {
+  CLI::App app{"feedcrawl fetcher: fetches feeds for the coordinator and passes them on"};
+  FetcherOptions options;
+  LogOptions log_options;
+  log_options.name = "fetcher";
+  app.add_option("--control", options.control_endpoint, "coordinator control endpoint")
+      ->envname("FEEDCRAWL_CONTROL")
+      ->capture_default_str();
+  app.add_option("--results", options.results_endpoint, "results endpoint (forwarder input)")
+      ->envname("FEEDCRAWL_RESULTS")
+      ->capture_default_str();
+  app.add_option("--concurrency", options.concurrency, "concurrent transfers")
+      ->envname("FEEDCRAWL_CONCURRENCY")
+      ->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
+  app.add_option("--id", options.worker_id, "worker id (default: hostname-pid)")
+      ->envname("FEEDCRAWL_ID");
+  app.add_option("--user-agent", options.http.user_agent, "User-Agent header")
+      ->envname("FEEDCRAWL_USER_AGENT")
+      ->capture_default_str();
+  app.add_option("--proxy", options.http.proxy,
+                 "proxy URL (default: the http_proxy/https_proxy/no_proxy variables)")
+      ->envname("FEEDCRAWL_PROXY");
+  app.add_flag("--allow-private-networks", options.http.allow_private_networks,
+               "allow fetching from loopback, private and link-local addresses (also needed "
+               "for a proxy on such an address)")
+      ->envname("FEEDCRAWL_ALLOW_PRIVATE_NETWORKS");
+  app.add_option("--heartbeat-ms", options.heartbeat_ms, "heartbeat interval")
+      ->envname("FEEDCRAWL_HEARTBEAT_MS")
+      ->check(CLI::Range(10, 3'600'000))
+      ->capture_default_str();
+  app.add_option("--drain-ms", options.drain_ms, "on stop, how long to let transfers finish")
+      ->envname("FEEDCRAWL_DRAIN_MS")
+      ->check(CLI::Range(0, 3'600'000))
+      ->capture_default_str();
+  app.add_option("--log-level", log_options.level, "trace, debug, info, warn, error, off")
+      ->envname("FEEDCRAWL_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--log-format", log_options.format, "text or json")
+      ->envname("FEEDCRAWL_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  Status s = InitLogging(log_options);
+  if (!s.ok()) {
+    fprintf(stderr, "fetcher: %s\n", s.ToString().c_str());
+    return 2;
+  }
+  if (options.worker_id.empty()) options.worker_id = HostName() + "-" + std::to_string(getpid());
+
+  WireContext context;
+  Fetcher fetcher(options, context);
+  g_running_fetcher.store(&fetcher);
+  InstallStopHandlers();
+  s = fetcher.Run();
+  g_running_fetcher.store(nullptr);
+  if (!s.ok()) {
+    spdlog::error("fetcher failed: {}", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace feedcrawl

@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "processor/processor.h"
+
+int main(int argc, char** argv) { return feedcrawl::ProcessorMain(argc, argv); }

@@ -1,1 +1,222 @@
+#include "processor/processor.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/feed_model.h"
+#include "common/messages.h"
+#include "processor/parser.h"
+
+namespace feedcrawl {
+
+namespace v1 = feedcrawl::v1;
+
+namespace {
+
+std::string DefaultWorkerId() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+v1::JobReport ReportFor(const v1::FetchResult& result) {
+  v1::JobReport report;
+  report.set_job_id(result.job().job_id());
+  report.set_feed_id(result.job().feed_id());
+  report.set_outcome(result.outcome());
+  report.set_http_status(result.http_status());
+  report.set_error(result.error());
+  report.set_effective_url(result.effective_url());
+  report.set_fetched_at_ms(result.fetched_at_ms());
+  report.set_body_bytes(result.body_bytes());
+  report.set_cache_control(result.cache_control());
+  report.set_expires(result.expires());
+  report.set_retry_after(result.retry_after());
+  report.set_redirects(result.redirects());
+  return report;
+}
+
+}  // namespace
+
+Processor::Processor(ProcessorOptions options, std::unique_ptr<Store> store, Clock& clock)
+    : options_(std::move(options)), store_(std::move(store)), clock_(clock) {
+  if (options_.worker_id.empty()) options_.worker_id = DefaultWorkerId();
+}
+
+Status Processor::Start() {
+  SocketOptions control_options;
+  control_options.identity = "p:" + options_.worker_id;
+  control_options.max_message_bytes = 1 << 20;
+  auto control = Socket::Create(context_, SocketKind::kDealer, control_options);
+  if (!control.ok()) return control.status();
+  control_ = std::move(*control);
+  SocketOptions results_options;
+  results_options.recv_hwm = options_.recv_hwm;
+  auto results = Socket::Create(context_, SocketKind::kPull, results_options);
+  if (!results.ok()) return results.status();
+  results_ = std::move(*results);
+  if (Status s = control_->Connect(options_.control_endpoint); !s.ok()) return s;
+  if (Status s = results_->Connect(options_.results_endpoint); !s.ok()) return s;
+  SayHello();
+  last_heard_ms_ = clock_.MonotonicMs();
+  return Status::Ok();
+}
+
+void Processor::SayHello() {
+  v1::Envelope envelope;
+  v1::Hello* hello = envelope.mutable_hello();
+  hello->set_role(v1::ROLE_PROCESSOR);
+  hello->set_worker_id(options_.worker_id);
+  hello->set_capacity(1);
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  hello->set_hostname(host);
+  hello->set_pid(static_cast<uint32_t>(getpid()));
+  (void)control_->Send(WireMessage{"", {EncodeEnvelope(envelope)}});
+}
+
+void Processor::SendHeartbeat() {
+  v1::Envelope envelope;
+  v1::Heartbeat* beat = envelope.mutable_heartbeat();
+  beat->set_role(v1::ROLE_PROCESSOR);
+  beat->set_worker_id(options_.worker_id);
+  beat->set_processed(processed_);
+  beat->set_errors(errors_);
+  (void)control_->Send(WireMessage{"", {EncodeEnvelope(envelope)}});
+}
+
+Status Processor::Run() {
+  while (!stop_) {
+    const int64_t now = clock_.MonotonicMs();
+    if (now >= next_heartbeat_ms_) {
+      SendHeartbeat();
+      next_heartbeat_ms_ = now + options_.heartbeat_ms;
+      // A coordinator that stays silent may have restarted without our noticing: say Hello again.
+      if (now - last_heard_ms_ > 5 * options_.heartbeat_ms) {
+        SayHello();
+        last_heard_ms_ = now;
+      }
+    }
+    const int timeout = static_cast<int>(std::clamp<int64_t>(next_heartbeat_ms_ - now, 0, 200));
+    auto ready = PollReadable({control_.get(), results_.get()}, timeout);
+    if (!ready.ok()) return ready.status();
+    while (true) {
+      auto message = control_->TryRecv();
+      if (!message.ok() || !message->has_value()) break;
+      HandleControl(**message);
+    }
+    // One result per turn keeps heartbeats flowing while a backlog is worked through.
+    auto message = results_->TryRecv();
+    if (message.ok() && message->has_value()) HandleResult(**message);
+  }
+  return Status::Ok();
+}
+
+void Processor::HandleControl(const WireMessage& message) {
+  if (message.frames.empty()) return;
+  auto envelope = DecodeEnvelope(message.frames[0]);
+  if (!envelope.ok() || envelope->body_case() != v1::Envelope::kHeartbeat) {
+    ++bad_messages_;
+    return;
+  }
+  last_heard_ms_ = clock_.MonotonicMs();
+  const uint64_t epoch = envelope->heartbeat().coordinator_epoch();
+  if (coordinator_epoch_ != 0 && epoch != coordinator_epoch_) {
+    spdlog::info("coordinator restarted (epoch {} -> {}), announcing again", coordinator_epoch_,
+                 epoch);
+    SayHello();
+  }
+  coordinator_epoch_ = epoch;
+}
+
+void Processor::HandleResult(const WireMessage& message) {
+  if (message.frames.size() != 2) {
+    ++bad_messages_;
+    return;
+  }
+  auto envelope = DecodeEnvelope(message.frames[0]);
+  if (!envelope.ok() || envelope->body_case() != v1::Envelope::kResult) {
+    ++bad_messages_;
+    spdlog::debug("dropped data-plane message: {}",
+                  envelope.ok() ? "not a result" : envelope.status().ToString());
+    return;
+  }
+  std::optional<v1::JobReport> report = Process(envelope->result(), message.frames[1]);
+  if (!report) return;
+  v1::Envelope out;
+  *out.mutable_report() = std::move(*report);
+  if (Status s = control_->Send(WireMessage{"", {EncodeEnvelope(out)}}, /*dont_wait=*/false);
+      !s.ok()) {
+    spdlog::warn("report for job {} not sent: {}", out.report().job_id(), s.ToString());
+  }
+}
+
+std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
+                                                std::string_view body) {
+  ++processed_;
+  v1::JobReport report = ReportFor(result);
+  report.set_processor_id(options_.worker_id);
+  if (result.outcome() != v1::OUTCOME_OK) {
+    // Transport outcomes pass through; 304 carries possibly refreshed validators.
+    if (result.outcome() == v1::OUTCOME_NOT_MODIFIED) {
+      report.set_etag(result.etag());
+      report.set_last_modified(result.last_modified());
+    } else {
+      ++errors_;
+    }
+    return report;
+  }
+  const std::string& base = result.effective_url().empty() ? result.job().url()
+                                                           : result.effective_url();
+  ParsedFeed parsed = ParseFeed(body, ParseOptions{base, result.content_type()});
+  report.set_format(parsed.format);
+  report.set_bozo(parsed.bozo);
+  if (parsed.format.empty()) {
+    ++errors_;
+    report.set_outcome(v1::OUTCOME_PARSE_ERROR);
+    report.set_error(parsed.error.empty() ? "not a feed" : parsed.error);
+    return report;
+  }
+  const int64_t seen_ms = result.fetched_at_ms() > 0 ? result.fetched_at_ms() : clock_.NowMs();
+  std::vector<StoredItem> items;
+  items.reserve(parsed.items.size());
+  for (const Item& item : parsed.items) {
+    int64_t time_ms = item.published_ms.value_or(item.updated_ms.value_or(seen_ms));
+    items.push_back(StoredItem{item.key, ItemToJson(item).dump(), time_ms});
+  }
+  auto stored = StoreWithRetry(result.job().feed_id(), items);
+  if (!stored.ok()) {
+    ++errors_;
+    spdlog::error("job {}: store unavailable, leaving the job to its lease: {}",
+                  result.job().job_id(), stored.status().ToString());
+    return std::nullopt;
+  }
+  report.set_new_items(stored->new_items);
+  report.set_total_items(static_cast<uint32_t>(stored->total_items));
+  report.set_parsed_items(static_cast<uint32_t>(parsed.items.size()));
+  report.set_feed_title(parsed.feed.title);
+  report.set_ttl_minutes(parsed.feed.ttl_minutes);
+  report.set_etag(result.etag());
+  report.set_last_modified(result.last_modified());
+  if (parsed.bozo) report.set_error(parsed.error);
+  return report;
+}
+
+StatusOr<StoreItemsResult> Processor::StoreWithRetry(uint64_t feed_id,
+                                                     const std::vector<StoredItem>& items) {
+  const int64_t give_up = clock_.MonotonicMs() + options_.store_retry_ms;
+  int64_t backoff_ms = 50;
+  while (true) {
+    auto stored = store_->StoreItems(feed_id, items);
+    if (stored.ok() || stop_ || clock_.MonotonicMs() >= give_up) return stored;
+    spdlog::warn("store failed ({}), retrying in {} ms", stored.status().ToString(), backoff_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 2000);
+  }
+}
+
+}  // namespace feedcrawl

@@ -1,0 +1,194 @@
+#include "cli/feeds.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/feed_list.h"
+#include "cli/format.h"
+#include "common/clock.h"
+#include "common/feed_model.h"
+
+namespace feedcrawl::cli {
+namespace {
+
+constexpr size_t kBatchSize = 10'000;
+constexpr size_t kMaxErrorColumn = 60;
+
+std::unique_ptr<StoreSession> OpenOrReport(const StoreOptions& options, std::ostream& err) {
+  StatusOr<std::unique_ptr<StoreSession>> session = StoreSession::Open(options);
+  if (!session.ok()) {
+    err << "feedcrawl: error: " << session.status().message() << "\n";
+    return nullptr;
+  }
+  return std::move(*session);
+}
+
+// Prints "Imported 500 feeds from list.txt (20 new)".
+int AddAndReport(const StoreOptions& options, const std::vector<std::string>& urls,
+                 const std::string& verb, const std::string& source, std::ostream& out,
+                 std::ostream& err) {
+  std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
+  if (session == nullptr) return kExitFailure;
+  StatusOr<AddFeedsResult> result =
+      AddFeedsInBatches(session->store(), urls, SystemClock::Instance().NowMs());
+  if (!result.ok()) {
+    err << "feedcrawl: error: adding feeds: " << result.status().message() << "\n";
+    return kExitFailure;
+  }
+  out << verb << " " << FormatCount(urls.size()) << " feed" << (urls.size() == 1 ? "" : "s")
+      << source << " (" << FormatCount(result->added) << " new)\n";
+  return kExitOk;
+}
+
+std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
+
+// Errors can be long and multi-line; the table keeps one short line per feed.
+std::string OneLine(const std::string& text, size_t max) {
+  std::string line;
+  for (char c : text) line.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
+  if (line.size() > max) line = line.substr(0, max - 3) + "...";
+  return line;
+}
+
+nlohmann::json TimeOrNull(int64_t ms) {
+  return ms > 0 ? nlohmann::json(FormatRfc3339(ms)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json StringOrNull(const std::string& text) {
+  return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+}
+
+}  // namespace
+
+StatusOr<AddFeedsResult> AddFeedsInBatches(Store& store, const std::vector<std::string>& urls,
+                                           int64_t now_ms) {
+  AddFeedsResult total;
+  for (size_t start = 0; start < urls.size(); start += kBatchSize) {
+    size_t end = std::min(urls.size(), start + kBatchSize);
+    std::vector<std::string> batch(urls.begin() + static_cast<std::ptrdiff_t>(start),
+                                   urls.begin() + static_cast<std::ptrdiff_t>(end));
+    StatusOr<AddFeedsResult> result = store.AddFeeds(batch, now_ms);
+    if (!result.ok()) return result.status();
+    total.ids.insert(total.ids.end(), result->ids.begin(), result->ids.end());
+    total.added += result->added;
+  }
+  return total;
+}
+
+nlohmann::json FeedRecordToJson(const FeedRecord& feed) {
+  nlohmann::json json = nlohmann::json::object();
+  json["id"] = feed.id;
+  json["url"] = feed.url;
+  json["title"] = StringOrNull(feed.title);
+  json["status"] = feed.status;
+  json["last_outcome"] = StringOrNull(feed.last_outcome);
+  json["last_status"] =
+      feed.last_status == 0 ? nlohmann::json(nullptr) : nlohmann::json(feed.last_status);
+  json["items"] = feed.items_total;
+  json["last_error"] = StringOrNull(feed.last_error);
+  json["last_fetch"] = TimeOrNull(feed.last_fetch_ms);
+  json["last_ok"] = TimeOrNull(feed.last_ok_ms);
+  json["next_due"] = TimeOrNull(feed.next_due_ms);
+  json["fetches"] = feed.fetches;
+  json["failures"] = feed.failures;
+  json["consecutive_failures"] = feed.consecutive_failures;
+  return json;
+}
+
+std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"});
+  for (const FeedRecord& feed : feeds) {
+    rows.push_back({feed.url, feed.status, OrDash(feed.last_outcome),
+                    feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
+                    FormatCount(feed.items_total),
+                    OrDash(OneLine(feed.last_error, kMaxErrorColumn))});
+  }
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string table;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      bool last = i + 1 == row.size();
+      bool numeric = i == 3 || i == 4;
+      std::string padding(widths[i] - row[i].size(), ' ');
+      if (numeric) {
+        line += padding + row[i];
+      } else {
+        line += row[i];
+        if (!last) line += padding;
+      }
+      if (!last) line += "  ";
+    }
+    table += line + "\n";
+  }
+  return table;
+}
+
+int FeedsImportCommand(const StoreOptions& options, const std::string& file, std::ostream& out,
+                       std::ostream& err) {
+  StatusOr<std::vector<std::string>> urls = ReadFeedList(file);
+  if (!urls.ok()) {
+    err << "feedcrawl: error: " << urls.status().message() << "\n";
+    return urls.status().code() == StatusCode::kNotFound ? kExitFailure : kExitUsage;
+  }
+  return AddAndReport(options, *urls, "Imported", " from " + file, out, err);
+}
+
+int FeedsAddCommand(const StoreOptions& options, const std::vector<std::string>& urls,
+                    std::ostream& out, std::ostream& err) {
+  for (const std::string& url : urls) {
+    if (!IsFeedUrl(url)) {
+      err << "feedcrawl: error: not an http(s) URL: " << url << "\n";
+      return kExitUsage;
+    }
+  }
+  return AddAndReport(options, urls, "Added", "", out, err);
+}
+
+int FeedsListCommand(const StoreOptions& options, bool json, std::ostream& out,
+                     std::ostream& err) {
+  std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
+  if (session == nullptr) return kExitFailure;
+  StatusOr<std::vector<FeedRecord>> feeds = session->store().LoadFeeds();
+  if (!feeds.ok()) {
+    err << "feedcrawl: error: loading feeds: " << feeds.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (json) {
+    for (const FeedRecord& feed : *feeds) {
+      out << FeedRecordToJson(feed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          << "\n";
+    }
+  } else {
+    out << FormatFeedTable(*feeds);
+  }
+  return kExitOk;
+}
+
+int FeedsRemoveCommand(const StoreOptions& options, const std::vector<std::string>& urls,
+                       std::ostream& out, std::ostream& err) {
+  std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
+  if (session == nullptr) return kExitFailure;
+  int exit_code = kExitOk;
+  for (const std::string& url : urls) {
+    Status status = session->store().RemoveFeed(url);
+    if (status.ok()) {
+      out << "Removed " << url << "\n";
+    } else if (status.IsNotFound()) {
+      err << "feedcrawl: error: no such feed: " << url << "\n";
+      exit_code = kExitFailure;
+    } else {
+      err << "feedcrawl: error: removing " << url << ": " << status.message() << "\n";
+      return kExitFailure;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace feedcrawl::cli

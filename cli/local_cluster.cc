@@ -1,0 +1,205 @@
+#include "cli/local_cluster.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <initializer_list>
+#include <thread>
+
+#include "cli/file_util.h"
+
+namespace feedcrawl::cli {
+namespace {
+
+constexpr char kLongestSocketName[] = "results-out.sock";
+
+void AddLogFlags(const ClusterOptions& options, std::vector<std::string>& args) {
+  args.insert(args.end(), {"--log-level", options.log_level, "--log-format", options.log_format});
+}
+
+Status ExitedError(const std::string& what, const std::string& log_path) {
+  std::string message = what + " (log: " + log_path + ")";
+  std::string tail = TailOfFile(log_path, 5);
+  if (!tail.empty()) message += "\n" + tail;
+  return Status::Unavailable(message);
+}
+
+}  // namespace
+
+ClusterEndpoints MakeEndpoints(const std::string& socket_dir) {
+  return {"ipc://" + socket_dir + "/control.sock", "ipc://" + socket_dir + "/results-in.sock",
+          "ipc://" + socket_dir + "/results-out.sock"};
+}
+
+std::vector<std::string> CoordinatorArgs(const ClusterOptions& options,
+                                         const ClusterEndpoints& endpoints) {
+  std::vector<std::string> args = {options.bin_dir + "/feedcrawl-coordinator",
+                                   "--redis", options.redis_url,
+                                   "--prefix", options.prefix,
+                                   "--control-bind", endpoints.control,
+                                   "--results-in-bind", endpoints.results_in,
+                                   "--results-out-bind", endpoints.results_out,
+                                   "--host-concurrency", std::to_string(options.host_concurrency),
+                                   "--host-interval-ms", std::to_string(options.host_interval_ms),
+                                   "--fetch-timeout-ms", std::to_string(options.fetch_timeout_ms),
+                                   "--max-body-bytes", std::to_string(options.max_body_bytes)};
+  if (options.once) args.push_back("--once");
+  if (options.connect_timeout_ms) {
+    args.insert(args.end(), {"--connect-timeout-ms", std::to_string(*options.connect_timeout_ms)});
+  }
+  if (options.max_redirects) {
+    args.insert(args.end(), {"--max-redirects", std::to_string(*options.max_redirects)});
+  }
+  AddLogFlags(options, args);
+  return args;
+}
+
+std::vector<std::string> FetcherArgs(const ClusterOptions& options,
+                                     const ClusterEndpoints& endpoints, int n) {
+  std::vector<std::string> args = {options.bin_dir + "/feedcrawl-fetcher",
+                                   "--control", endpoints.control,
+                                   "--results", endpoints.results_in,
+                                   "--concurrency", std::to_string(options.concurrency),
+                                   "--id", "fetcher-" + std::to_string(n)};
+  if (options.allow_private_networks) args.push_back("--allow-private-networks");
+  if (!options.user_agent.empty()) args.insert(args.end(), {"--user-agent", options.user_agent});
+  AddLogFlags(options, args);
+  return args;
+}
+
+std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
+                                       const ClusterEndpoints& endpoints, int n) {
+  std::vector<std::string> args = {options.bin_dir + "/feedcrawl-processor",
+                                   "--control", endpoints.control,
+                                   "--results", endpoints.results_out,
+                                   "--redis", options.redis_url,
+                                   "--prefix", options.prefix,
+                                   "--id", "processor-" + std::to_string(n)};
+  AddLogFlags(options, args);
+  return args;
+}
+
+StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions& options,
+                                                            const DataDir& dir,
+                                                            MessageSink messages) {
+  for (const char* role : {"feedcrawl-coordinator", "feedcrawl-fetcher", "feedcrawl-processor"}) {
+    std::string path = options.bin_dir + "/" + role;
+    if (::access(path.c_str(), X_OK) != 0) {
+      return Status::NotFound(std::string(role) + " not found in " + options.bin_dir +
+                              " (it is installed next to feedcrawl)");
+    }
+  }
+  Status status = dir.Prepare();
+  if (!status.ok()) return status;
+
+  std::unique_ptr<LocalCluster> cluster(new LocalCluster());
+  StatusOr<std::unique_ptr<SocketDir>> socket_dir =
+      SocketDir::Choose(dir.RunDir(), kLongestSocketName);
+  if (!socket_dir.ok()) return socket_dir.status();
+  cluster->socket_dir_ = std::move(*socket_dir);
+  cluster->endpoints_ = MakeEndpoints(cluster->socket_dir_->path());
+  cluster->once_ = options.once;
+  cluster->messages_ = std::move(messages);
+  // We hold the data dir's lock, so socket files here are leftovers of a killed run.
+  for (const char* name : {"control.sock", "results-in.sock", "results-out.sock"}) {
+    ::unlink((cluster->socket_dir_->path() + "/" + name).c_str());
+  }
+
+  auto add_slot = [&](const std::string& role, int n, std::vector<std::string> argv) {
+    Slot slot;
+    slot.role = role;
+    slot.n = n;
+    slot.argv = std::move(argv);
+    slot.log_path = dir.LogPath(role, n);
+    cluster->slots_.push_back(std::move(slot));
+  };
+  add_slot("coordinator", 1, CoordinatorArgs(options, cluster->endpoints_));
+  for (int n = 1; n <= options.processors; ++n) {
+    add_slot("processor", n, ProcessorArgs(options, cluster->endpoints_, n));
+  }
+  for (int n = 1; n <= options.fetchers; ++n) {
+    add_slot("fetcher", n, FetcherArgs(options, cluster->endpoints_, n));
+  }
+
+  for (Slot& slot : cluster->slots_) {
+    status = cluster->Launch(slot, /*fresh_log=*/true);
+    if (!status.ok()) {
+      cluster->Stop();
+      return status;
+    }
+  }
+  return cluster;
+}
+
+LocalCluster::~LocalCluster() { Stop(); }
+
+std::string LocalCluster::CoordinatorLog() const {
+  return slots_.empty() ? "" : slots_.front().log_path;
+}
+
+Status LocalCluster::Launch(Slot& slot, bool fresh_log) {
+  SpawnOptions spawn;
+  spawn.argv = slot.argv;
+  spawn.log_path = slot.log_path;
+  spawn.truncate_log = fresh_log;
+  StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(spawn);
+  if (!process.ok()) return process.status();
+  slot.process = std::move(*process);
+  return Status::Ok();
+}
+
+StatusOr<LocalCluster::State> LocalCluster::Supervise() {
+  if (stopped_) return State::kFinished;
+  for (Slot& slot : slots_) {
+    if (slot.process == nullptr || !slot.process->Poll()) continue;
+    if (slot.role == "coordinator") {
+      if (once_ && slot.process->exit_code() == 0) return State::kFinished;
+      return ExitedError("the coordinator " + slot.process->DescribeExit(), slot.log_path);
+    }
+    std::string exit = slot.process->DescribeExit();
+    if (slot.restarts >= kMaxRestarts) {
+      return ExitedError(slot.Name() + " " + exit + " and was restarted " +
+                             std::to_string(kMaxRestarts) + " times already; giving up",
+                         slot.log_path);
+    }
+    ++slot.restarts;
+    if (messages_) {
+      messages_(slot.Name() + " " + exit + "; restarting (" + std::to_string(slot.restarts) + "/" +
+                std::to_string(kMaxRestarts) + "), log: " + slot.log_path);
+    }
+    Status status = Launch(slot, /*fresh_log=*/false);
+    if (!status.ok()) return status;
+  }
+  return State::kRunning;
+}
+
+void LocalCluster::StopRole(const std::string& role, int64_t deadline,
+                            const std::function<bool()>& hurry) {
+  for (Slot& slot : slots_) {
+    if (slot.role == role && slot.process != nullptr) slot.process->Signal(SIGTERM);
+  }
+  while (true) {
+    bool running = false;
+    for (Slot& slot : slots_) {
+      if (slot.role == role && slot.process != nullptr && !slot.process->Poll()) running = true;
+    }
+    if (!running || MonotonicMs() >= deadline || (hurry && hurry())) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void LocalCluster::Stop(const std::function<bool()>& hurry) {
+  if (stopped_) return;
+  stopped_ = true;
+  int64_t deadline = MonotonicMs() + kStopTimeoutMs;
+  for (const char* role : {"fetcher", "processor", "coordinator"}) StopRole(role, deadline, hurry);
+  for (Slot& slot : slots_) {
+    if (slot.process == nullptr || slot.process->Poll()) continue;
+    if (messages_) messages_(slot.Name() + " did not stop in time; killing it");
+    slot.process->Signal(SIGKILL);
+    slot.process->WaitUntil(MonotonicMs() + 5000);
+  }
+}
+
+}  // namespace feedcrawl::cli

@@ -1,0 +1,102 @@
+#include "cli/local_redis.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cli/file_util.h"
+#include "common/redis.h"
+
+namespace feedcrawl::cli {
+namespace {
+
+constexpr char kSocketName[] = "redis.sock";
+
+// True once the server answers PING with PONG (it answers LOADING while reading its file).
+bool Answers(const std::string& url) {
+  StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(url, 1000);
+  if (!client.ok()) return false;
+  StatusOr<RedisReply> reply = (*client)->Command({"PING"});
+  return reply.ok() && !reply->IsError() && reply->str == "PONG";
+}
+
+Status Failed(const std::string& what, const std::string& log_path) {
+  std::string message = what + " (log: " + log_path + ")";
+  std::string tail = TailOfFile(log_path, 5);
+  if (!tail.empty()) message += "\n" + tail;
+  return Status::Unavailable(message);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, int64_t timeout_ms) {
+  if (FindExecutable("redis-server").empty()) {
+    return Status::NotFound(
+        "redis-server not found in PATH: install it (Debian/Ubuntu: apt-get install "
+        "redis-server) or pass --redis URL");
+  }
+  Status status = dir.Prepare();
+  if (!status.ok()) return status;
+
+  std::unique_ptr<LocalRedis> redis(new LocalRedis());
+  StatusOr<std::unique_ptr<SocketDir>> socket_dir = SocketDir::Choose(dir.RunDir(), kSocketName);
+  if (!socket_dir.ok()) return socket_dir.status();
+  redis->socket_dir_ = std::move(*socket_dir);
+  std::string socket_path = redis->socket_dir_->path() + "/" + kSocketName;
+  // A socket file left by a killed server would make bind fail; we hold the lock, so it is stale.
+  ::unlink(socket_path.c_str());
+
+  std::string log_path = dir.LogsDir() + "/redis.log";
+  SpawnOptions options;
+  // Persistence is the append-only file alone; RDB snapshots would only duplicate it.
+  options.argv = {"redis-server", "--port",         "0",    "--unixsocket", socket_path,
+                  "--unixsocketperm", "700",        "--dir", dir.RedisDir(), "--appendonly",
+                  "yes",          "--daemonize",    "no",   "--save",       ""};
+  options.log_path = log_path;
+  StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(options);
+  if (!process.ok()) return process.status();
+  redis->process_ = std::move(*process);
+  redis->url_ = "unix://" + socket_path;
+
+  int64_t deadline = MonotonicMs() + timeout_ms;
+  while (!Answers(redis->url_)) {
+    if (redis->process_->Poll()) {
+      return Failed("redis-server " + redis->process_->DescribeExit() + " while starting",
+                    log_path);
+    }
+    if (MonotonicMs() >= deadline) {
+      redis->Stop(5000);
+      return Failed("redis-server did not answer within " + std::to_string(timeout_ms / 1000) +
+                        " s",
+                    log_path);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  redis->url_file_ = dir.RedisUrlFile();
+  status = WriteFileAtomically(redis->url_file_, redis->url_ + "\n");
+  if (!status.ok()) return status;
+  return redis;
+}
+
+LocalRedis::~LocalRedis() { Stop(); }
+
+void LocalRedis::Stop(int64_t timeout_ms) {
+  if (!url_file_.empty()) {
+    ::unlink(url_file_.c_str());
+    url_file_.clear();
+  }
+  if (process_ != nullptr) process_->Stop(timeout_ms);
+}
+
+StatusOr<std::string> RunningRedisUrl(const DataDir& dir) {
+  StatusOr<std::string> content = ReadFileToString(dir.RedisUrlFile());
+  if (!content.ok()) return Status::NotFound("no redis-server is running for " + dir.root());
+  std::string url = *content;
+  while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+  if (url.empty()) return Status::NotFound("no redis-server is running for " + dir.root());
+  return url;
+}
+
+}  // namespace feedcrawl::cli

@@ -1,0 +1,47 @@
+// LocalRedis: the redis-server a local feedcrawl starts for its data dir when no --redis is
+// given. It listens only on a Unix socket (port 0), keeps an append-only file in the data dir so
+// the next command finds the same feeds and items, and logs to logs/redis.log. The caller holds
+// the data dir's lock. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cli/child_process.h"
+#include "cli/data_dir.h"
+#include "common/status.h"
+
+namespace feedcrawl::cli {
+
+class LocalRedis {
+ public:
+  // Starts redis-server (from PATH) and waits until it answers PING, for up to timeout_ms (a big
+  // append-only file takes a while to load). NotFound when redis-server is not installed;
+  // Unavailable, with the tail of its log, when it exits or never answers.
+  static StatusOr<std::unique_ptr<LocalRedis>> Start(const DataDir& dir,
+                                                     int64_t timeout_ms = 120'000);
+  // Stops the server if it still runs.
+  ~LocalRedis();
+  LocalRedis(const LocalRedis&) = delete;
+  LocalRedis& operator=(const LocalRedis&) = delete;
+
+  // unix:///.../redis.sock, for RedisClient and the children's --redis.
+  const std::string& url() const { return url_; }
+  ChildProcess& process() { return *process_; }
+
+  // SIGTERM (redis-server then flushes the append-only file), SIGKILL after timeout_ms.
+  void Stop(int64_t timeout_ms = 30'000);
+
+ private:
+  LocalRedis() = default;
+  std::unique_ptr<SocketDir> socket_dir_;
+  std::unique_ptr<ChildProcess> process_;
+  std::string url_;
+  std::string url_file_;
+};
+
+// The URL of the redis-server a process holding `dir` runs, from run/redis.url; NotFound if none.
+StatusOr<std::string> RunningRedisUrl(const DataDir& dir);
+
+}  // namespace feedcrawl::cli

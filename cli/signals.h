@@ -1,0 +1,15 @@
+// Stop signals for long-running commands: SIGINT, SIGTERM and SIGHUP are recorded, not acted on,
+// so the command can stop its children in order. A second signal asks to hurry. SIGPIPE is
+// ignored so a closed pipe is a write error, not death. The counters are async-signal-safe and may
+// be read from any thread.
+#pragma once
+
+namespace feedcrawl::cli {
+
+void InstallStopSignalHandlers();
+// How many stop signals arrived since installation.
+int StopSignalCount();
+// The last one (SIGINT, SIGTERM, SIGHUP), 0 if none.
+int LastStopSignal();
+
+}  // namespace feedcrawl::cli

@@ -1,0 +1,143 @@
+// Coordinator: the one process per cluster that owns the schedule. It loads the feeds from the
+// Store, hands FetchJobs to fetchers that have announced credit (free transfer slots), keeps a
+// lease on every job until a processor's JobReport ends it, writes each feed's state back, and
+// publishes P stats. It also runs the results forwarder (fetchers PUSH -> processors PULL), so
+// every worker connects to stable endpoints on the coordinator and needs no other address.
+//
+// Run() owns the calling thread until stopped (or, in once mode, until every feed is reported);
+// the forwarder runs on a thread of its own. Stop() may be called from a signal handler's flag.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/store.h"
+#include "common/wire.h"
+#include "coordinator/scheduler.h"
+#include "proto/feedcrawl.pb.h"
+
+namespace feedcrawl {
+
+struct CoordinatorOptions {
+  std::string control_bind = "tcp://*:7301";      // ROUTER: fetchers and processors (DEALER)
+  std::string results_in_bind = "tcp://*:7302";   // PULL: fetchers PUSH results here
+  std::string results_out_bind = "tcp://*:7303";  // PUSH: processors PULL results from here
+  bool once = false;                              // crawl every feed once, then exit
+  PolitenessOptions politeness;
+  uint32_t connect_timeout_ms = 10'000;
+  uint32_t fetch_timeout_ms = 30'000;
+  uint64_t max_body_bytes = 10ULL << 20;
+  uint32_t max_redirects = 5;
+  int64_t lease_grace_ms = 60'000;     // lease = fetch timeout + this (processing, queues)
+  uint32_t max_attempts = 3;           // lease expiries before a feed counts as failed
+  int64_t default_interval_ms = 30LL * 60 * 1000;
+  int64_t max_interval_ms = 24LL * 3600 * 1000;
+  int64_t worker_timeout_ms = 5'000;   // a silent worker is dead after this
+  int64_t stats_interval_ms = 1'000;
+  int64_t reload_interval_ms = 10'000; // continuous mode: pick up feeds added meanwhile
+  int forward_hwm = 64;                // messages buffered by the forwarder each way
+};
+
+class Coordinator {
+ public:
+  Coordinator(CoordinatorOptions options, std::unique_ptr<Store> store, Clock& clock);
+  ~Coordinator();
+
+  // Binds the sockets and loads the feeds. Call once before Run().
+  Status Start();
+  // Serves until Stop() or, in once mode, until every feed of the run has been reported.
+  Status Run();
+  void Stop() { stop_ = true; }
+
+  // Bound endpoints (with the ports chosen for tcp://...:*), valid after Start().
+  std::string control_endpoint() const { return control_->LastEndpoint(); }
+  std::string results_in_endpoint() const { return results_in_endpoint_; }
+  std::string results_out_endpoint() const { return results_out_endpoint_; }
+
+ private:
+  struct Worker {
+    std::string peer;
+    feedcrawl::v1::Role role = feedcrawl::v1::ROLE_UNSPECIFIED;
+    uint32_t credit = 0;
+    int64_t last_seen_ms = 0;
+    uint64_t processed = 0;
+  };
+  struct Lease {
+    uint64_t feed_id = 0;
+    std::string fetcher;
+    int64_t deadline_ms = 0;
+    int64_t dispatched_ms = 0;
+  };
+  struct RunCounters {
+    uint64_t feeds = 0, done = 0, ok = 0, not_modified = 0, failed = 0;
+    uint64_t items_new = 0, items_parsed = 0, bytes = 0;
+    std::map<std::string, uint64_t> failed_by_reason;
+    int64_t started_ms = 0;
+  };
+
+  Status LoadFeeds();
+  void HandleMessage(const WireMessage& message);
+  void HandleHello(const std::string& peer, const feedcrawl::v1::Hello& hello);
+  void HandleReport(const feedcrawl::v1::JobReport& report);
+  void HandleGoodbye(const std::string& peer, const feedcrawl::v1::Goodbye& goodbye);
+  void Dispatch();
+  void ExpireLeases();
+  void ReapSilentWorkers();
+  // Ends a lease without a report (expired, or its fetcher left): the feed is due again, or
+  // failed once its attempts are used up.
+  void ReleaseLease(uint64_t job_id, bool count_attempt, const std::string& why);
+  void FinishFeed(uint64_t feed_id, const feedcrawl::v1::JobReport& report);
+  void ApplyReport(FeedRecord& feed, const feedcrawl::v1::JobReport& report, int64_t now_ms);
+  int64_t NextInterval(const FeedRecord& feed) const;
+  Status WriteStats(bool final_write);
+  void SendTo(const std::string& peer, const feedcrawl::v1::Envelope& envelope);
+  Worker* FindFetcherWithCredit();
+  bool RunComplete() const { return options_.once && run_.done >= run_.feeds; }
+  void ReloadFeeds();
+  void StopForwarder();
+
+  CoordinatorOptions options_;
+  std::unique_ptr<Store> store_;
+  Clock& clock_;
+  std::atomic<bool> stop_{false};
+
+  WireContext context_;
+  std::unique_ptr<Socket> control_;
+  std::unique_ptr<Socket> forwarder_stop_;
+  std::thread forwarder_;
+  std::string results_in_endpoint_;
+  std::string results_out_endpoint_;
+
+  uint64_t epoch_ = 0;
+  uint64_t next_job_seq_ = 0;
+  Scheduler scheduler_;
+  std::unordered_map<uint64_t, FeedRecord> feeds_;
+  std::unordered_map<uint64_t, uint32_t> attempts_;  // lease expiries of the current job
+  std::unordered_map<uint64_t, Lease> leases_;        // job id -> lease
+  std::unordered_map<uint64_t, uint64_t> feed_job_;   // feed id -> open job id
+  std::priority_queue<std::pair<int64_t, uint64_t>, std::vector<std::pair<int64_t, uint64_t>>,
+                      std::greater<>>
+      lease_deadlines_;
+  std::map<std::string, Worker> workers_;  // by peer routing id
+  size_t fetcher_cursor_ = 0;
+
+  RunCounters run_;
+  uint64_t fetches_total_ = 0, errors_total_ = 0, stale_reports_ = 0, bad_messages_ = 0;
+  uint64_t items_total_ = 0;
+  int64_t next_stats_ms_ = 0;
+  int64_t next_reload_ms_ = 0;
+};
+
+// Flag parsing, logging and signal handling around Coordinator; the body of main().
+int CoordinatorMain(int argc, char** argv);
+
+}  // namespace feedcrawl

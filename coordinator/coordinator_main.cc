@@ -1,0 +1,94 @@
+// Flags, environment and signals for the coordinator executable.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "common/log.h"
+#include "coordinator/coordinator.h"
+
+namespace feedcrawl {
+
+namespace {
+std::atomic<Coordinator*> g_coordinator{nullptr};
+
+void OnSignal(int) {
+  if (Coordinator* c = g_coordinator.load()) c->Stop();
+}
+}  // namespace
+
+int CoordinatorMain(int argc, char** argv) {
+  CLI::App app{"feedcrawl coordinator: schedules feeds and hands jobs to fetchers"};
+  CoordinatorOptions options;
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string prefix = "fc:";
+  LogOptions log{"info", "text", "coordinator"};
+  app.add_option("--redis", redis_url, "Redis URL (redis://[user:pass@]host:port/db or unix:///path)")
+      ->envname("FEEDCRAWL_REDIS");
+  app.add_option("--prefix", prefix, "Key prefix in Redis")->envname("FEEDCRAWL_PREFIX");
+  app.add_option("--control-bind", options.control_bind, "Control endpoint (ROUTER) to bind")
+      ->envname("FEEDCRAWL_CONTROL_BIND");
+  app.add_option("--results-in-bind", options.results_in_bind,
+                 "Endpoint fetchers push results to")
+      ->envname("FEEDCRAWL_RESULTS_IN_BIND");
+  app.add_option("--results-out-bind", options.results_out_bind,
+                 "Endpoint processors pull results from")
+      ->envname("FEEDCRAWL_RESULTS_OUT_BIND");
+  app.add_flag("--once", options.once, "Crawl every active feed once, then exit")
+      ->envname("FEEDCRAWL_ONCE");
+  app.add_option("--host-concurrency", options.politeness.host_concurrency,
+                 "Requests in flight per host (0: unlimited)")
+      ->envname("FEEDCRAWL_HOST_CONCURRENCY");
+  app.add_option("--host-interval-ms", options.politeness.host_interval_ms,
+                 "Minimum time between two request starts on one host")
+      ->envname("FEEDCRAWL_HOST_INTERVAL_MS");
+  app.add_option("--connect-timeout-ms", options.connect_timeout_ms)
+      ->envname("FEEDCRAWL_CONNECT_TIMEOUT_MS");
+  app.add_option("--fetch-timeout-ms", options.fetch_timeout_ms, "Total time a fetch may take")
+      ->envname("FEEDCRAWL_FETCH_TIMEOUT_MS");
+  app.add_option("--max-body-bytes", options.max_body_bytes, "Largest body accepted (decompressed)")
+      ->envname("FEEDCRAWL_MAX_BODY_BYTES");
+  app.add_option("--max-redirects", options.max_redirects)->envname("FEEDCRAWL_MAX_REDIRECTS");
+  app.add_option("--lease-grace-ms", options.lease_grace_ms,
+                 "Time beyond the fetch timeout before a job's lease expires")
+      ->envname("FEEDCRAWL_LEASE_GRACE_MS");
+  app.add_option("--max-attempts", options.max_attempts,
+                 "Lease expiries before a feed is reported failed")
+      ->envname("FEEDCRAWL_MAX_ATTEMPTS");
+  app.add_option("--default-interval-ms", options.default_interval_ms,
+                 "Refresh interval of a feed in continuous mode")
+      ->envname("FEEDCRAWL_DEFAULT_INTERVAL_MS");
+  app.add_option("--worker-timeout-ms", options.worker_timeout_ms,
+                 "Silence after which a worker counts as dead")
+      ->envname("FEEDCRAWL_WORKER_TIMEOUT_MS");
+  app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
+  app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
+  CLI11_PARSE(app, argc, argv);
+
+  if (Status s = InitLogging(log); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 2;
+  }
+  auto store = Store::Open(redis_url, prefix);
+  if (!store.ok()) {
+    spdlog::error("cannot open store {}: {}", redis_url, store.status().ToString());
+    return 1;
+  }
+  Coordinator coordinator(options, std::move(*store), SystemClock::Instance());
+  if (Status s = coordinator.Start(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.ToString());
+    return 1;
+  }
+  g_coordinator = &coordinator;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  Status s = coordinator.Run();
+  g_coordinator = nullptr;
+  if (!s.ok()) {
+    spdlog::error("stopped on error: {}", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace feedcrawl

@@ -1,0 +1,533 @@
+#include "fetcher/http_client.h"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "fetcher/address_policy.h"
+
+namespace feedcrawl {
+
+namespace {
+
+namespace v1 = feedcrawl::v1;
+
+// An HTTP error keeps only this much of its body, for the error message; the rest is not read.
+constexpr size_t kErrorSnippetBytes = 200;
+// Captured header values are capped so a hostile server cannot grow a result without bound.
+constexpr size_t kMaxHeaderValueBytes = 2048;
+// Idle easy handles kept for reuse; beyond this they are freed.
+constexpr size_t kMaxPooledHandles = 4096;
+
+enum class BodyMode { kUndecided, kKeep, kSnippet };
+
+struct ResponseHeaders {
+  std::string reason;
+  std::string etag;
+  std::string last_modified;
+  std::string content_type;
+  std::string cache_control;
+  std::string expires;
+  std::string retry_after;
+};
+
+// Everything one transfer owns. Its address is the curl callbacks' user data, so it never moves
+// while the transfer runs.
+struct Transfer {
+  Transfer() = default;
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() { curl_slist_free_all(request_headers); }
+
+  CURL* easy = nullptr;
+  v1::FetchJob job;
+  uint64_t max_body_bytes = 0;
+  bool allow_private_networks = false;
+  curl_slist* request_headers = nullptr;
+  ResponseHeaders headers;
+  BodyMode body_mode = BodyMode::kUndecided;
+  std::string body;
+  uint64_t received_bytes = 0;
+  bool too_large = false;
+  bool error_body_cut = false;  // an HTTP error's body was cut short on purpose
+  std::string blocked_address;
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Stored validators are raw header values; a line break in one must not become a new header.
+std::string HeaderSafe(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
+  }
+  return out;
+}
+
+// Printable one-line text for error messages.
+std::string Printable(std::string_view text, size_t limit) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= limit) break;
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isspace(u)) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else if (u >= 0x20 && u < 0x7F) {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t length = size * count;
+  const std::string_view line(data, length);
+  if (line.size() >= 5 && line.compare(0, 5, "HTTP/") == 0) {
+    // Each status line starts a new response (a redirect hop, 100 Continue): only the final
+    // response's headers describe the body we keep.
+    transfer->headers = ResponseHeaders();
+    transfer->body_mode = BodyMode::kUndecided;
+    const size_t code_start = line.find(' ');
+    const size_t reason_start =
+        code_start == std::string_view::npos ? code_start : line.find(' ', code_start + 1);
+    if (reason_start != std::string_view::npos) {
+      transfer->headers.reason = Printable(line.substr(reason_start + 1), kErrorSnippetBytes);
+    }
+    return length;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return length;
+  const std::string_view name = Trim(line.substr(0, colon));
+  const std::string_view value = Trim(line.substr(colon + 1)).substr(0, kMaxHeaderValueBytes);
+  ResponseHeaders& h = transfer->headers;
+  if (EqualsIgnoreCase(name, "etag")) {
+    h.etag = value;
+  } else if (EqualsIgnoreCase(name, "last-modified")) {
+    h.last_modified = value;
+  } else if (EqualsIgnoreCase(name, "content-type")) {
+    h.content_type = value;
+  } else if (EqualsIgnoreCase(name, "cache-control")) {
+    // Repeated Cache-Control headers are one comma-separated list (RFC 9110 section 5.3).
+    if (!h.cache_control.empty() && h.cache_control.size() < kMaxHeaderValueBytes) {
+      h.cache_control += ", ";
+    }
+    if (h.cache_control.size() < kMaxHeaderValueBytes) h.cache_control += value;
+  } else if (EqualsIgnoreCase(name, "expires")) {
+    h.expires = value;
+  } else if (EqualsIgnoreCase(name, "retry-after")) {
+    h.retry_after = value;
+  }
+  return length;
+}
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t length = size * count;
+  if (transfer->body_mode == BodyMode::kUndecided) {
+    long status = 0;
+    curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
+    transfer->body_mode = status >= 200 && status < 300 ? BodyMode::kKeep : BodyMode::kSnippet;
+  }
+  if (transfer->body_mode == BodyMode::kSnippet) {
+    const size_t room = kErrorSnippetBytes - transfer->body.size();
+    transfer->body.append(data, std::min(room, length));
+    if (transfer->body.size() < kErrorSnippetBytes) return length;
+    // Enough for the message; the rest of an error page is not worth reading.
+    transfer->error_body_cut = true;
+    return 0;
+  }
+  // The limit applies to decompressed bytes, which is what a compression bomb inflates.
+  transfer->received_bytes += length;
+  if (transfer->received_bytes > transfer->max_body_bytes) {
+    transfer->too_large = true;
+    std::string().swap(transfer->body);
+    return 0;
+  }
+  transfer->body.append(data, length);
+  return length;
+}
+
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, struct curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (!transfer->allow_private_networks && IsNonPublicAddress(&address->addr)) {
+    // Remembered so the failed connect is reported as a policy refusal, not a network error.
+    transfer->blocked_address = AddressToString(&address->addr);
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
+bool IsTlsError(CURLcode code) {
+  switch (code) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+v1::Outcome OutcomeForCurlError(CURLcode code) {
+  if (IsTlsError(code)) return v1::OUTCOME_TLS_ERROR;
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return v1::OUTCOME_DNS_ERROR;
+    case CURLE_COULDNT_CONNECT:
+      return v1::OUTCOME_CONNECT_ERROR;
+    case CURLE_OPERATION_TIMEDOUT:
+      return v1::OUTCOME_TIMEOUT;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return v1::OUTCOME_TOO_MANY_REDIRECTS;
+    case CURLE_FILESIZE_EXCEEDED:
+      return v1::OUTCOME_TOO_LARGE;
+    default:
+      return v1::OUTCOME_NETWORK_ERROR;
+  }
+}
+
+std::string HttpErrorMessage(long status, const Transfer& transfer) {
+  std::string message = "HTTP " + std::to_string(status);
+  std::string detail = transfer.headers.reason;
+  if (detail.empty())
+    detail = Printable(transfer.body, kErrorSnippetBytes);  // HTTP/2 has no reason
+  if (!detail.empty()) message += ": " + detail;
+  return message;
+}
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  CurlHttpClient(HttpClientOptions options, const Clock& clock)
+      : options_(std::move(options)), clock_(clock) {}
+
+  ~CurlHttpClient() override {
+    AbortAll();
+    for (CURL* easy : pool_) curl_easy_cleanup(easy);
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    // The share goes last: easy handles must have let go of it first.
+    if (share_ != nullptr) curl_share_cleanup(share_);
+  }
+
+  Status Init() {
+    multi_ = curl_multi_init();
+    share_ = curl_share_init();
+    if (multi_ == nullptr || share_ == nullptr)
+      return Status::Internal("cannot create libcurl handles");
+    // The multi handle already shares connections and DNS between its transfers; the share adds
+    // TLS sessions, so a repeat visit to an HTTPS host skips the full handshake.
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    return Status::Ok();
+  }
+
+  void Start(const v1::FetchJob& job) override {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->job = job;
+    transfer->max_body_bytes =
+        job.max_body_bytes() > 0 ? job.max_body_bytes() : kDefaultMaxBodyBytes;
+    transfer->allow_private_networks = options_.allow_private_networks;
+    transfer->easy = AcquireEasy();
+    if (transfer->easy == nullptr) {
+      failed_starts_.push_back(StartFailure(job, "cannot create a libcurl transfer"));
+      return;
+    }
+    const CURLcode configured = Configure(*transfer);
+    if (configured != CURLE_OK) {
+      ReleaseEasy(transfer->easy);
+      failed_starts_.push_back(StartFailure(
+          job, std::string("cannot set up transfer: ") + curl_easy_strerror(configured)));
+      return;
+    }
+    const CURLMcode added = curl_multi_add_handle(multi_, transfer->easy);
+    if (added != CURLM_OK) {
+      ReleaseEasy(transfer->easy);
+      failed_starts_.push_back(
+          StartFailure(job, std::string("cannot start transfer: ") + curl_multi_strerror(added)));
+      return;
+    }
+    CURL* easy = transfer->easy;
+    transfers_.emplace(easy, std::move(transfer));
+  }
+
+  Status Wait(int extra_fd, int timeout_ms) override {
+    if (!failed_starts_.empty()) return Status::Ok();  // something is ready already
+    curl_waitfd extra{};
+    extra.fd = extra_fd;
+    extra.events = CURL_WAIT_POLLIN;
+    const CURLMcode code = curl_multi_poll(multi_, extra_fd >= 0 ? &extra : nullptr,
+                                           extra_fd >= 0 ? 1 : 0, std::max(timeout_ms, 0), nullptr);
+    if (code != CURLM_OK) {
+      return Status::Internal(std::string("curl_multi_poll: ") + curl_multi_strerror(code));
+    }
+    return Status::Ok();
+  }
+
+  std::vector<FetchCompletion> Collect() override {
+    std::vector<FetchCompletion> done = std::move(failed_starts_);
+    failed_starts_.clear();
+    int running = 0;
+    const CURLMcode performed = curl_multi_perform(multi_, &running);
+    if (performed != CURLM_OK) {
+      spdlog::warn("curl_multi_perform: {}", curl_multi_strerror(performed));
+    }
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* easy = message->easy_handle;
+      const CURLcode result = message->data.result;
+      auto it = transfers_.find(easy);
+      if (it == transfers_.end()) continue;
+      done.push_back(Finish(*it->second, result));
+      curl_multi_remove_handle(multi_, easy);
+      transfers_.erase(it);
+      ReleaseEasy(easy);
+    }
+    return done;
+  }
+
+  void Wakeup() override { curl_multi_wakeup(multi_); }
+
+  size_t active() const override { return transfers_.size() + failed_starts_.size(); }
+
+  std::vector<v1::FetchJob> AbortAll() override {
+    std::vector<v1::FetchJob> jobs;
+    for (auto& [easy, transfer] : transfers_) {
+      curl_multi_remove_handle(multi_, easy);
+      jobs.push_back(std::move(transfer->job));
+      ReleaseEasy(easy);
+    }
+    transfers_.clear();
+    for (auto& failed : failed_starts_) jobs.push_back(std::move(*failed.result.mutable_job()));
+    failed_starts_.clear();
+    return jobs;
+  }
+
+ private:
+  CURL* AcquireEasy() {
+    if (pool_.empty()) return curl_easy_init();
+    CURL* easy = pool_.back();
+    pool_.pop_back();
+    return easy;
+  }
+
+  void ReleaseEasy(CURL* easy) {
+    if (pool_.size() >= kMaxPooledHandles) {
+      curl_easy_cleanup(easy);
+      return;
+    }
+    // reset keeps the handle's caches but forgets every option, so no job leaks into the next.
+    curl_easy_reset(easy);
+    pool_.push_back(easy);
+  }
+
+  CURLcode Configure(Transfer& t) {
+    const v1::FetchJob& job = t.job;
+    const long connect_ms =
+        job.connect_timeout_ms() > 0 ? job.connect_timeout_ms() : kDefaultConnectTimeoutMs;
+    const long total_ms =
+        job.total_timeout_ms() > 0 ? job.total_timeout_ms() : kDefaultTotalTimeoutMs;
+    const long max_redirects = job.max_redirects() > 0 ? job.max_redirects() : kDefaultMaxRedirects;
+    if (!job.etag().empty()) {
+      t.request_headers = curl_slist_append(t.request_headers,
+                                            ("If-None-Match: " + HeaderSafe(job.etag())).c_str());
+    }
+    if (!job.last_modified().empty()) {
+      t.request_headers = curl_slist_append(
+          t.request_headers, ("If-Modified-Since: " + HeaderSafe(job.last_modified())).c_str());
+    }
+
+    CURL* easy = t.easy;
+    CURLcode rc = CURLE_OK;
+    // Keeps the first failure; later calls still run but cannot hide it.
+    auto check = [&rc](CURLcode code) {
+      if (rc == CURLE_OK) rc = code;
+    };
+    check(curl_easy_setopt(easy, CURLOPT_URL, job.url().c_str()));
+    check(curl_easy_setopt(easy, CURLOPT_PRIVATE, &t));
+    check(curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t.error));
+    check(curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L));
+    check(curl_easy_setopt(easy, CURLOPT_SHARE, share_));
+    check(curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody));
+    check(curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t));
+    check(curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader));
+    check(curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t));
+    check(curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket));
+    check(curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &t));
+    check(curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https"));
+    check(curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
+    check(curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, ""));  // every encoding libcurl has
+    check(curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS)));
+    check(curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L));
+    check(curl_easy_setopt(easy, CURLOPT_MAXREDIRS, max_redirects));
+    check(curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms));
+    check(curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, total_ms));
+    check(curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT,
+                           static_cast<long>(options_.low_speed_bytes_per_s)));
+    check(curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME,
+                           static_cast<long>(options_.low_speed_time_s)));
+    // Refuses a body announced (Content-Length) as too large before reading any of it.
+    check(curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                           static_cast<curl_off_t>(t.max_body_bytes)));
+    check(curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str()));
+    check(curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
+    if (t.request_headers != nullptr) {
+      check(curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t.request_headers));
+    }
+    if (!options_.proxy.empty())
+      check(curl_easy_setopt(easy, CURLOPT_PROXY, options_.proxy.c_str()));
+    return rc;
+  }
+
+  FetchCompletion Finish(Transfer& t, CURLcode code) {
+    FetchCompletion done;
+    v1::FetchResult& r = done.result;
+    long status = 0;
+    char* effective_url = nullptr;
+    long redirects = 0;
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective_url);
+    curl_easy_getinfo(t.easy, CURLINFO_REDIRECT_COUNT, &redirects);
+    curl_easy_getinfo(t.easy, CURLINFO_TOTAL_TIME_T, &total_us);
+
+    *r.mutable_job() = std::move(t.job);
+    r.set_http_status(static_cast<int32_t>(status));
+    r.set_etag(t.headers.etag);
+    r.set_last_modified(t.headers.last_modified);
+    r.set_content_type(t.headers.content_type);
+    r.set_cache_control(t.headers.cache_control);
+    r.set_expires(t.headers.expires);
+    r.set_retry_after(t.headers.retry_after);
+    if (effective_url != nullptr) r.set_effective_url(effective_url);
+    r.set_redirects(static_cast<uint32_t>(redirects));
+    r.set_fetched_at_ms(clock_.NowMs());
+    r.set_total_time_ms(static_cast<uint32_t>(total_us / 1000));
+    r.set_fetcher_id(options_.fetcher_id);
+
+    const bool http_error = status != 0 && (status < 200 || status >= 300) && status != 304;
+    // An error status is the outcome even when its body was cut short or announced as huge.
+    const bool response_complete = code == CURLE_OK ||
+                                   (code == CURLE_WRITE_ERROR && t.error_body_cut) ||
+                                   (code == CURLE_FILESIZE_EXCEEDED && http_error);
+    if (response_complete && http_error) {
+      r.set_outcome(v1::OUTCOME_HTTP_ERROR);
+      r.set_error(HttpErrorMessage(status, t));
+    } else if (response_complete && status == 304) {
+      r.set_outcome(v1::OUTCOME_NOT_MODIFIED);
+    } else if (response_complete) {
+      r.set_outcome(v1::OUTCOME_OK);
+      done.body = std::move(t.body);
+      r.set_body_bytes(done.body.size());
+    } else if (t.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+      r.set_outcome(v1::OUTCOME_TOO_LARGE);
+      r.set_error("body larger than the limit of " + std::to_string(t.max_body_bytes) + " bytes");
+    } else if (code == CURLE_COULDNT_CONNECT && !t.blocked_address.empty()) {
+      r.set_outcome(v1::OUTCOME_BLOCKED);
+      r.set_error("blocked: private address " + t.blocked_address);
+    } else {
+      r.set_outcome(OutcomeForCurlError(code));
+      r.set_error(t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code));
+    }
+    return done;
+  }
+
+  FetchCompletion StartFailure(const v1::FetchJob& job, std::string message) const {
+    FetchCompletion done;
+    *done.result.mutable_job() = job;
+    done.result.set_outcome(v1::OUTCOME_NETWORK_ERROR);
+    done.result.set_error(std::move(message));
+    done.result.set_fetched_at_ms(clock_.NowMs());
+    done.result.set_fetcher_id(options_.fetcher_id);
+    return done;
+  }
+
+  const HttpClientOptions options_;
+  const Clock& clock_;
+  CURLM* multi_ = nullptr;
+  CURLSH* share_ = nullptr;
+  std::vector<CURL*> pool_;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::vector<FetchCompletion> failed_starts_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpClientOptions& options,
+                                                        const Clock& clock) {
+  static std::once_flag global_init;
+  static CURLcode global_result = CURLE_OK;
+  std::call_once(global_init, [] {
+    global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    spdlog::debug("libcurl {} (http2: {}, brotli: {}, zstd: {})", info->version,
+                  (info->features & CURL_VERSION_HTTP2) != 0,
+                  (info->features & CURL_VERSION_BROTLI) != 0,
+                  (info->features & CURL_VERSION_ZSTD) != 0);
+  });
+  if (global_result != CURLE_OK) {
+    return Status::Internal(std::string("curl_global_init: ") + curl_easy_strerror(global_result));
+  }
+  auto client = std::make_unique<CurlHttpClient>(options, clock);
+  Status status = client->Init();
+  if (!status.ok()) return status;
+  return std::unique_ptr<HttpClient>(std::move(client));
+}
+
+FetchCompletion FetchNow(HttpClient& client, const v1::FetchJob& job) {
+  client.Start(job);
+  while (true) {
+    std::vector<FetchCompletion> done = client.Collect();
+    if (!done.empty()) return std::move(done.front());
+    Status waited = client.Wait(-1, 1000);
+    if (!waited.ok()) {
+      client.AbortAll();
+      FetchCompletion failed;
+      *failed.result.mutable_job() = job;
+      failed.result.set_outcome(v1::OUTCOME_NETWORK_ERROR);
+      failed.result.set_error(waited.message());
+      return failed;
+    }
+  }
+}
+
+}  // namespace feedcrawl

@@ -1,0 +1,109 @@
+#include "processor/item_key.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace feedcrawl {
+namespace {
+
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
+  return s;
+}
+
+bool SameEnclosures(const std::vector<Enclosure>& a, const std::vector<Enclosure>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].url != b[i].url || a[i].type != b[i].type || a[i].length != b[i].length) return false;
+  }
+  return true;
+}
+
+bool SameItem(const Item& a, const Item& b) {
+  return a.id == b.id && a.title == b.title && a.link == b.link &&
+         a.published_ms == b.published_ms && a.updated_ms == b.updated_ms &&
+         a.author == b.author && a.summary == b.summary && a.content == b.content &&
+         a.categories == b.categories && SameEnclosures(a.enclosures, b.enclosures);
+}
+
+uint64_t DisambiguationHash(const Item& item, uint64_t round) {
+  uint64_t h = Fnv1a64(item.link);
+  h = Fnv1a64("\n", h);
+  h = Fnv1a64(item.title, h);
+  h = Fnv1a64("\n", h);
+  h = Fnv1a64(item.content.empty() ? item.summary : item.content, h);
+  // Items equal in link, title and content but different elsewhere need a further round.
+  for (uint64_t i = 0; i < round; ++i) h = (h ^ (i + 1)) * kFnvPrime;
+  return h;
+}
+
+}  // namespace
+
+uint64_t Fnv1a64(std::string_view data, uint64_t seed) {
+  uint64_t h = seed;
+  for (char c : data) {
+    h ^= static_cast<unsigned char>(c);
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+std::string Hex64(uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = kDigits[value & 0xF];
+    value >>= 4;
+  }
+  return out;
+}
+
+std::string ItemKey(const Item& item, std::string_view date_text) {
+  if (item.id) {
+    std::string_view id = TrimView(*item.id);
+    if (!id.empty()) return std::string(id);
+  }
+  if (!item.link.empty()) return item.link;
+  uint64_t h = Fnv1a64(item.title);
+  h = Fnv1a64("\n", h);
+  h = Fnv1a64(TrimView(date_text), h);
+  h = Fnv1a64("\n", h);
+  h = Fnv1a64(item.content.empty() ? item.summary : item.content, h);
+  return "h:" + Hex64(h);
+}
+
+void DeduplicateKeys(std::vector<Item>& items) {
+  // First index of every key seen so far; collisions are rare, so they are handled slowly.
+  std::unordered_map<std::string, size_t> first_index;
+  first_index.reserve(items.size() * 2);
+  std::vector<Item> kept;
+  kept.reserve(items.size());
+  for (Item& item : items) {
+    auto [it, inserted] = first_index.try_emplace(item.key, kept.size());
+    if (!inserted) {
+      bool duplicate = false;
+      for (const Item& earlier : kept) {
+        if (earlier.key.compare(0, item.key.size(), item.key) == 0 && SameItem(earlier, item)) {
+          duplicate = true;
+          break;
+        }
+      }
+      if (duplicate) continue;
+      std::string base = item.key;
+      for (uint64_t round = 0;; ++round) {
+        std::string candidate = base + "#" + Hex64(DisambiguationHash(item, round));
+        if (first_index.try_emplace(candidate, kept.size()).second) {
+          item.key = std::move(candidate);
+          break;
+        }
+      }
+    }
+    kept.push_back(std::move(item));
+  }
+  items = std::move(kept);
+}
+
+}  // namespace feedcrawl

@@ -1,0 +1,75 @@
+// Processor: the role that turns fetch results into stored items. It pulls FetchResults from the
+// coordinator's results forwarder, parses the body (ParseFeed), stores each item whose key is new
+// for the feed (Store::StoreItems, idempotent), and sends a JobReport to the coordinator's control
+// socket, which ends the job's lease. Results are taken one at a time with a small receive
+// buffer, so a processor that dies loses little, and what it loses comes back by lease expiry.
+//
+// Run() owns the calling thread; Stop() is safe to call from a signal handler.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/store.h"
+#include "common/wire.h"
+#include "proto/feedcrawl.pb.h"
+
+namespace feedcrawl {
+
+struct ProcessorOptions {
+  std::string control_endpoint = "tcp://127.0.0.1:7301";  // coordinator ROUTER
+  std::string results_endpoint = "tcp://127.0.0.1:7303";  // coordinator forwarder output
+  std::string worker_id;                                   // default: hostname-pid
+  int64_t heartbeat_ms = 1000;
+  int recv_hwm = 4;                  // results buffered in this process
+  int64_t store_retry_ms = 30'000;   // how long to retry an unavailable store before giving up
+};
+
+class Processor {
+ public:
+  Processor(ProcessorOptions options, std::unique_ptr<Store> store, Clock& clock);
+
+  Status Start();   // creates and connects the sockets, says Hello
+  Status Run();     // until Stop()
+  void Stop() { stop_ = true; }
+
+  // Parses and stores one fetch result and returns the report to send. A store that stays
+  // unavailable for store_retry_ms gives nullopt: no report, so the lease expires and the job is
+  // done again later rather than recorded as a failure.
+  std::optional<feedcrawl::v1::JobReport> Process(const feedcrawl::v1::FetchResult& result,
+                                                  std::string_view body);
+
+  uint64_t processed() const { return processed_; }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  void SayHello();
+  void SendHeartbeat();
+  void HandleControl(const WireMessage& message);
+  void HandleResult(const WireMessage& message);
+  StatusOr<StoreItemsResult> StoreWithRetry(uint64_t feed_id, const std::vector<StoredItem>& items);
+
+  ProcessorOptions options_;
+  std::unique_ptr<Store> store_;
+  Clock& clock_;
+  std::atomic<bool> stop_{false};
+  WireContext context_;
+  std::unique_ptr<Socket> control_;
+  std::unique_ptr<Socket> results_;
+  uint64_t coordinator_epoch_ = 0;
+  int64_t last_heard_ms_ = 0;
+  int64_t next_heartbeat_ms_ = 0;
+  uint64_t processed_ = 0;
+  uint64_t errors_ = 0;
+  uint64_t bad_messages_ = 0;
+};
+
+// Flag parsing, logging and signal handling around Processor; the body of main().
+int ProcessorMain(int argc, char** argv);
+
+}  // namespace feedcrawl

@@ -1,0 +1,67 @@
+// Flags, environment and signals for the processor executable.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "common/log.h"
+#include "processor/processor.h"
+
+namespace feedcrawl {
+
+namespace {
+std::atomic<Processor*> g_processor{nullptr};
+
+void OnSignal(int) {
+  if (Processor* p = g_processor.load()) p->Stop();
+}
+}  // namespace
+
+int ProcessorMain(int argc, char** argv) {
+  CLI::App app{"feedcrawl processor: parses fetched feeds and stores their items"};
+  ProcessorOptions options;
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string prefix = "fc:";
+  LogOptions log{"info", "text", "processor"};
+  app.add_option("--control", options.control_endpoint, "Coordinator control endpoint")
+      ->envname("FEEDCRAWL_CONTROL");
+  app.add_option("--results", options.results_endpoint,
+                 "Coordinator endpoint that hands out fetch results")
+      ->envname("FEEDCRAWL_RESULTS_OUT");
+  app.add_option("--redis", redis_url, "Redis URL")->envname("FEEDCRAWL_REDIS");
+  app.add_option("--prefix", prefix, "Key prefix in Redis")->envname("FEEDCRAWL_PREFIX");
+  app.add_option("--id", options.worker_id, "Worker id (default: hostname-pid)")
+      ->envname("FEEDCRAWL_WORKER_ID");
+  app.add_option("--heartbeat-ms", options.heartbeat_ms)->envname("FEEDCRAWL_HEARTBEAT_MS");
+  app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
+  app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
+  CLI11_PARSE(app, argc, argv);
+
+  if (Status s = InitLogging(log); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 2;
+  }
+  auto store = Store::Open(redis_url, prefix);
+  if (!store.ok()) {
+    spdlog::error("cannot open store {}: {}", redis_url, store.status().ToString());
+    return 1;
+  }
+  Processor processor(options, std::move(*store), SystemClock::Instance());
+  if (Status s = processor.Start(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.ToString());
+    return 1;
+  }
+  g_processor = &processor;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  Status s = processor.Run();
+  g_processor = nullptr;
+  if (!s.ok()) {
+    spdlog::error("stopped on error: {}", s.ToString());
+    return 1;
+  }
+  spdlog::info("stopped after {} results", processor.processed());
+  return 0;
+}
+
+}  // namespace feedcrawl

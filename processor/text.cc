@@ -1,0 +1,373 @@
+#include "processor/text.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace feedcrawl {
+namespace {
+
+// HTML 4 named entities. Latin-1 160..255 are listed in code point order; the rest as
+// "name code" pairs. Parsed once into a sorted table.
+constexpr std::string_view kLatin1Entities =
+    "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn "
+    "sup2 sup3 acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave "
+    "Aacute Acirc Atilde Auml Aring AElig Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml "
+    "ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN "
+    "szlig agrave aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml igrave iacute "
+    "icirc iuml eth ntilde ograve oacute ocirc otilde ouml divide oslash ugrave uacute ucirc uuml "
+    "yacute thorn yuml";
+// Greek capitals 913..937 (930 is unassigned) and small letters 945..969.
+constexpr std::string_view kGreekCapitals =
+    "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho - "
+    "Sigma Tau Upsilon Phi Chi Psi Omega";
+constexpr std::string_view kGreekSmall =
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigmaf "
+    "sigma tau upsilon phi chi psi omega";
+constexpr std::string_view kOtherEntities =
+    "quot 34 amp 38 apos 39 lt 60 gt 62 OElig 338 oelig 339 Scaron 352 scaron 353 Yuml 376 "
+    "fnof 402 circ 710 tilde 732 thetasym 977 upsih 978 piv 982 ensp 8194 emsp 8195 thinsp 8201 "
+    "zwnj 8204 zwj 8205 lrm 8206 rlm 8207 ndash 8211 mdash 8212 lsquo 8216 rsquo 8217 sbquo 8218 "
+    "ldquo 8220 rdquo 8221 bdquo 8222 dagger 8224 Dagger 8225 bull 8226 hellip 8230 permil 8240 "
+    "prime 8242 Prime 8243 lsaquo 8249 rsaquo 8250 oline 8254 frasl 8260 euro 8364 image 8465 "
+    "weierp 8472 real 8476 trade 8482 alefsym 8501 larr 8592 uarr 8593 rarr 8594 darr 8595 "
+    "harr 8596 crarr 8629 lArr 8656 uArr 8657 rArr 8658 dArr 8659 hArr 8660 forall 8704 "
+    "part 8706 exist 8707 empty 8709 nabla 8711 isin 8712 notin 8713 ni 8715 prod 8719 sum 8721 "
+    "minus 8722 lowast 8727 radic 8730 prop 8733 infin 8734 ang 8736 and 8743 or 8744 cap 8745 "
+    "cup 8746 int 8747 there4 8756 sim 8764 cong 8773 asymp 8776 ne 8800 equiv 8801 le 8804 "
+    "ge 8805 sub 8834 sup 8835 nsub 8836 sube 8838 supe 8839 oplus 8853 otimes 8855 perp 8869 "
+    "sdot 8901 lceil 8968 rceil 8969 lfloor 8970 rfloor 8971 lang 9001 rang 9002 loz 9674 "
+    "spades 9824 clubs 9827 hearts 9829 diams 9830";
+
+using EntityTable = std::vector<std::pair<std::string_view, uint32_t>>;
+
+// Splits `list` on spaces, calling `fn` for every word.
+template <typename Fn>
+void ForEachWord(std::string_view list, Fn fn) {
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t end = list.find(' ', pos);
+    if (end == std::string_view::npos) end = list.size();
+    fn(list.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
+EntityTable BuildEntityTable() {
+  EntityTable table;
+  uint32_t code = 160;
+  ForEachWord(kLatin1Entities, [&](std::string_view w) { table.emplace_back(w, code++); });
+  code = 913;
+  ForEachWord(kGreekCapitals, [&](std::string_view w) {
+    if (w != "-") table.emplace_back(w, code);
+    ++code;
+  });
+  code = 945;
+  ForEachWord(kGreekSmall, [&](std::string_view w) { table.emplace_back(w, code++); });
+  std::string_view pending;
+  ForEachWord(kOtherEntities, [&](std::string_view w) {
+    if (pending.empty()) {
+      pending = w;
+      return;
+    }
+    uint32_t value = 0;
+    for (char c : w) value = value * 10 + static_cast<uint32_t>(c - '0');
+    table.emplace_back(pending, value);
+    pending = {};
+  });
+  std::sort(table.begin(), table.end());
+  return table;
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Length of the valid UTF-8 sequence at `s[i]`, or 0 when it is invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t min;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2, min = 0x80, cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, min = 0x800, cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, min = 0x10000, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+bool IsForbiddenControl(unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; }
+
+// Decodes the reference starting at text[pos] == '&'. On success appends the character, advances
+// `pos` past the ';' and returns true.
+bool DecodeReference(std::string_view text, size_t& pos, std::string& out) {
+  size_t i = pos + 1;
+  uint32_t code = 0;
+  if (i < text.size() && text[i] == '#') {
+    ++i;
+    bool hex = i < text.size() && (text[i] == 'x' || text[i] == 'X');
+    if (hex) ++i;
+    size_t digits_start = i;
+    while (i < text.size() && i - digits_start < 8) {
+      char c = text[i];
+      int digit;
+      if (c >= '0' && c <= '9') {
+        digit = c - '0';
+      } else if (hex && c >= 'a' && c <= 'f') {
+        digit = c - 'a' + 10;
+      } else if (hex && c >= 'A' && c <= 'F') {
+        digit = c - 'A' + 10;
+      } else {
+        break;
+      }
+      code = code * (hex ? 16 : 10) + static_cast<uint32_t>(digit);
+      ++i;
+    }
+    if (i == digits_start || i >= text.size() || text[i] != ';') return false;
+  } else {
+    size_t name_start = i;
+    while (i < text.size() && IsNameChar(text[i]) && i - name_start < 10) ++i;
+    if (i == name_start || i >= text.size() || text[i] != ';') return false;
+    code = LookupHtmlEntity(text.substr(name_start, i - name_start));
+    if (code == 0) return false;
+  }
+  // Windows-1252 code points in numeric references (&#146;) mean the cp1252 character.
+  static constexpr uint16_t kCp1252[32] = {
+      0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+      0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+      0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
+  if (code >= 0x80 && code <= 0x9F) code = kCp1252[code - 0x80];
+  if (code == 0 || (code < 0x20 && IsForbiddenControl(static_cast<unsigned char>(code)))) {
+    code = 0xFFFD;
+  }
+  AppendUtf8(code, out);
+  pos = i + 1;
+  return true;
+}
+
+}  // namespace
+
+uint32_t LookupHtmlEntity(std::string_view name) {
+  static const EntityTable kTable = BuildEntityTable();
+  auto it = std::lower_bound(kTable.begin(), kTable.end(), name,
+                             [](const auto& entry, std::string_view n) { return entry.first < n; });
+  return it != kTable.end() && it->first == name ? it->second : 0;
+}
+
+void AppendUtf8(uint32_t cp, std::string& out) {
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string DecodeEntities(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t amp = text.find('&', pos);
+    if (amp == std::string_view::npos) {
+      out.append(text.substr(pos));
+      break;
+    }
+    out.append(text.substr(pos, amp - pos));
+    pos = amp;
+    if (!DecodeReference(text, pos, out)) {
+      out.push_back('&');
+      ++pos;
+    }
+  }
+  return out;
+}
+
+std::string CollapseWhitespace(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (IsSpace(c)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    // U+00A0 (no-break space) reads as a space in a plain-text title.
+    if (c == '\xC2' && i + 1 < text.size() && text[i + 1] == '\xA0') {
+      pending_space = !out.empty();
+      ++i;
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string HtmlToPlainText(std::string_view html) {
+  if (html.find_first_of("<&") == std::string_view::npos) return CollapseWhitespace(html);
+  std::string stripped;
+  stripped.reserve(html.size());
+  size_t pos = 0;
+  while (pos < html.size()) {
+    char c = html[pos];
+    if (c != '<') {
+      stripped.push_back(c);
+      ++pos;
+      continue;
+    }
+    // Only '<' followed by a letter, '/', '!' or '?' opens markup; "a < b" stays text.
+    char next = pos + 1 < html.size() ? html[pos + 1] : '\0';
+    bool markup = IsNameChar(next) || next == '/' || next == '!' || next == '?';
+    if (!markup || (next >= '0' && next <= '9')) {
+      stripped.push_back(c);
+      ++pos;
+      continue;
+    }
+    if (html.compare(pos, 4, "<!--") == 0) {
+      size_t end = html.find("-->", pos + 4);
+      pos = end == std::string_view::npos ? html.size() : end + 3;
+      continue;
+    }
+    size_t end = html.find('>', pos);
+    if (end == std::string_view::npos) break;  // a dangling tag at the end is dropped
+    std::string_view tag = html.substr(pos + 1, end - pos - 1);
+    pos = end + 1;
+    std::string name;
+    for (char t : tag) {
+      if (!IsNameChar(t)) break;
+      name.push_back(static_cast<char>(t >= 'A' && t <= 'Z' ? t - 'A' + 'a' : t));
+    }
+    if (name == "script" || name == "style") {
+      std::string closing = "</" + name;
+      size_t close = pos;
+      // Case-insensitive search for the closing tag.
+      while (close < html.size()) {
+        close = html.find("</", close);
+        if (close == std::string_view::npos) break;
+        std::string_view candidate = html.substr(close, closing.size());
+        bool same = candidate.size() == closing.size() &&
+                    std::equal(candidate.begin(), candidate.end(), closing.begin(), [](char a, char b) {
+                      return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b;
+                    });
+        if (same) break;
+        close += 2;
+      }
+      if (close == std::string_view::npos || close >= html.size()) {
+        pos = html.size();
+      } else {
+        size_t gt = html.find('>', close);
+        pos = gt == std::string_view::npos ? html.size() : gt + 1;
+      }
+    }
+    // Tags separate words ("a<br>b" reads "a b"); collapsing removes the surplus.
+    stripped.push_back(' ');
+  }
+  return CollapseWhitespace(DecodeEntities(stripped));
+}
+
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out.append("&amp;"); break;
+      case '<': out.append("&lt;"); break;
+      case '>': out.append("&gt;"); break;
+      case '"': out.append("&quot;"); break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool NeedsSanitizing(std::string_view text) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  constexpr uint64_t kSpaces = 0x2020202020202020ULL;
+  for (size_t i = 0; i < text.size();) {
+    // Eight printable ASCII bytes at a time: no high bit set and no byte below 0x20.
+    if (i + 8 <= text.size()) {
+      uint64_t word;
+      std::memcpy(&word, text.data() + i, sizeof(word));
+      if (((word | ((word - kSpaces) & ~word)) & kHighBits) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (IsForbiddenControl(c)) return true;
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) return true;
+    i += n;
+  }
+  return false;
+}
+
+std::string SanitizeUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (!IsForbiddenControl(c)) out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) {
+      AppendUtf8(0xFFFD, out);
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace feedcrawl

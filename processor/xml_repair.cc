@@ -1,0 +1,316 @@
+#include "processor/xml_repair.h"
+
+#include <cstring>
+#include <vector>
+
+#include "processor/text.h"
+
+namespace feedcrawl {
+namespace {
+
+bool IsNameStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+bool IsNameChar(char c) {
+  return IsNameStart(c) || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':';
+}
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool StartsWithIgnoreCase(std::string_view s, size_t pos, std::string_view prefix) {
+  if (pos + prefix.size() > s.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[pos + i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+// End of the markup construct at text[pos] == '<' that is skipped as a whole (comment, CDATA,
+// processing instruction, DOCTYPE with internal subset), or npos when it is not one of those.
+size_t SkipSpecialMarkup(std::string_view text, size_t pos) {
+  auto after = [&](std::string_view terminator, size_t from) {
+    size_t end = text.find(terminator, from);
+    return end == std::string_view::npos ? text.size() : end + terminator.size();
+  };
+  if (text.compare(pos, 4, "<!--") == 0) return after("-->", pos + 4);
+  if (text.compare(pos, 9, "<![CDATA[") == 0) return after("]]>", pos + 9);
+  if (text.compare(pos, 2, "<?") == 0) return after("?>", pos + 2);
+  if (text.compare(pos, 2, "<!") == 0) {
+    size_t bracket = text.find('[', pos);
+    size_t close = text.find('>', pos);
+    if (bracket != std::string_view::npos && bracket < close) return after("]>", bracket);
+    return close == std::string_view::npos ? text.size() : close + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Result of one numeric or named reference at text[pos] == '&'.
+enum class RefAction { kKeep, kStray, kReplace };
+
+RefAction ClassifyReference(std::string_view text, size_t pos, size_t& end, uint32_t& code) {
+  size_t i = pos + 1;
+  if (i < text.size() && text[i] == '#') {
+    ++i;
+    bool hex = i < text.size() && (text[i] == 'x' || text[i] == 'X');
+    if (hex) ++i;
+    size_t start = i;
+    uint64_t value = 0;
+    while (i < text.size() && i - start < 16) {
+      char c = text[i];
+      int digit;
+      if (c >= '0' && c <= '9') {
+        digit = c - '0';
+      } else if (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+        digit = (c | 0x20) - 'a' + 10;
+      } else {
+        break;
+      }
+      value = value * (hex ? 16 : 10) + static_cast<uint64_t>(digit);
+      ++i;
+    }
+    if (i == start || i >= text.size() || text[i] != ';') return RefAction::kStray;
+    end = i + 1;
+    bool allowed = value == 0x9 || value == 0xA || value == 0xD ||
+                   (value >= 0x20 && value <= 0x10FFFF && !(value >= 0xD800 && value <= 0xDFFF) &&
+                    value != 0xFFFE && value != 0xFFFF);
+    if (allowed) return RefAction::kKeep;
+    code = 0xFFFD;
+    return RefAction::kReplace;
+  }
+  if (i >= text.size() || !IsNameStart(text[i])) return RefAction::kStray;
+  size_t start = i;
+  while (i < text.size() && IsNameChar(text[i]) && i - start < 64) ++i;
+  if (i >= text.size() || text[i] != ';') return RefAction::kStray;
+  end = i + 1;
+  std::string_view name = text.substr(start, i - start);
+  if (name == "amp" || name == "lt" || name == "gt" || name == "quot" || name == "apos") {
+    return RefAction::kKeep;
+  }
+  code = LookupHtmlEntity(name);
+  // Unknown names may come from a DOCTYPE; pugixml leaves them as written, never expanding them.
+  return code == 0 ? RefAction::kKeep : RefAction::kReplace;
+}
+
+// Element names open at `limit`, from a light scan that mirrors pugixml's view of the text.
+std::vector<std::string_view> OpenElements(std::string_view text, size_t limit) {
+  std::vector<std::string_view> stack;
+  size_t pos = 0;
+  while (true) {
+    pos = text.find('<', pos);
+    if (pos == std::string_view::npos || pos >= limit) break;
+    size_t special = SkipSpecialMarkup(text, pos);
+    if (special != std::string_view::npos) {
+      pos = special;
+      continue;
+    }
+    bool closing = pos + 1 < text.size() && text[pos + 1] == '/';
+    size_t name_start = pos + (closing ? 2 : 1);
+    size_t name_end = name_start;
+    while (name_end < text.size() && IsNameChar(text[name_end])) ++name_end;
+    // Find the end of the tag, skipping quoted attribute values.
+    size_t end = name_end;
+    char quote = 0;
+    while (end < text.size()) {
+      char c = text[end];
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '>') {
+        break;
+      }
+      ++end;
+    }
+    std::string_view name = text.substr(name_start, name_end - name_start);
+    if (closing) {
+      for (size_t i = stack.size(); i > 0; --i) {
+        if (stack[i - 1] == name) {
+          stack.resize(i - 1);
+          break;
+        }
+      }
+    } else if (!name.empty() && !(end > 0 && end < text.size() && text[end - 1] == '/')) {
+      stack.push_back(name);
+    }
+    pos = end;
+  }
+  return stack;
+}
+
+bool RepairEndTagMismatch(std::string& text, size_t offset) {
+  if (offset < 2 || offset > text.size() || text.compare(offset - 2, 2, "</") != 0) return false;
+  size_t tag_start = offset - 2;
+  size_t name_end = offset;
+  while (name_end < text.size() && IsNameChar(text[name_end])) ++name_end;
+  std::string name = text.substr(offset, name_end - offset);
+  size_t tag_end = text.find('>', name_end);
+  tag_end = tag_end == std::string::npos ? text.size() : tag_end + 1;
+  std::vector<std::string_view> open = OpenElements(text, tag_start);
+  size_t match = open.size();
+  for (size_t i = open.size(); i > 0; --i) {
+    if (open[i - 1] == name) {
+      match = i - 1;
+      break;
+    }
+  }
+  if (match == open.size()) {
+    // Closes nothing that is open: drop it.
+    text.erase(tag_start, tag_end - tag_start);
+    return true;
+  }
+  // Closes an ancestor: close the elements left open inside it first (HTML's implied ends).
+  std::string closers;
+  for (size_t i = open.size(); i > match + 1; --i) {
+    closers.append("</").append(open[i - 1]).push_back('>');
+  }
+  if (closers.empty()) return false;
+  text.insert(tag_start, closers);
+  return true;
+}
+
+bool RepairAttribute(std::string& text, size_t offset) {
+  if (offset >= text.size()) return false;
+  size_t before = offset;
+  while (before > 0 && IsSpace(text[before - 1])) --before;
+  if (before > 0 && text[before - 1] == '=' && text[offset] != '"' && text[offset] != '\'') {
+    // Unquoted value: quote it up to the next space or tag end.
+    size_t end = offset;
+    while (end < text.size() && !IsSpace(text[end]) && text[end] != '>' &&
+           text.compare(end, 2, "/>") != 0) {
+      ++end;
+    }
+    std::string value = text.substr(offset, end - offset);
+    std::string quoted = "\"";
+    for (char c : value) quoted.append(c == '"' ? "&quot;" : std::string(1, c));
+    quoted.push_back('"');
+    text.replace(offset, end - offset, quoted);
+    return true;
+  }
+  // An attribute without a value (<td nowrap>): give it an empty one.
+  size_t scan = offset;
+  while (scan > 0 && IsSpace(text[scan])) --scan;
+  if (scan > 0 && IsNameChar(text[scan - 1]) && (IsSpace(text[scan]) || text[scan] == '>' ||
+                                                  text[scan] == '/')) {
+    text.insert(scan, "=\"\"");
+    return true;
+  }
+  if (IsNameChar(text[offset])) {
+    size_t end = offset;
+    while (end < text.size() && IsNameChar(text[end])) ++end;
+    if (end < text.size() && text[end] != '=') {
+      text.insert(end, "=\"\"");
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool RewriteReferences(std::string_view text, std::string& out) {
+  bool changed = false;
+  size_t copied = 0;  // text[0, copied) is already in `out` when changed
+  size_t pos = 0;
+  auto flush = [&](size_t upto) {
+    if (!changed) {
+      changed = true;
+      out.clear();
+      out.reserve(text.size() + 64);
+    }
+    out.append(text.substr(copied, upto - copied));
+  };
+  size_t next_markup = text.find("<!");
+  while (pos < text.size()) {
+    const char* hit = static_cast<const char*>(
+        std::memchr(text.data() + pos, '&', text.size() - pos));
+    size_t amp = hit ? static_cast<size_t>(hit - text.data()) : text.size();
+    // CDATA sections, comments and the DOCTYPE before the next '&' are left as written.
+    if (next_markup != std::string_view::npos && next_markup < amp) {
+      size_t skip = SkipSpecialMarkup(text, next_markup);
+      pos = skip == std::string_view::npos ? next_markup + 2 : skip;
+      next_markup = text.find("<!", pos);
+      continue;
+    }
+    if (!hit) break;
+    size_t end = amp + 1;
+    uint32_t code = 0;
+    switch (ClassifyReference(text, amp, end, code)) {
+      case RefAction::kKeep:
+        pos = end;
+        break;
+      case RefAction::kStray:
+        flush(amp);
+        out.append("&amp;");
+        copied = amp + 1;
+        pos = amp + 1;
+        break;
+      case RefAction::kReplace:
+        flush(amp);
+        out.append("&#").append(std::to_string(code)).push_back(';');
+        copied = end;
+        pos = end;
+        break;
+    }
+  }
+  if (changed) out.append(text.substr(copied));
+  return changed;
+}
+
+bool RepairAtError(std::string& text, const pugi::xml_parse_result& result) {
+  size_t offset = static_cast<size_t>(result.offset);
+  if (offset >= text.size()) return false;
+  switch (result.status) {
+    case pugi::status_unrecognized_tag:
+    case pugi::status_bad_start_element: {
+      // A '<' that opens no tag ("a < b"): escape it.
+      size_t lt = text.rfind('<', offset);
+      if (lt == std::string::npos || offset - lt > 2) return false;
+      text.replace(lt, 1, "&lt;");
+      return true;
+    }
+    case pugi::status_end_element_mismatch:
+    case pugi::status_bad_end_element:
+      return RepairEndTagMismatch(text, offset);
+    case pugi::status_bad_attribute:
+      return RepairAttribute(text, offset);
+    default:
+      return false;
+  }
+}
+
+bool LooksLikeHtml(std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && (IsSpace(text[pos]) || text[pos] == '\xEF' || text[pos] == '\xBB' ||
+                                 text[pos] == '\xBF')) {
+      ++pos;
+    }
+    if (pos >= text.size() || text[pos] != '<') return false;
+    if (StartsWithIgnoreCase(text, pos, "<!doctype html")) return true;
+    if (StartsWithIgnoreCase(text, pos, "<html")) {
+      char after = pos + 5 < text.size() ? text[pos + 5] : '>';
+      return after == '>' || IsSpace(after);
+    }
+    if (text.compare(pos, 4, "<!--") == 0 || text.compare(pos, 2, "<?") == 0) {
+      size_t skip = SkipSpecialMarkup(text, pos);
+      pos = skip;
+      continue;
+    }
+    return false;
+  }
+  return false;
+}
+
+bool HasNetscapeDoctype(std::string_view text) {
+  std::string_view head = text.substr(0, 4096);
+  size_t doctype = head.find("<!DOCTYPE");
+  if (doctype == std::string_view::npos) return false;
+  size_t end = head.find('>', doctype);
+  std::string_view decl = head.substr(doctype, end == std::string_view::npos ? end : end - doctype);
+  return decl.find("Netscape") != std::string_view::npos ||
+         decl.find("netscape") != std::string_view::npos;
+}
+
+}  // namespace feedcrawl

@@ -1,0 +1,31 @@
+// Making real-world XML parseable: references pugixml would mishandle are rewritten before
+// parsing (HTML named entities, stray '&', numeric references to characters XML forbids), and
+// after a parse error the text is repaired at the error offset (stray '<', mismatched end tags,
+// unquoted attributes) so the parse can be retried. Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <pugixml.hpp>
+
+namespace feedcrawl {
+
+// Rewrites references outside CDATA sections and comments: HTML named entities become numeric
+// references, a '&' that starts no reference becomes "&amp;", and numeric references to NUL,
+// forbidden control characters, surrogates or values past U+10FFFF become U+FFFD. Returns false,
+// leaving `out` untouched, when nothing needs rewriting.
+bool RewriteReferences(std::string_view text, std::string& out);
+
+// Edits `text` to get past the error pugixml reported; false when no repair applies (e.g. the
+// document is merely truncated, which the partial tree already covers).
+bool RepairAtError(std::string& text, const pugi::xml_parse_result& result);
+
+// True when the document is an HTML page (<!DOCTYPE html> or an <html> root) rather than XML.
+bool LooksLikeHtml(std::string_view text);
+
+// True when the prolog declares the Netscape RSS 0.91 DTD.
+bool HasNetscapeDoctype(std::string_view text);
+
+}  // namespace feedcrawl

@@ -1,0 +1,236 @@
+// `feedcrawl feeds ...` against a real redis-server, running the real binary.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "cli/data_dir.h"
+#include "common/store.h"
+#include "tests/cli/cli_runner.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_env.h"
+
+namespace feedcrawl::cli {
+namespace {
+
+using testing::CliResult;
+using testing::RunFeedcrawl;
+
+constexpr char kPrefix[] = "clitest:";
+
+class FeedsCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_OK(redis_.Start()); }
+
+  // feedcrawl <args> --redis <url> --prefix <prefix>
+  CliResult Feedcrawl(std::vector<std::string> args) {
+    args.insert(args.end(), {"--redis", redis_.Url(), "--prefix", kPrefix});
+    StatusOr<CliResult> result = RunFeedcrawl(args);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : CliResult{};
+  }
+
+  std::vector<nlohmann::json> ListJson() {
+    CliResult list = Feedcrawl({"feeds", "list", "--json"});
+    EXPECT_EQ(list.exit.exit_code, 0) << list.err;
+    std::vector<nlohmann::json> feeds;
+    for (const std::string& line : list.Lines()) feeds.push_back(nlohmann::json::parse(line));
+    return feeds;
+  }
+
+  std::vector<std::string> ListedUrls() {
+    std::vector<std::string> urls;
+    for (const nlohmann::json& feed : ListJson()) urls.push_back(feed.at("url"));
+    std::sort(urls.begin(), urls.end());
+    return urls;
+  }
+
+  feedcrawl::testing::RedisServer redis_;
+  feedcrawl::testing::TempDir dir_;
+};
+
+TEST_F(FeedsCommandTest, ImportAddListRemove) {
+  ASSERT_OK(feedcrawl::testing::WriteFile(dir_.File("feeds.txt"),
+                                          "# news\n"
+                                          "https://a.test/feed.xml\n"
+                                          "\n"
+                                          "  https://b.test/rss  # trailing\n"
+                                          "https://c.test/atom\n"));
+  CliResult imported = Feedcrawl({"feeds", "import", dir_.File("feeds.txt")});
+  ASSERT_EQ(imported.exit.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.out.find("Imported 3 feeds"), std::string::npos) << imported.out;
+  EXPECT_NE(imported.out.find("(3 new)"), std::string::npos) << imported.out;
+
+  // Importing again is idempotent.
+  CliResult again = Feedcrawl({"feeds", "import", dir_.File("feeds.txt")});
+  ASSERT_EQ(again.exit.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("(0 new)"), std::string::npos) << again.out;
+
+  CliResult added = Feedcrawl({"feeds", "add", "https://d.test/feed", "https://a.test/feed.xml"});
+  ASSERT_EQ(added.exit.exit_code, 0) << added.err;
+  EXPECT_NE(added.out.find("(1 new)"), std::string::npos) << added.out;
+
+  EXPECT_EQ(ListedUrls(), (std::vector<std::string>{"https://a.test/feed.xml", "https://b.test/rss",
+                                                    "https://c.test/atom", "https://d.test/feed"}));
+  for (const nlohmann::json& feed : ListJson()) {
+    EXPECT_EQ(feed.at("status"), "active");
+    EXPECT_EQ(feed.at("items"), 0);
+    EXPECT_TRUE(feed.at("last_outcome").is_null());
+    EXPECT_TRUE(feed.at("last_error").is_null());
+  }
+
+  CliResult table = Feedcrawl({"feeds", "list"});
+  ASSERT_EQ(table.exit.exit_code, 0) << table.err;
+  std::vector<std::string> rows = table.Lines();
+  ASSERT_EQ(rows.size(), 5u) << table.out;
+  EXPECT_EQ(rows[0].rfind("URL", 0), 0u) << rows[0];
+  EXPECT_NE(rows[0].find("LAST ERROR"), std::string::npos);
+
+  CliResult removed = Feedcrawl({"feeds", "remove", "https://b.test/rss"});
+  ASSERT_EQ(removed.exit.exit_code, 0) << removed.err;
+  EXPECT_EQ(ListedUrls(), (std::vector<std::string>{"https://a.test/feed.xml",
+                                                    "https://c.test/atom", "https://d.test/feed"}));
+
+  // The store agrees with what the command printed.
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis_.Url(), kPrefix));
+  ASSERT_OK_AND_ASSIGN(auto gone, store->FindFeedId("https://b.test/rss"));
+  EXPECT_FALSE(gone.has_value());
+  ASSERT_OK_AND_ASSIGN(auto kept, store->FindFeedId("https://c.test/atom"));
+  EXPECT_TRUE(kept.has_value());
+}
+
+TEST_F(FeedsCommandTest, ListShowsTheLastOutcomeAndError) {
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis_.Url(), kPrefix));
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store->AddFeeds({"https://broken.test/feed"}, 1000));
+  ASSERT_OK_AND_ASSIGN(auto feed, store->GetFeed(added.ids.at(0)));
+  ASSERT_TRUE(feed.has_value());
+  feed->last_outcome = "http_error";
+  feed->last_status = 404;
+  feed->last_error = "HTTP 404 Not Found";
+  feed->failures = 1;
+  ASSERT_OK(store->SaveFeed(*feed));
+
+  std::vector<nlohmann::json> feeds = ListJson();
+  ASSERT_EQ(feeds.size(), 1u);
+  EXPECT_EQ(feeds[0].at("last_outcome"), "http_error");
+  EXPECT_EQ(feeds[0].at("last_status"), 404);
+  EXPECT_EQ(feeds[0].at("last_error"), "HTTP 404 Not Found");
+  EXPECT_EQ(feeds[0].at("failures"), 1);
+
+  CliResult table = Feedcrawl({"feeds", "list"});
+  EXPECT_NE(table.out.find("http_error"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("404"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("HTTP 404 Not Found"), std::string::npos) << table.out;
+}
+
+TEST_F(FeedsCommandTest, ImportsNestedOpml) {
+  ASSERT_OK(feedcrawl::testing::WriteFile(
+      dir_.File("subscriptions.opml"),
+      "<?xml version=\"1.0\"?>\n<opml version=\"2.0\"><head/><body>"
+      "<outline text=\"Tech\"><outline text=\"A\" xmlUrl=\"https://a.test/feed\"/>"
+      "<outline text=\"Deep\"><outline text=\"B\" xmlUrl=\"https://b.test/feed\"/></outline>"
+      "</outline></body></opml>\n"));
+  CliResult imported = Feedcrawl({"feeds", "import", dir_.File("subscriptions.opml")});
+  ASSERT_EQ(imported.exit.exit_code, 0) << imported.err;
+  EXPECT_EQ(ListedUrls(), (std::vector<std::string>{"https://a.test/feed", "https://b.test/feed"}));
+}
+
+TEST_F(FeedsCommandTest, BadInputIsAUsageErrorAndChangesNothing) {
+  ASSERT_OK(feedcrawl::testing::WriteFile(dir_.File("bad.txt"),
+                                          "https://a.test/feed\nnot a url\n"));
+  CliResult bad_list = Feedcrawl({"feeds", "import", dir_.File("bad.txt")});
+  EXPECT_EQ(bad_list.exit.exit_code, 2);
+  EXPECT_NE(bad_list.err.find("line 2"), std::string::npos) << bad_list.err;
+
+  ASSERT_OK(feedcrawl::testing::WriteFile(dir_.File("bad.opml"), "<opml><body><outline>"));
+  CliResult bad_opml = Feedcrawl({"feeds", "import", dir_.File("bad.opml")});
+  EXPECT_EQ(bad_opml.exit.exit_code, 2);
+  EXPECT_NE(bad_opml.err.find("invalid OPML"), std::string::npos) << bad_opml.err;
+
+  CliResult bad_url = Feedcrawl({"feeds", "add", "ftp://a.test/feed"});
+  EXPECT_EQ(bad_url.exit.exit_code, 2);
+
+  CliResult missing = Feedcrawl({"feeds", "import", dir_.File("absent.txt")});
+  EXPECT_EQ(missing.exit.exit_code, 1);
+  EXPECT_NE(missing.err.find("absent.txt"), std::string::npos) << missing.err;
+
+  EXPECT_TRUE(ListedUrls().empty());
+}
+
+TEST_F(FeedsCommandTest, RemovingAnUnknownFeedFails) {
+  CliResult removed = Feedcrawl({"feeds", "remove", "https://nobody.test/feed"});
+  EXPECT_EQ(removed.exit.exit_code, 1);
+  EXPECT_NE(removed.err.find("no such feed"), std::string::npos) << removed.err;
+}
+
+TEST(FeedsCommandErrorsTest, UnreachableRedisIsAFailure) {
+  feedcrawl::testing::TempDir dir;
+  StatusOr<CliResult> result = RunFeedcrawl(
+      {"feeds", "list", "--redis", "unix://" + dir.File("no-such.sock")});
+  ASSERT_OK(result);
+  EXPECT_EQ(result->exit.exit_code, 1);
+  EXPECT_NE(result->err.find("cannot connect to Redis"), std::string::npos) << result->err;
+}
+
+TEST(FeedsCommandErrorsTest, UsageErrorsExitWithTwo) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{}, {"no-such-command"}, {"feeds"}, {"feeds", "add"},
+        {"items", "--limit", "-1"}, {"run", "--fetchers", "0"}}) {
+    ASSERT_OK_AND_ASSIGN(CliResult result, RunFeedcrawl(args));
+    EXPECT_EQ(result.exit.exit_code, 2) << ::testing::PrintToString(args) << result.err;
+  }
+}
+
+// Without --redis the command runs the data dir's own redis-server, whose append-only file keeps
+// the feeds for the next command.
+TEST(FeedsDataDirTest, OwnRedisServerKeepsFeedsBetweenCommands) {
+  feedcrawl::testing::TempDir dir;
+  std::string data_dir = dir.File("data");
+  ASSERT_OK_AND_ASSIGN(CliResult added,
+                       RunFeedcrawl({"feeds", "add", "https://a.test/feed", "--data-dir",
+                                     data_dir}));
+  ASSERT_EQ(added.exit.exit_code, 0) << added.err;
+
+  ASSERT_OK_AND_ASSIGN(CliResult listed,
+                       RunFeedcrawl({"feeds", "list", "--json", "--data-dir", data_dir}));
+  ASSERT_EQ(listed.exit.exit_code, 0) << listed.err;
+  ASSERT_EQ(listed.Lines().size(), 1u) << listed.out;
+  EXPECT_EQ(nlohmann::json::parse(listed.Lines()[0]).at("url"), "https://a.test/feed");
+
+  // The server was stopped after each command and left no socket address behind.
+  DataDir layout(data_dir);
+  EXPECT_FALSE(feedcrawl::testing::ReadFile(layout.RedisUrlFile()).ok());
+}
+
+// While another process owns the data dir (a run), commands use its redis-server, and a second
+// run is refused.
+TEST(FeedsDataDirTest, SharesTheServerOfTheProcessHoldingTheDataDir) {
+  feedcrawl::testing::RedisServer redis;
+  ASSERT_OK(redis.Start());
+  feedcrawl::testing::TempDir dir;
+  DataDir layout(dir.File("data"));
+  ASSERT_OK(layout.Prepare());
+  ASSERT_OK_AND_ASSIGN(auto lock, DataDirLock::Acquire(layout));
+  ASSERT_OK(feedcrawl::testing::WriteFile(layout.RedisUrlFile(), redis.Url() + "\n"));
+
+  ASSERT_OK_AND_ASSIGN(CliResult added,
+                       RunFeedcrawl({"feeds", "add", "https://shared.test/feed", "--data-dir",
+                                     layout.root()}));
+  ASSERT_EQ(added.exit.exit_code, 0) << added.err;
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis.Url()));
+  ASSERT_OK_AND_ASSIGN(auto id, store->FindFeedId("https://shared.test/feed"));
+  EXPECT_TRUE(id.has_value());
+
+  ASSERT_OK_AND_ASSIGN(CliResult run,
+                       RunFeedcrawl({"run", "--once", "--no-progress", "--data-dir",
+                                     layout.root()}));
+  EXPECT_EQ(run.exit.exit_code, 1);
+  EXPECT_NE(run.err.find("another feedcrawl process is using"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace feedcrawl::cli

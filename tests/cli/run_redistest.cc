@@ -1,0 +1,104 @@
+// `feedcrawl run`: how it fails and how it stops. (Whole crawls are tested end to end in
+// tests/e2e.) Runs the real binary with the real role executables and redis-server.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/data_dir.h"
+#include "tests/cli/cli_runner.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_env.h"
+
+namespace feedcrawl::cli {
+namespace {
+
+using testing::CliResult;
+using testing::FeedcrawlPath;
+using testing::RunFeedcrawl;
+
+// Processes whose command line mentions `needle` (the children name the data dir in theirs).
+std::vector<std::string> ProcessesMentioning(const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    StatusOr<std::string> cmdline =
+        feedcrawl::testing::ReadFile(entry.path().string() + "/cmdline");
+    if (!cmdline.ok()) continue;
+    std::string text = *cmdline;
+    for (char& c : text) {
+      if (c == '\0') c = ' ';
+    }
+    if (text.find(needle) != std::string::npos) found.push_back(text);
+  }
+  return found;
+}
+
+bool WaitForFile(const std::string& path, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::filesystem::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(RunCommandTest, MissingRedisServerIsAClearFailure) {
+  feedcrawl::testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(CliResult result,
+                       RunFeedcrawl({"run", "--once", "--data-dir", dir.File("data")},
+                                    {{"PATH", dir.File("empty-path")}}));
+  EXPECT_EQ(result.exit.exit_code, 1);
+  EXPECT_NE(result.err.find("redis-server not found"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("--redis"), std::string::npos) << result.err;
+}
+
+TEST(RunCommandTest, BadFeedListIsAUsageErrorBeforeAnythingStarts) {
+  feedcrawl::testing::TempDir dir;
+  ASSERT_OK(feedcrawl::testing::WriteFile(dir.File("feeds.txt"), "https://a.test/\nnonsense\n"));
+  ASSERT_OK_AND_ASSIGN(CliResult result,
+                       RunFeedcrawl({"run", "--once", "--data-dir", dir.File("data"),
+                                     dir.File("feeds.txt")}));
+  EXPECT_EQ(result.exit.exit_code, 2);
+  EXPECT_NE(result.err.find("line 2"), std::string::npos) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(DataDir(dir.File("data")).LogsDir() + "/redis.log"));
+
+  ASSERT_OK_AND_ASSIGN(CliResult missing,
+                       RunFeedcrawl({"run", "--data-dir", dir.File("data"), dir.File("no.txt")}));
+  EXPECT_EQ(missing.exit.exit_code, 2);
+}
+
+// Ctrl-C: the children are stopped, redis-server too, and the exit status is 130.
+TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
+  feedcrawl::testing::TempDir dir;
+  DataDir data(dir.File("data"));
+  feedcrawl::testing::SubprocessOptions options;
+  options.capture_stdout = true;
+  options.stderr_path = dir.File("stderr");
+  options.unset_env = {"FEEDCRAWL_REDIS", "FEEDCRAWL_DATA_DIR", "FEEDCRAWL_PREFIX"};
+  ASSERT_OK_AND_ASSIGN(auto run,
+                       feedcrawl::testing::Subprocess::Start(
+                           FeedcrawlPath(),
+                           {"run", "--no-progress", "--processors", "1", "--data-dir",
+                            data.root()},
+                           options));
+  // The last child started is the fetcher; its log appears when it is spawned.
+  ASSERT_TRUE(WaitForFile(data.LogPath("fetcher", 1), std::chrono::seconds(60)))
+      << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
+  EXPECT_GE(ProcessesMentioning(data.root()).size(), 4u);  // redis, coordinator, 2 workers
+
+  ASSERT_OK(run->Signal(SIGINT));
+  ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
+  StatusOr<std::string> err = feedcrawl::testing::ReadFile(dir.File("stderr"));
+  EXPECT_EQ(exit.exit_code, 130) << exit.ToString() << "\n" << (err.ok() ? *err : "");
+  EXPECT_TRUE(ProcessesMentioning(data.root()).empty());
+  // redis-server was stopped, not killed: it removed its address for the next command.
+  EXPECT_FALSE(std::filesystem::exists(data.RedisUrlFile()));
+}
+
+}  // namespace
+}  // namespace feedcrawl::cli

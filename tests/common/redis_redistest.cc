@@ -1,0 +1,175 @@
+// RedisClient against a real redis-server: replies, pipelining, reconnects, AUTH, SELECT.
+#include <gtest/gtest.h>
+
+#include "common/redis.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace feedcrawl {
+namespace {
+
+using testing::RedisServer;
+using testing::RedisServerOptions;
+
+TEST(RedisClientTest, ConvertsEveryReplyType) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+
+  ASSERT_OK_AND_ASSIGN(RedisReply ok, client->Command({"SET", "k", "v"}));
+  EXPECT_EQ(ok.type, RedisReply::Type::kStatus);
+  EXPECT_EQ(ok.str, "OK");
+  ASSERT_OK_AND_ASSIGN(RedisReply value, client->Command({"GET", "k"}));
+  EXPECT_EQ(value.type, RedisReply::Type::kString);
+  EXPECT_EQ(value.str, "v");
+  ASSERT_OK_AND_ASSIGN(RedisReply missing, client->Command({"GET", "nothing"}));
+  EXPECT_TRUE(missing.IsNil());
+  ASSERT_OK_AND_ASSIGN(RedisReply counter, client->Command({"INCRBY", "n", "41"}));
+  EXPECT_EQ(counter.type, RedisReply::Type::kInteger);
+  EXPECT_EQ(counter.integer, 41);
+  ASSERT_OK(client->Command({"RPUSH", "list", "a", "b"}));
+  ASSERT_OK_AND_ASSIGN(RedisReply list, client->Command({"LRANGE", "list", "0", "-1"}));
+  EXPECT_EQ(list.type, RedisReply::Type::kArray);
+  ASSERT_EQ(list.elements.size(), 2u);
+  EXPECT_EQ(list.elements[1].str, "b");
+  ASSERT_OK_AND_ASSIGN(RedisReply error, client->Command({"INCR", "k"}));
+  EXPECT_TRUE(error.IsError());
+  EXPECT_NE(error.str.find("not an integer"), std::string::npos) << error.str;
+  ASSERT_OK_AND_ASSIGN(RedisReply unknown, client->Command({"NO-SUCH-COMMAND"}));
+  EXPECT_TRUE(unknown.IsError());
+}
+
+TEST(RedisClientTest, IsBinarySafe) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  const std::string key("key with spaces\r\n\0", 18);
+  const std::string value("\0\x01\xff\r\n$3\r\nend", 13);
+  ASSERT_OK(client->Command({"SET", key, value}));
+  ASSERT_OK_AND_ASSIGN(RedisReply got, client->Command({"GET", key}));
+  EXPECT_EQ(got.str, value);
+  ASSERT_OK_AND_ASSIGN(RedisReply empty, client->Command({"SET", "", ""}));
+  EXPECT_EQ(empty.str, "OK");
+}
+
+TEST(RedisClientTest, PipelineKeepsOrderAndErrorsInPlace) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  std::vector<std::vector<std::string>> commands;
+  for (int i = 0; i < 2500; ++i) commands.push_back({"RPUSH", "seq", std::to_string(i)});
+  commands.push_back({"HSET", "seq", "f", "v"});  // wrong type: an error reply, not a failure
+  commands.push_back({"LLEN", "seq"});
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> replies, client->Pipeline(commands));
+  ASSERT_EQ(replies.size(), commands.size());
+  for (int i = 0; i < 2500; ++i) EXPECT_EQ(replies[i].integer, i + 1);
+  EXPECT_TRUE(replies[2500].IsError());
+  EXPECT_EQ(replies[2501].integer, 2500);
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> none, client->Pipeline({}));
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(client->Command({}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RedisClientTest, ReconnectsAfterAServerRestart) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  ASSERT_OK(client->Command({"SET", "before", "1"}));
+  ASSERT_OK(redis.Restart());
+  ASSERT_OK_AND_ASSIGN(RedisReply got, client->Command({"GET", "before"}));
+  EXPECT_EQ(got.str, "1");
+  ASSERT_OK(redis.Restart());
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> replies,
+                       client->Pipeline({{"INCR", "c"}, {"INCR", "c"}}));
+  EXPECT_EQ(replies[1].integer, 2);
+}
+
+TEST(RedisClientTest, UnreachableServerIsUnavailable) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  ASSERT_OK(redis.Stop());
+  StatusOr<RedisReply> r = client->Command({"PING"});
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  // Once the server is back, the same client works again.
+  ASSERT_OK(redis.Start());
+  EXPECT_OK(client->Command({"PING"}));
+
+  StatusOr<std::unique_ptr<RedisClient>> nowhere =
+      RedisClient::Connect("unix://" + redis.Dir() + "/missing.sock", 1000);
+  EXPECT_EQ(nowhere.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(RedisClient::Connect("http://x").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RedisClientTest, ReadTimeoutIsUnavailable) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url(), 100));
+  StatusOr<RedisReply> r = client->Command({"BLPOP", "never-filled", "2"});
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_OK(client->Command({"PING"}));
+}
+
+TEST(RedisClientTest, AuthenticatesWithThePasswordFromTheUrl) {
+  RedisServerOptions options;
+  options.password = "pa ss@word";
+  RedisServer redis(options);
+  ASSERT_OK(redis.Start());
+  EXPECT_NE(redis.Url().find("password="), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  ASSERT_OK_AND_ASSIGN(RedisReply pong, client->Command({"PING"}));
+  EXPECT_EQ(pong.str, "PONG");
+
+  StatusOr<std::unique_ptr<RedisClient>> no_password =
+      RedisClient::Connect("unix://" + redis.SocketPath());
+  EXPECT_EQ(no_password.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_password.status().message().find("NOAUTH"), std::string::npos)
+      << no_password.status().ToString();
+  StatusOr<std::unique_ptr<RedisClient>> wrong =
+      RedisClient::Connect("unix://" + redis.SocketPath() + "?password=wrong");
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+
+  // After a restart the client authenticates again on its own.
+  ASSERT_OK(redis.Restart());
+  EXPECT_OK(client->Command({"PING"}));
+}
+
+TEST(RedisClientTest, AuthenticatesAnAclUser) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto admin, RedisClient::Connect(redis.Url()));
+  ASSERT_OK_AND_ASSIGN(RedisReply created, admin->Command({"ACL", "SETUSER", "crawler", "on",
+                                                           ">hunter2", "~fc:*", "+@all"}));
+  ASSERT_FALSE(created.IsError()) << created.str;
+  ASSERT_OK_AND_ASSIGN(auto crawler,
+                       RedisClient::Connect(redis.Url() + "?user=crawler&password=hunter2"));
+  ASSERT_OK_AND_ASSIGN(RedisReply whoami, crawler->Command({"ACL", "WHOAMI"}));
+  EXPECT_EQ(whoami.str, "crawler");
+  ASSERT_OK_AND_ASSIGN(RedisReply denied, crawler->Command({"SET", "other:key", "x"}));
+  EXPECT_TRUE(denied.IsError());
+  EXPECT_EQ(RedisClient::Connect(redis.Url() + "?user=crawler&password=nope").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(RedisClientTest, TcpUrlSelectsTheDatabase) {
+  RedisServerOptions options;
+  options.tcp = true;
+  options.password = "pw";
+  RedisServer redis(options);
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto db2, RedisClient::Connect(redis.TcpUrl() + "/2"));
+  EXPECT_EQ(db2->address().db, 2);
+  EXPECT_EQ(db2->address().host, "127.0.0.1");
+  ASSERT_OK(db2->Command({"SET", "where", "db2"}));
+  ASSERT_OK_AND_ASSIGN(auto db0, RedisClient::Connect(redis.TcpUrl()));
+  ASSERT_OK_AND_ASSIGN(RedisReply in_db0, db0->Command({"GET", "where"}));
+  EXPECT_TRUE(in_db0.IsNil());
+  ASSERT_OK_AND_ASSIGN(auto unix_db2, RedisClient::Connect(redis.Url() + "&db=2"));
+  ASSERT_OK_AND_ASSIGN(RedisReply in_db2, unix_db2->Command({"GET", "where"}));
+  EXPECT_EQ(in_db2.str, "db2");
+  EXPECT_EQ(RedisClient::Connect(redis.TcpUrl() + "/100000").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace feedcrawl

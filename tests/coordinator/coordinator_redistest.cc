@@ -1,0 +1,305 @@
+// The coordinator against a real redis-server and real ZeroMQ sockets. The test plays the
+// fetcher and the processor over DEALER sockets, and drives time with a FakeClock so leases and
+// worker timeouts expire without sleeping through them.
+#include "coordinator/coordinator.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "common/messages.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace feedcrawl {
+namespace {
+
+namespace v1 = feedcrawl::v1;
+using testing::RedisServer;
+
+class Peer {
+ public:
+  Peer(WireContext& context, const std::string& identity, const std::string& endpoint) {
+    SocketOptions options;
+    options.identity = identity;
+    socket_ = std::move(*Socket::Create(context, SocketKind::kDealer, options));
+    EXPECT_OK(socket_->Connect(endpoint));
+  }
+  void Send(const v1::Envelope& envelope) {
+    EXPECT_OK(socket_->Send(WireMessage{"", {EncodeEnvelope(envelope)}}, false));
+  }
+  void SendRaw(std::vector<std::string> frames) {
+    EXPECT_OK(socket_->Send(WireMessage{"", std::move(frames)}, false));
+  }
+  // Next envelope of the given kind within timeout; others (heartbeats) are skipped.
+  std::optional<v1::Envelope> Next(v1::Envelope::BodyCase kind, int timeout_ms = 3000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto ready = PollReadable({socket_.get()}, 50);
+      if (!ready.ok()) return std::nullopt;
+      while (true) {
+        auto message = socket_->TryRecv();
+        if (!message.ok() || !message->has_value()) break;
+        auto envelope = DecodeEnvelope((**message).frames.at(0));
+        if (envelope.ok() && envelope->body_case() == kind) return *envelope;
+      }
+    }
+    return std::nullopt;
+  }
+  void Hello(v1::Role role, uint32_t credit) {
+    v1::Envelope hello;
+    hello.mutable_hello()->set_role(role);
+    hello.mutable_hello()->set_worker_id("test");
+    Send(hello);
+    if (credit > 0) {
+      v1::Envelope c;
+      c.mutable_credit()->set_slots(credit);
+      Send(c);
+    }
+  }
+  void Heartbeat() {
+    v1::Envelope beat;
+    beat.mutable_heartbeat()->set_worker_id("test");
+    Send(beat);
+  }
+
+ private:
+  std::unique_ptr<Socket> socket_;
+};
+
+v1::Envelope Report(const v1::FetchJob& job, v1::Outcome outcome, int status) {
+  v1::Envelope envelope;
+  v1::JobReport* report = envelope.mutable_report();
+  report->set_job_id(job.job_id());
+  report->set_feed_id(job.feed_id());
+  report->set_outcome(outcome);
+  report->set_http_status(status);
+  report->set_etag("\"v1\"");
+  report->set_new_items(3);
+  report->set_total_items(3);
+  return envelope;
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(redis_.Start());
+    auto store = Store::Open(redis_.Url());
+    ASSERT_OK(store.status());
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    if (coordinator_) coordinator_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  void AddFeeds(int n) {
+    std::vector<std::string> urls;
+    for (int i = 0; i < n; ++i) urls.push_back("http://h" + std::to_string(i % 3) + ".test/" + std::to_string(i));
+    ASSERT_OK(store_->AddFeeds(urls, clock_.NowMs()).status());
+  }
+  void StartCoordinator(CoordinatorOptions options) {
+    options.control_bind = "tcp://127.0.0.1:*";
+    options.results_in_bind = "tcp://127.0.0.1:*";
+    options.results_out_bind = "tcp://127.0.0.1:*";
+    options.politeness = {0, 0};
+    options.stats_interval_ms = 100;
+    coordinator_ = std::make_unique<Coordinator>(options, *Store::Open(redis_.Url()), clock_);
+    ASSERT_OK(coordinator_->Start());
+    thread_ = std::thread([this] { run_status_ = coordinator_->Run(); });
+  }
+  bool WaitForExit(int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+      if (done_) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<Store> store_;
+  FakeClock clock_;
+  WireContext context_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::thread thread_;
+  Status run_status_;
+  std::atomic<bool> done_{false};
+};
+
+TEST_F(CoordinatorTest, DispatchesNoMoreJobsThanCreditAndRecordsReports) {
+  AddFeeds(5);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, 2);
+
+  std::vector<v1::FetchJob> jobs;
+  for (int i = 0; i < 2; ++i) {
+    auto job = fetcher.Next(v1::Envelope::kJob);
+    ASSERT_TRUE(job.has_value());
+    jobs.push_back(job->job());
+  }
+  EXPECT_FALSE(fetcher.Next(v1::Envelope::kJob, 300).has_value()) << "more jobs than credit";
+
+  // More credit brings the rest; every feed is handed out exactly once.
+  v1::Envelope credit;
+  credit.mutable_credit()->set_slots(10);
+  fetcher.Send(credit);
+  for (int i = 0; i < 3; ++i) {
+    auto job = fetcher.Next(v1::Envelope::kJob);
+    ASSERT_TRUE(job.has_value());
+    jobs.push_back(job->job());
+  }
+  std::set<uint64_t> feeds;
+  for (const auto& job : jobs) feeds.insert(job.feed_id());
+  EXPECT_EQ(feeds.size(), 5u);
+
+  for (const auto& job : jobs) processor.Send(Report(job, v1::OUTCOME_OK, 200));
+  thread_.join();
+  EXPECT_OK(run_status_);
+
+  auto stats = store_->ReadStats();
+  ASSERT_OK(stats.status());
+  EXPECT_EQ(stats->at("run_done"), "5");
+  EXPECT_EQ(stats->at("run_ok"), "5");
+  EXPECT_EQ(stats->at("run_complete"), "1");
+  auto feed = store_->GetFeed(jobs[0].feed_id());
+  ASSERT_OK(feed.status());
+  ASSERT_TRUE(feed->has_value());
+  EXPECT_EQ((*feed)->etag, "\"v1\"");
+  EXPECT_EQ((*feed)->last_status, 200);
+  EXPECT_EQ((*feed)->last_outcome, "ok");
+  EXPECT_EQ((*feed)->items_total, 3u);
+  EXPECT_EQ((*feed)->fetches, 1u);
+}
+
+TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
+  AddFeeds(1);
+  auto feeds = store_->LoadFeeds();
+  ASSERT_OK(feeds.status());
+  FeedRecord record = feeds->at(0);
+  record.etag = "\"abc\"";
+  record.last_modified = "Wed, 01 May 2024 10:00:00 GMT";
+  ASSERT_OK(store_->SaveFeed(record));
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 1);
+  auto job = fetcher.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->job().etag(), "\"abc\"");
+  EXPECT_EQ(job->job().last_modified(), "Wed, 01 May 2024 10:00:00 GMT");
+}
+
+TEST_F(CoordinatorTest, ExpiredLeaseMakesFeedDueAgainAndLateReportIsIgnored) {
+  AddFeeds(1);
+  CoordinatorOptions options;
+  options.once = true;
+  options.fetch_timeout_ms = 1000;
+  options.lease_grace_ms = 1000;
+  options.worker_timeout_ms = 1'000'000;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 5);
+  auto first = fetcher.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->job().attempt(), 1u);
+
+  clock_.AdvanceMs(2001);
+  auto second = fetcher.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(second.has_value()) << "expired lease was not handed out again";
+  EXPECT_EQ(second->job().feed_id(), first->job().feed_id());
+  EXPECT_NE(second->job().job_id(), first->job().job_id());
+  EXPECT_EQ(second->job().attempt(), 2u);
+
+  processor.Send(Report(first->job(), v1::OUTCOME_OK, 200));  // late: must not count
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto stats = store_->ReadStats();
+  ASSERT_OK(stats.status());
+  EXPECT_EQ(stats->at("run_done"), "0");
+
+  processor.Send(Report(second->job(), v1::OUTCOME_NOT_MODIFIED, 304));
+  thread_.join();
+  stats = store_->ReadStats();
+  EXPECT_EQ(stats->at("run_done"), "1");
+  EXPECT_EQ(stats->at("run_not_modified"), "1");
+  EXPECT_EQ(stats->at("stale_reports"), "1");
+}
+
+TEST_F(CoordinatorTest, FeedFailsAfterMaxAttemptsOfLostJobs) {
+  AddFeeds(1);
+  CoordinatorOptions options;
+  options.once = true;
+  options.fetch_timeout_ms = 100;
+  options.lease_grace_ms = 100;
+  options.max_attempts = 2;
+  options.worker_timeout_ms = 1'000'000;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 5);
+  ASSERT_TRUE(fetcher.Next(v1::Envelope::kJob).has_value());
+  clock_.AdvanceMs(201);
+  ASSERT_TRUE(fetcher.Next(v1::Envelope::kJob).has_value());
+  clock_.AdvanceMs(201);
+  thread_.join();
+  auto stats = store_->ReadStats();
+  ASSERT_OK(stats.status());
+  EXPECT_EQ(stats->at("run_failed"), "1");
+  EXPECT_EQ(stats->at("run_failed_lease_expired"), "1");
+}
+
+TEST_F(CoordinatorTest, SilentFetcherLosesItsJobsToALiveOne) {
+  AddFeeds(2);
+  CoordinatorOptions options;
+  options.once = true;
+  options.worker_timeout_ms = 1000;
+  StartCoordinator(options);
+  Peer dying(context_, "dying", coordinator_->control_endpoint());
+  dying.Hello(v1::ROLE_FETCHER, 2);
+  ASSERT_TRUE(dying.Next(v1::Envelope::kJob).has_value());
+  ASSERT_TRUE(dying.Next(v1::Envelope::kJob).has_value());
+
+  Peer alive(context_, "alive", coordinator_->control_endpoint());
+  alive.Hello(v1::ROLE_FETCHER, 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  clock_.AdvanceMs(1500);
+  alive.Heartbeat();  // the live fetcher keeps talking; the other went silent
+  std::set<uint64_t> feeds;
+  for (int i = 0; i < 2; ++i) {
+    auto job = alive.Next(v1::Envelope::kJob);
+    ASSERT_TRUE(job.has_value()) << "jobs of the silent fetcher were not handed out again";
+    feeds.insert(job->job().feed_id());
+  }
+  EXPECT_EQ(feeds.size(), 2u);
+}
+
+TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {
+  AddFeeds(1);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer hostile(context_, "hostile", coordinator_->control_endpoint());
+  hostile.SendRaw({"not a protobuf at all \xff\xfe"});
+  hostile.SendRaw({});
+  v1::Envelope future;
+  future.mutable_credit()->set_slots(1);
+  future.set_version(kProtocolVersion + 1);
+  hostile.SendRaw({future.SerializeAsString()});
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 1);
+  ASSERT_TRUE(fetcher.Next(v1::Envelope::kJob).has_value()) << "coordinator stalled";
+  clock_.AdvanceMs(1000);  // next stats write
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto stats = store_->ReadStats();
+  ASSERT_OK(stats.status());
+  EXPECT_GE(std::stoi(stats->at("bad_messages")), 2);
+}
+
+}  // namespace
+}  // namespace feedcrawl

@@ -1,0 +1,209 @@
+// End to end through real processes: the test feed server, a private redis-server and
+// `feedcrawl run --once` with its coordinator, 2 fetchers and 2 processors. 500 generated feeds
+// (RSS 2.0, Atom 1.0, RSS 1.0; items with and without guids; non-ASCII text) plus feeds that
+// fail in every way a server can fail. Every stored item is compared with the generator's ground
+// truth field by field, and a second run must cost only 304s.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/feed_model.h"
+#include "common/store.h"
+#include "tests/gen/feed_generator.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+
+namespace feedcrawl {
+namespace {
+
+using testing::RedisServer;
+using testing::Subprocess;
+using testing::SubprocessOptions;
+using testing::TempDir;
+
+constexpr size_t kFeeds = 500;
+
+// Broken feeds: the path, what the server does, and what the crawl must record.
+struct Fault {
+  std::string path;
+  nlohmann::json spec;
+  std::string outcome;
+  int status;
+};
+
+const std::vector<Fault>& Faults() {
+  static const std::vector<Fault> faults = {
+      {"/bad/missing.xml", {{"status", 404}}, "http_error", 404},
+      {"/bad/error.xml", {{"status", 500}}, "http_error", 500},
+      {"/bad/slow.xml", {{"delay_ms", 8000}}, "timeout", 0},
+      {"/bad/garbage.xml", {{"garbage", true}}, "parse_error", 200},
+      {"/bad/huge.xml", {{"oversize_bytes", 3 << 20}}, "too_large", 200},
+  };
+  return faults;
+}
+
+class CrawlE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GenOptions options;
+    options.feeds = kFeeds;
+    options.items_per_feed = 12;
+    options.item_bytes = 600;
+    options.seed = 42;
+    auto truth = GenerateFeeds(options, www_.path());
+    ASSERT_OK(truth.status());
+    truth_ = std::move(*truth);
+
+    ASSERT_EQ(::mkdir((www_.path() + "/bad").c_str(), 0755), 0);
+    nlohmann::json faults = nlohmann::json::object();
+    for (const Fault& f : Faults()) {
+      faults[f.path] = f.spec;
+      // The fault replaces the response, but the path must exist for a plain file server.
+      ASSERT_OK(testing::WriteFile(www_.path() + f.path, "<rss version=\"2.0\"></rss>"));
+    }
+    ASSERT_OK(testing::WriteFile(work_.File("faults.json"), faults.dump()));
+
+    SubprocessOptions server_options;
+    server_options.capture_stdout = true;
+    auto server = Subprocess::Start(
+        std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl-testserver",
+        {"--root", www_.path(), "--faults", work_.File("faults.json"), "--port", "0",
+         "--threads", "96"},
+        server_options);
+    ASSERT_OK(server.status());
+    server_ = std::move(*server);
+    auto line = server_->ReadLine(10'000);
+    ASSERT_OK(line.status());
+    const std::string marker = "listening on ";
+    ASSERT_EQ(line->rfind(marker, 0), 0u) << *line;
+    base_url_ = line->substr(marker.size());
+
+    ASSERT_OK(redis_.Start());
+    std::string list = "# generated feeds\n";
+    for (const auto& feed : truth_) list += base_url_ + "/" + feed.path + "\n";
+    for (const Fault& f : Faults()) list += base_url_ + f.path + "\n";
+    ASSERT_OK(testing::WriteFile(work_.File("feeds.txt"), list));
+  }
+
+  // Runs `feedcrawl run --once` over the list and returns the stats it left in Redis.
+  std::map<std::string, std::string> RunOnce() {
+    SubprocessOptions options;
+    options.capture_stdout = true;
+    options.stderr_path = work_.File("run.stderr");
+    auto run = Subprocess::Start(
+        std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
+        {"run", "--once", "--redis", redis_.Url(), "--data-dir", work_.File("data"),
+         "--fetchers", "2", "--processors", "2", "--allow-private-networks",
+         "--host-concurrency", "0", "--host-interval-ms", "0", "--fetch-timeout-ms", "3000", "--concurrency", "32",
+         "--max-body-bytes", std::to_string(1 << 20), "--no-progress", work_.File("feeds.txt")},
+        options);
+    EXPECT_OK(run.status());
+    if (!run.ok()) return {};
+    auto output = (*run)->ReadAll(180'000);
+    auto exit = (*run)->Wait(5'000);
+    EXPECT_OK(exit.status());
+    EXPECT_TRUE(exit.ok() && exit->Success())
+        << (exit.ok() ? exit->ToString() : "") << "\n" << (output.ok() ? *output : "")
+        << "\n" << testing::ReadFile(work_.File("run.stderr")).value();
+    summary_ = output.ok() ? *output : "";
+    auto store = Store::Open(redis_.Url());
+    EXPECT_OK(store.status());
+    auto stats = (*store)->ReadStats();
+    EXPECT_OK(stats.status());
+    return stats.ok() ? *stats : std::map<std::string, std::string>{};
+  }
+
+  TempDir www_;
+  TempDir work_;
+  RedisServer redis_;
+  std::unique_ptr<Subprocess> server_;
+  std::string base_url_;
+  std::vector<GeneratedFeed> truth_;
+  std::string summary_;
+};
+
+nlohmann::json WithoutKey(nlohmann::json item) {
+  item.erase("key");
+  return item;
+}
+
+TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
+  auto stats = RunOnce();
+  const size_t total_feeds = kFeeds + Faults().size();
+  EXPECT_EQ(stats["run_complete"], "1");
+  EXPECT_EQ(stats["run_done"], std::to_string(total_feeds));
+  EXPECT_EQ(stats["run_ok"], std::to_string(kFeeds));
+  EXPECT_EQ(stats["run_failed"], std::to_string(Faults().size()));
+  EXPECT_NE(summary_.find("505 feeds"), std::string::npos) << summary_;
+
+  auto store = Store::Open(redis_.Url());
+  ASSERT_OK(store.status());
+  size_t expected_items = 0;
+  for (const GeneratedFeed& feed : truth_) {
+    SCOPED_TRACE(feed.path + " (" + feed.format + ")");
+    auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
+    ASSERT_OK(id.status());
+    ASSERT_TRUE(id->has_value());
+    ItemQuery query;
+    query.feed_id = **id;
+    auto rows = (*store)->QueryItems(query);
+    ASSERT_OK(rows.status());
+    ASSERT_EQ(rows->size(), feed.items.size()) << "items lost or duplicated";
+    std::map<std::string, nlohmann::json> stored_by_key;
+    std::map<std::string, nlohmann::json> stored_by_title;
+    for (const ItemRow& row : *rows) {
+      auto json = nlohmann::json::parse(row.json);
+      EXPECT_TRUE(stored_by_key.emplace(json["key"].get<std::string>(), json).second);
+      stored_by_title[json["title"].is_string() ? json["title"].get<std::string>() : ""] = json;
+    }
+    for (const Item& expected : feed.items) {
+      ++expected_items;
+      nlohmann::json want = ItemToJson(expected);
+      nlohmann::json got;
+      if (!expected.key.empty()) {
+        auto it = stored_by_key.find(expected.key);
+        ASSERT_NE(it, stored_by_key.end()) << "missing item " << expected.key;
+        got = it->second;
+        EXPECT_EQ(got["key"], want["key"]);
+      } else {
+        auto it = stored_by_title.find(expected.title);
+        ASSERT_NE(it, stored_by_title.end()) << "missing item titled " << expected.title;
+        got = it->second;
+        EXPECT_EQ(got["key"].get<std::string>().rfind("h:", 0), 0u);
+      }
+      EXPECT_EQ(WithoutKey(got), WithoutKey(want));
+    }
+  }
+  EXPECT_EQ(stats["run_items_new"], std::to_string(expected_items));
+
+  for (const Fault& fault : Faults()) {
+    SCOPED_TRACE(fault.path);
+    auto id = (*store)->FindFeedId(base_url_ + fault.path);
+    ASSERT_OK(id.status());
+    ASSERT_TRUE(id->has_value());
+    auto feed = (*store)->GetFeed(**id);
+    ASSERT_OK(feed.status());
+    ASSERT_TRUE(feed->has_value());
+    EXPECT_EQ((*feed)->last_outcome, fault.outcome);
+    if (fault.status != 0) {
+      EXPECT_EQ((*feed)->last_status, fault.status);
+    }
+    EXPECT_FALSE((*feed)->last_error.empty());
+    EXPECT_EQ((*feed)->consecutive_failures, 1u);
+  }
+
+  // Second pass: validators were stored, so every generated feed answers 304 and nothing is new.
+  auto second = RunOnce();
+  EXPECT_EQ(second["run_complete"], "1");
+  EXPECT_EQ(second["run_not_modified"], std::to_string(kFeeds));
+  EXPECT_EQ(second["run_items_new"], "0");
+  EXPECT_EQ(second["run_failed"], std::to_string(Faults().size()));
+  EXPECT_EQ(second["items_total"], std::to_string(expected_items));
+}
+
+}  // namespace
+}  // namespace feedcrawl

@@ -1,0 +1,422 @@
+// The fetcher's event loop against real ZeroMQ sockets: the test plays the coordinator (ROUTER)
+// and the processors (PULL), and a real HTTP server on 127.0.0.1 serves the feeds.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "common/messages.h"
+#include "fetcher/fetcher.h"
+#include "tests/fetcher/feed_server.h"
+
+namespace feedcrawl {
+namespace {
+
+namespace v1 = feedcrawl::v1;
+using test::FeedServer;
+using test::kFeedBody;
+
+constexpr char kWorkerId[] = "fetcher-under-test";
+// Upper bound for anything the test waits for; reaching it means the behaviour is missing.
+constexpr int kPatienceMs = 5000;
+
+int64_t NowMs() { return SystemClock::Instance().MonotonicMs(); }
+
+struct Result {
+  v1::FetchResult result;
+  std::string body;
+  size_t frames = 0;
+};
+
+class FetcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Bind(SocketOptions()); }
+
+  void TearDown() override {
+    if (fetcher_ != nullptr) Stop();
+  }
+
+  // Re-creates the PULL socket with other limits (for back-pressure).
+  void Bind(const SocketOptions& pull_options) {
+    control_.reset();
+    results_.reset();
+    SocketOptions router_options;
+    auto router = Socket::Create(context_, SocketKind::kRouter, router_options);
+    ASSERT_TRUE(router.ok()) << router.status().ToString();
+    control_ = std::move(router).value();
+    ASSERT_TRUE(control_->Bind("tcp://127.0.0.1:*").ok());
+    auto pull = Socket::Create(context_, SocketKind::kPull, pull_options);
+    ASSERT_TRUE(pull.ok()) << pull.status().ToString();
+    results_ = std::move(pull).value();
+    ASSERT_TRUE(results_->Bind("tcp://127.0.0.1:*").ok());
+  }
+
+  FetcherOptions Options() const {
+    FetcherOptions options;
+    options.control_endpoint = control_->LastEndpoint();
+    options.results_endpoint = results_->LastEndpoint();
+    options.worker_id = kWorkerId;
+    options.concurrency = 4;
+    options.heartbeat_ms = 1000;
+    options.drain_ms = 1000;
+    options.http.allow_private_networks = true;  // the feed server is on loopback
+    options.http.proxy = "";
+    return options;
+  }
+
+  void Start(const FetcherOptions& options) {
+    fetcher_ = std::make_unique<Fetcher>(options, context_);
+    thread_ = std::thread([this] { run_status_ = fetcher_->Run(); });
+  }
+
+  void Stop() {
+    fetcher_->RequestStop();
+    thread_.join();
+    EXPECT_TRUE(run_status_.ok()) << run_status_.ToString();
+    fetcher_.reset();
+  }
+
+  // Next control message from the fetcher, or nullopt after `timeout_ms`.
+  std::optional<v1::Envelope> NextControl(int timeout_ms = kPatienceMs,
+                                          bool skip_heartbeats = true) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (true) {
+      auto message = control_->TryRecv();
+      EXPECT_TRUE(message.ok());
+      if (!message.ok()) return std::nullopt;
+      if (message->has_value()) {
+        EXPECT_EQ((*message)->peer, kWorkerId);
+        EXPECT_EQ((*message)->frames.size(), 1u);
+        auto envelope = DecodeEnvelope((*message)->frames.at(0));
+        EXPECT_TRUE(envelope.ok()) << envelope.status().ToString();
+        if (!envelope.ok()) return std::nullopt;
+        if (skip_heartbeats && envelope->has_heartbeat()) continue;
+        return std::move(envelope).value();
+      }
+      const int64_t left = deadline - NowMs();
+      if (left <= 0) return std::nullopt;
+      (void)PollReadable({control_.get()}, static_cast<int>(std::min<int64_t>(left, 50)));
+    }
+  }
+
+  // Skips control messages until one of the wanted kind arrives.
+  std::optional<v1::Envelope> Expect(v1::Envelope::BodyCase kind, int timeout_ms = kPatienceMs) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (true) {
+      auto envelope = NextControl(static_cast<int>(std::max<int64_t>(deadline - NowMs(), 0)),
+                                  kind != v1::Envelope::kHeartbeat);
+      if (!envelope.has_value()) return std::nullopt;
+      if (envelope->body_case() == kind) return envelope;
+    }
+  }
+
+  std::optional<Result> NextResult(int timeout_ms = kPatienceMs) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (true) {
+      auto message = results_->TryRecv();
+      EXPECT_TRUE(message.ok());
+      if (!message.ok()) return std::nullopt;
+      if (message->has_value()) {
+        Result out;
+        out.frames = (*message)->frames.size();
+        auto envelope = DecodeEnvelope((*message)->frames.at(0));
+        EXPECT_TRUE(envelope.ok() && envelope->has_result());
+        if (!envelope.ok()) return std::nullopt;
+        out.result = envelope->result();
+        if (out.frames > 1) out.body = (*message)->frames[1];
+        return out;
+      }
+      const int64_t left = deadline - NowMs();
+      if (left <= 0) return std::nullopt;
+      (void)PollReadable({results_.get()}, static_cast<int>(std::min<int64_t>(left, 50)));
+    }
+  }
+
+  void Send(const v1::Envelope& envelope) { SendRaw({EncodeEnvelope(envelope)}); }
+
+  void SendRaw(std::vector<std::string> frames) {
+    WireMessage message;
+    message.peer = kWorkerId;
+    message.frames = std::move(frames);
+    ASSERT_TRUE(control_->Send(message, /*dont_wait=*/false).ok());
+  }
+
+  void SendJob(uint64_t job_id, const std::string& path) {
+    v1::Envelope envelope;
+    v1::FetchJob* job = envelope.mutable_job();
+    job->set_job_id(job_id);
+    job->set_feed_id(job_id * 10);
+    job->set_url(server_.Url(path));
+    Send(envelope);
+  }
+
+  // Waits for Hello and the first Credit; returns the credit's slots.
+  uint32_t Handshake() {
+    auto hello = NextControl();
+    EXPECT_TRUE(hello.has_value() && hello->has_hello());
+    auto credit = NextControl();
+    EXPECT_TRUE(credit.has_value() && credit->has_credit());
+    return credit.has_value() ? credit->credit().slots() : 0;
+  }
+
+  template <typename Predicate>
+  bool WaitFor(Predicate predicate, int timeout_ms = kPatienceMs) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (!predicate()) {
+      if (NowMs() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  FeedServer server_;
+  WireContext context_;
+  std::unique_ptr<Socket> control_;
+  std::unique_ptr<Socket> results_;
+  std::unique_ptr<Fetcher> fetcher_;
+  std::thread thread_;
+  Status run_status_;
+};
+
+TEST_F(FetcherTest, SaysHelloThenGrantsCreditForEverySlot) {
+  Start(Options());
+  auto hello = NextControl();
+  ASSERT_TRUE(hello.has_value());
+  ASSERT_TRUE(hello->has_hello());
+  EXPECT_EQ(hello->hello().role(), v1::ROLE_FETCHER);
+  EXPECT_EQ(hello->hello().worker_id(), kWorkerId);
+  EXPECT_EQ(hello->hello().capacity(), 4u);
+  EXPECT_EQ(hello->hello().pid(), static_cast<uint32_t>(getpid()));
+  EXPECT_FALSE(hello->hello().hostname().empty());
+  auto credit = NextControl();
+  ASSERT_TRUE(credit.has_value());
+  ASSERT_TRUE(credit->has_credit());
+  EXPECT_EQ(credit->credit().slots(), 4u);
+}
+
+TEST_F(FetcherTest, JobGivesTwoFrameResultThenOneCredit) {
+  Start(Options());
+  ASSERT_EQ(Handshake(), 4u);
+  SendJob(7, "/feed.xml");
+  auto result = NextResult();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->frames, 2u);
+  EXPECT_EQ(result->result.outcome(), v1::OUTCOME_OK) << result->result.error();
+  EXPECT_EQ(result->result.job().job_id(), 7u);
+  EXPECT_EQ(result->result.job().feed_id(), 70u);
+  EXPECT_EQ(result->result.fetcher_id(), kWorkerId);
+  EXPECT_EQ(result->body, kFeedBody);
+  EXPECT_EQ(result->result.body_bytes(), result->body.size());
+  auto credit = NextControl();
+  ASSERT_TRUE(credit.has_value());
+  ASSERT_TRUE(credit->has_credit());
+  EXPECT_EQ(credit->credit().slots(), 1u);
+}
+
+TEST_F(FetcherTest, FailedFetchStillSendsAnEmptyBodyFrame) {
+  Start(Options());
+  Handshake();
+  SendJob(8, "/status/404");
+  auto result = NextResult();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->frames, 2u);
+  EXPECT_EQ(result->result.outcome(), v1::OUTCOME_HTTP_ERROR);
+  EXPECT_EQ(result->result.http_status(), 404);
+  EXPECT_TRUE(result->body.empty());
+}
+
+TEST_F(FetcherTest, ManyJobsNeverExceedTheCredit) {
+  FetcherOptions options = Options();
+  options.concurrency = 4;
+  Start(options);
+  int64_t credit = Handshake();
+  constexpr uint64_t kJobs = 40;
+  uint64_t sent = 0;
+  std::set<uint64_t> finished;
+  const int64_t deadline = NowMs() + 4 * kPatienceMs;
+  while (finished.size() < kJobs && NowMs() < deadline) {
+    // Like the coordinator: one job per credit, never more.
+    while (credit > 0 && sent < kJobs) {
+      SendJob(++sent, "/feed.xml?delay_ms=20");
+      --credit;
+    }
+    const FetcherStats stats = fetcher_->Stats();
+    EXPECT_LE(stats.active + stats.pending_results, 4u);
+    while (auto result = NextResult(5)) {
+      EXPECT_EQ(result->result.outcome(), v1::OUTCOME_OK);
+      EXPECT_TRUE(finished.insert(result->result.job().job_id()).second);
+    }
+    while (auto envelope = NextControl(5)) {
+      if (envelope->has_credit()) credit += envelope->credit().slots();
+    }
+    // Credit held by the coordinator plus jobs in the fetcher never exceed the slots.
+    EXPECT_LE(credit, 4);
+  }
+  EXPECT_EQ(finished.size(), kJobs);
+  EXPECT_EQ(fetcher_->Stats().jobs_received, kJobs);
+}
+
+TEST_F(FetcherTest, SlowProcessorsStopTheCredit) {
+  // A PULL that is never read, with room for one message: results pile up in the fetcher.
+  SocketOptions tiny;
+  tiny.recv_hwm = 1;
+  Bind(tiny);
+  FetcherOptions options = Options();
+  options.concurrency = 2;
+  options.results_send_hwm = 1;
+  Start(options);
+  int64_t credit = Handshake();
+  uint64_t sent = 0;
+  // Acts as the coordinator until the credit dries up: 1 MiB results soon fill the socket
+  // buffers, then the fetcher holds finished results and must stop asking for work.
+  constexpr uint64_t kMaxJobs = 400;
+  bool dried_up = false;
+  while (!dried_up && sent < kMaxJobs) {
+    while (credit > 0) {
+      SendJob(++sent, "/body?size=1048576");
+      --credit;
+    }
+    auto envelope = Expect(v1::Envelope::kCredit, 500);
+    if (envelope.has_value()) {
+      credit += envelope->credit().slots();
+    } else {
+      dried_up = true;
+    }
+  }
+  ASSERT_TRUE(dried_up) << "credit kept flowing for " << sent << " jobs of 1 MiB";
+  const FetcherStats stats = fetcher_->Stats();
+  EXPECT_EQ(stats.pending_results, 2u);
+  EXPECT_EQ(stats.active, 0u);
+  EXPECT_EQ(stats.credits_granted, sent);  // every credit was used: none left to send work with
+
+  // Processors catch up: every result arrives and credit flows again.
+  uint64_t results = 0;
+  while (results < sent) {
+    auto result = NextResult();
+    ASSERT_TRUE(result.has_value()) << results << " of " << sent;
+    EXPECT_EQ(result->result.outcome(), v1::OUTCOME_OK);
+    ++results;
+  }
+  auto resumed = Expect(v1::Envelope::kCredit);
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_GE(resumed->credit().slots(), 1u);
+}
+
+TEST_F(FetcherTest, StopLetsTransfersFinishThenSaysGoodbye) {
+  FetcherOptions options = Options();
+  options.drain_ms = kPatienceMs;
+  Start(options);
+  Handshake();
+  SendJob(1, "/slow?ms=300");
+  ASSERT_TRUE(WaitFor([&] { return fetcher_->Stats().active == 1; }));
+  fetcher_->RequestStop();
+  auto result = NextResult();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->result.outcome(), v1::OUTCOME_OK);
+  auto goodbye = Expect(v1::Envelope::kGoodbye);
+  ASSERT_TRUE(goodbye.has_value());
+  EXPECT_EQ(goodbye->goodbye().worker_id(), kWorkerId);
+  EXPECT_EQ(goodbye->goodbye().returned_job_ids_size(), 0);
+  Stop();
+}
+
+TEST_F(FetcherTest, GoodbyeReturnsUnfinishedAndLateJobs) {
+  FetcherOptions options = Options();
+  options.drain_ms = 1000;
+  Start(options);
+  Handshake();
+  SendJob(1, "/hold");  // never answers within the drain time
+  SendJob(2, "/feed.xml");
+  auto result = NextResult();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->result.job().job_id(), 2u);
+  ASSERT_TRUE(WaitFor([&] { return fetcher_->Stats().active == 1; }));
+  fetcher_->RequestStop();
+  SendJob(3, "/feed.xml");  // arrives while draining: handed back unstarted
+  auto goodbye = Expect(v1::Envelope::kGoodbye);
+  ASSERT_TRUE(goodbye.has_value());
+  const std::set<uint64_t> returned(goodbye->goodbye().returned_job_ids().begin(),
+                                    goodbye->goodbye().returned_job_ids().end());
+  EXPECT_EQ(returned, (std::set<uint64_t>{1, 3}));
+  Stop();
+  EXPECT_FALSE(NextResult(200).has_value()) << "no result for a returned job";
+  server_.ReleaseHeld();
+}
+
+TEST_F(FetcherTest, GarbageOnTheControlSocketIsDropped) {
+  Start(Options());
+  Handshake();
+  SendRaw({"garbage"});
+  SendRaw({""});
+  SendRaw({"\x0a\x03xyz", "more", "frames"});
+  v1::Envelope newer;
+  newer.mutable_credit()->set_slots(1);
+  newer.set_version(kProtocolVersion + 1);
+  SendRaw({newer.SerializeAsString()});
+  v1::Envelope unexpected;
+  unexpected.mutable_goodbye()->set_worker_id("nobody");
+  Send(unexpected);
+  SendJob(5, "/feed.xml");
+  auto result = NextResult();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(fetcher_->Stats().dropped_messages, 5u);
+}
+
+TEST_F(FetcherTest, HeartbeatsReportCounters) {
+  FetcherOptions options = Options();
+  options.heartbeat_ms = 50;
+  Start(options);
+  Handshake();
+  SendJob(1, "/status/500");
+  ASSERT_TRUE(NextResult().has_value());
+  // The first heartbeat after the result was handed off shows it.
+  std::optional<v1::Envelope> heartbeat;
+  ASSERT_TRUE(WaitFor([&] {
+    heartbeat = Expect(v1::Envelope::kHeartbeat);
+    return heartbeat.has_value() && heartbeat->heartbeat().processed() == 1;
+  }));
+  EXPECT_EQ(heartbeat->heartbeat().role(), v1::ROLE_FETCHER);
+  EXPECT_EQ(heartbeat->heartbeat().worker_id(), kWorkerId);
+  EXPECT_EQ(heartbeat->heartbeat().errors(), 1u);
+  EXPECT_EQ(heartbeat->heartbeat().active(), 0u);
+  EXPECT_EQ(heartbeat->heartbeat().free_slots(), 4u);
+}
+
+TEST_F(FetcherTest, NewCoordinatorEpochGetsHelloAndFullCredit) {
+  Start(Options());
+  Handshake();
+  v1::Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_coordinator_epoch(11);
+  Send(heartbeat);
+  heartbeat.mutable_heartbeat()->set_coordinator_epoch(12);
+  Send(heartbeat);
+  auto hello = NextControl();
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_TRUE(hello->has_hello());
+  auto credit = NextControl();
+  ASSERT_TRUE(credit.has_value());
+  ASSERT_TRUE(credit->has_credit());
+  EXPECT_EQ(credit->credit().slots(), 4u);
+  EXPECT_EQ(fetcher_->Stats().hellos_sent, 2u);
+}
+
+TEST_F(FetcherTest, SilentCoordinatorGetsHelloAgain) {
+  FetcherOptions options = Options();
+  options.heartbeat_ms = 40;
+  Start(options);
+  Handshake();
+  // Nothing is sent to the fetcher: after five heartbeat intervals it says Hello again.
+  auto hello = Expect(v1::Envelope::kHello);
+  ASSERT_TRUE(hello.has_value());
+  auto credit = NextControl();
+  ASSERT_TRUE(credit.has_value());
+  ASSERT_TRUE(credit->has_credit());
+  EXPECT_EQ(credit->credit().slots(), 4u);
+}
+
+}  // namespace
+}  // namespace feedcrawl

@@ -1,0 +1,253 @@
+// The libcurl client against a real HTTP server on 127.0.0.1: every outcome a feed fetch can end
+// in, and the headers that travel with it.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <set>
+
+#include "fetcher/http_client.h"
+#include "tests/fetcher/feed_server.h"
+
+namespace feedcrawl {
+namespace {
+
+namespace v1 = feedcrawl::v1;
+using test::FeedServer;
+using test::kFeedBody;
+using test::kFeedEtag;
+using test::kFeedLastModified;
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<HttpClient> NewClient(bool allow_private_networks,
+                                        const std::string& user_agent = kDefaultUserAgent) {
+    HttpClientOptions options;
+    options.allow_private_networks = allow_private_networks;
+    options.user_agent = user_agent;
+    options.fetcher_id = "fetcher-under-test";
+    // Test traffic stays on loopback whatever the environment says about proxies.
+    options.proxy = "";
+    auto client = NewCurlHttpClient(options, SystemClock::Instance());
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return std::move(client).value();
+  }
+
+  v1::FetchJob Job(const std::string& url) {
+    v1::FetchJob job;
+    job.set_job_id(next_job_id_++);
+    job.set_feed_id(7);
+    job.set_url(url);
+    return job;
+  }
+
+  FetchCompletion Fetch(const std::string& path,
+                        const std::function<void(v1::FetchJob&)>& adjust = {}) {
+    v1::FetchJob job = Job(server_.Url(path));
+    if (adjust) adjust(job);
+    return FetchNow(*client_, job);
+  }
+
+  FeedServer server_;
+  std::unique_ptr<HttpClient> client_ = NewClient(/*allow_private_networks=*/true);
+  uint64_t next_job_id_ = 100;
+};
+
+TEST_F(HttpClientTest, OkCarriesBodyValidatorsAndFreshnessHints) {
+  const FetchCompletion done = Fetch("/feed.xml");
+  const v1::FetchResult& r = done.result;
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.error();
+  EXPECT_EQ(r.http_status(), 200);
+  EXPECT_EQ(done.body, kFeedBody);
+  EXPECT_EQ(r.body_bytes(), done.body.size());
+  EXPECT_EQ(r.etag(), kFeedEtag);
+  EXPECT_EQ(r.last_modified(), kFeedLastModified);
+  EXPECT_EQ(r.content_type(), "application/rss+xml; charset=utf-8");
+  EXPECT_EQ(r.cache_control(), "max-age=300");
+  EXPECT_EQ(r.expires(), "Thu, 02 May 2024 12:00:00 GMT");
+  EXPECT_EQ(r.effective_url(), server_.Url("/feed.xml"));
+  EXPECT_EQ(r.redirects(), 0u);
+  EXPECT_EQ(r.fetcher_id(), "fetcher-under-test");
+  EXPECT_EQ(r.job().job_id(), 100u);
+  EXPECT_EQ(r.job().feed_id(), 7u);
+  EXPECT_GT(r.fetched_at_ms(), 1'600'000'000'000);
+  EXPECT_TRUE(r.error().empty());
+}
+
+TEST_F(HttpClientTest, GzipResponseIsDecompressed) {
+  const FetchCompletion done = Fetch("/gzip.xml");
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_OK) << done.result.error();
+  EXPECT_EQ(done.body, kFeedBody);
+  EXPECT_EQ(done.result.body_bytes(), std::string(kFeedBody).size());
+  EXPECT_NE(server_.last_accept_encoding().find("gzip"), std::string::npos);
+}
+
+TEST_F(HttpClientTest, MatchingEtagGivesNotModified) {
+  const FetchCompletion done =
+      Fetch("/feed.xml", [](v1::FetchJob& job) { job.set_etag(kFeedEtag); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_NOT_MODIFIED) << done.result.error();
+  EXPECT_EQ(done.result.http_status(), 304);
+  EXPECT_TRUE(done.body.empty());
+}
+
+TEST_F(HttpClientTest, MatchingLastModifiedGivesNotModified) {
+  const FetchCompletion done =
+      Fetch("/feed.xml", [](v1::FetchJob& job) { job.set_last_modified(kFeedLastModified); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_NOT_MODIFIED) << done.result.error();
+}
+
+TEST_F(HttpClientTest, StaleEtagGetsTheFullBody) {
+  const FetchCompletion done =
+      Fetch("/feed.xml", [](v1::FetchJob& job) { job.set_etag("\"old\""); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(done.body, kFeedBody);
+}
+
+TEST_F(HttpClientTest, ValidatorWithLineBreakCannotInjectHeaders) {
+  const FetchCompletion done =
+      Fetch("/feed.xml", [](v1::FetchJob& job) { job.set_etag("\"x\"\r\nX-Injected: 1"); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_OK) << done.result.error();
+}
+
+TEST_F(HttpClientTest, ClientAndServerErrorsAreHttpErrors) {
+  const FetchCompletion missing = Fetch("/status/404");
+  EXPECT_EQ(missing.result.outcome(), v1::OUTCOME_HTTP_ERROR);
+  EXPECT_EQ(missing.result.http_status(), 404);
+  EXPECT_EQ(missing.result.error(), "HTTP 404: Not Found");
+  EXPECT_TRUE(missing.body.empty());
+  EXPECT_EQ(missing.result.body_bytes(), 0u);
+
+  const FetchCompletion broken = Fetch("/status/500");
+  EXPECT_EQ(broken.result.outcome(), v1::OUTCOME_HTTP_ERROR);
+  EXPECT_EQ(broken.result.http_status(), 500);
+  EXPECT_EQ(broken.result.error(), "HTTP 500: Internal Server Error");
+}
+
+TEST_F(HttpClientTest, UnavailableKeepsRetryAfter) {
+  const FetchCompletion done = Fetch("/status/503");
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_HTTP_ERROR);
+  EXPECT_EQ(done.result.http_status(), 503);
+  EXPECT_EQ(done.result.retry_after(), "120");
+}
+
+TEST_F(HttpClientTest, RedirectIsFollowed) {
+  const FetchCompletion done = Fetch("/redirect");
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_OK) << done.result.error();
+  EXPECT_EQ(done.result.http_status(), 200);
+  EXPECT_EQ(done.result.effective_url(), server_.Url("/feed.xml"));
+  EXPECT_EQ(done.result.redirects(), 1u);
+  // Headers come from the final response, not the redirect.
+  EXPECT_EQ(done.result.etag(), kFeedEtag);
+  EXPECT_EQ(done.body, kFeedBody);
+}
+
+TEST_F(HttpClientTest, RedirectLoopIsTooManyRedirects) {
+  const FetchCompletion done = Fetch("/loop", [](v1::FetchJob& job) { job.set_max_redirects(3); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_TOO_MANY_REDIRECTS);
+  EXPECT_FALSE(done.result.error().empty());
+  EXPECT_TRUE(done.body.empty());
+}
+
+TEST_F(HttpClientTest, SlowResponseTimesOut) {
+  const FetchCompletion done =
+      Fetch("/slow?ms=5000", [](v1::FetchJob& job) { job.set_total_timeout_ms(300); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_TIMEOUT);
+  EXPECT_FALSE(done.result.error().empty());
+}
+
+TEST_F(HttpClientTest, AnnouncedBodyOverLimitIsTooLarge) {
+  const FetchCompletion done =
+      Fetch("/body?size=2097152", [](v1::FetchJob& job) { job.set_max_body_bytes(1 << 20); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_TOO_LARGE);
+  EXPECT_TRUE(done.body.empty());
+  EXPECT_EQ(done.result.body_bytes(), 0u);
+}
+
+TEST_F(HttpClientTest, StreamedBodyOverLimitIsTooLarge) {
+  const FetchCompletion done =
+      Fetch("/chunked?size=2097152", [](v1::FetchJob& job) { job.set_max_body_bytes(1 << 20); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_TOO_LARGE);
+  EXPECT_TRUE(done.body.empty());
+}
+
+TEST_F(HttpClientTest, BodyAtLimitIsAccepted) {
+  const FetchCompletion done =
+      Fetch("/chunked?size=1048576", [](v1::FetchJob& job) { job.set_max_body_bytes(1 << 20); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_OK) << done.result.error();
+  EXPECT_EQ(done.body.size(), 1u << 20);
+}
+
+TEST_F(HttpClientTest, CompressionBombIsTooLargeAfterDecompression) {
+  const FetchCompletion done =
+      Fetch("/bomb", [](v1::FetchJob& job) { job.set_max_body_bytes(1 << 20); });
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_TOO_LARGE);
+  EXPECT_TRUE(done.body.empty());
+}
+
+TEST_F(HttpClientTest, RefusedConnectionIsConnectError) {
+  v1::FetchJob job = Job("http://127.0.0.1:" + std::to_string(test::UnusedPort()) + "/feed");
+  const FetchCompletion done = FetchNow(*client_, job);
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_CONNECT_ERROR);
+  EXPECT_FALSE(done.result.error().empty());
+}
+
+TEST_F(HttpClientTest, PrivateAddressIsBlockedUnlessAllowed) {
+  client_ = NewClient(/*allow_private_networks=*/false);
+  const FetchCompletion done = Fetch("/feed.xml");
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_BLOCKED);
+  EXPECT_EQ(done.result.error(), "blocked: private address 127.0.0.1");
+  EXPECT_EQ(server_.requests(), 0);
+}
+
+TEST_F(HttpClientTest, OnlyHttpSchemesAreFetched) {
+  const FetchCompletion done = FetchNow(*client_, Job("file:///etc/hostname"));
+  EXPECT_EQ(done.result.outcome(), v1::OUTCOME_NETWORK_ERROR);
+  EXPECT_TRUE(done.body.empty());
+}
+
+TEST_F(HttpClientTest, UserAgentIsSentAndConfigurable) {
+  EXPECT_EQ(Fetch("/ua").body, kDefaultUserAgent);
+  client_ = NewClient(/*allow_private_networks=*/true, "custom-agent/2");
+  EXPECT_EQ(Fetch("/ua").body, "custom-agent/2");
+}
+
+TEST_F(HttpClientTest, ConcurrentTransfersEachCompleteOnce) {
+  std::set<uint64_t> expected;
+  for (int i = 0; i < 24; ++i) {
+    v1::FetchJob job = Job(server_.Url("/feed.xml?delay_ms=50"));
+    // Every third job is conditional: reused handles must not carry validators to the next job.
+    if (i % 3 == 0) job.set_etag(kFeedEtag);
+    expected.insert(job.job_id());
+    client_->Start(job);
+  }
+  EXPECT_EQ(client_->active(), 24u);
+  std::set<uint64_t> seen;
+  int not_modified = 0;
+  while (seen.size() < expected.size()) {
+    ASSERT_TRUE(client_->Wait(-1, 1000).ok());
+    for (const FetchCompletion& done : client_->Collect()) {
+      EXPECT_TRUE(seen.insert(done.result.job().job_id()).second);
+      const bool conditional = !done.result.job().etag().empty();
+      EXPECT_EQ(done.result.outcome(), conditional ? v1::OUTCOME_NOT_MODIFIED : v1::OUTCOME_OK);
+      if (conditional) ++not_modified;
+    }
+  }
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(not_modified, 8);
+  EXPECT_EQ(client_->active(), 0u);
+  // Reused handles: a plain fetch after conditional ones gets the full body.
+  EXPECT_EQ(Fetch("/feed.xml").body, kFeedBody);
+}
+
+TEST_F(HttpClientTest, AbortAllReturnsUnfinishedJobs) {
+  client_->Start(Job(server_.Url("/hold")));
+  client_->Start(Job(server_.Url("/hold")));
+  ASSERT_TRUE(client_->Wait(-1, 100).ok());
+  client_->Collect();
+  const std::vector<v1::FetchJob> jobs = client_->AbortAll();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(client_->active(), 0u);
+  server_.ReleaseHeld();
+}
+
+}  // namespace
+}  // namespace feedcrawl

@@ -1,0 +1,122 @@
+#include "processor/text.h"
+
+#include <gtest/gtest.h>
+
+#include "processor/encoding.h"
+
+namespace feedcrawl {
+namespace {
+
+TEST(EntityTest, LooksUpHtmlEntities) {
+  EXPECT_EQ(LookupHtmlEntity("nbsp"), 0xA0u);
+  EXPECT_EQ(LookupHtmlEntity("eacute"), 0xE9u);
+  EXPECT_EQ(LookupHtmlEntity("yuml"), 0xFFu);
+  EXPECT_EQ(LookupHtmlEntity("Omega"), 0x3A9u);
+  EXPECT_EQ(LookupHtmlEntity("Sigma"), 0x3A3u);  // after the unassigned 0x3A2
+  EXPECT_EQ(LookupHtmlEntity("omega"), 0x3C9u);
+  EXPECT_EQ(LookupHtmlEntity("hellip"), 0x2026u);
+  EXPECT_EQ(LookupHtmlEntity("euro"), 0x20ACu);
+  EXPECT_EQ(LookupHtmlEntity("diams"), 0x2666u);
+  EXPECT_EQ(LookupHtmlEntity("apos"), 0x27u);
+  EXPECT_EQ(LookupHtmlEntity("Eacute"), 0xC9u);  // case matters
+  EXPECT_EQ(LookupHtmlEntity("bogus"), 0u);
+  EXPECT_EQ(LookupHtmlEntity(""), 0u);
+}
+
+TEST(EntityTest, DecodesReferences) {
+  EXPECT_EQ(DecodeEntities("caf&eacute; &amp; cr&#232;me &#x2014; &lt;b&gt;"),
+            "caf\xC3\xA9 & cr\xC3\xA8me \xE2\x80\x94 <b>");
+  EXPECT_EQ(DecodeEntities("AT&T &bogus; &#; &#xZZ; &"), "AT&T &bogus; &#; &#xZZ; &");
+  EXPECT_EQ(DecodeEntities("&#146;"), "\xE2\x80\x99");  // windows-1252 quote
+  EXPECT_EQ(DecodeEntities("&#0;&#xD800;&#x110000;"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(DecodeEntities("&#x1F600;"), "\xF0\x9F\x98\x80");
+}
+
+TEST(TextTest, CollapsesWhitespace) {
+  EXPECT_EQ(CollapseWhitespace("  a \n\t b  "), "a b");
+  EXPECT_EQ(CollapseWhitespace("a\xC2\xA0\xC2\xA0" "b"), "a b");
+  EXPECT_EQ(CollapseWhitespace(""), "");
+}
+
+TEST(TextTest, HtmlToPlainText) {
+  EXPECT_EQ(HtmlToPlainText("<b>Bold</b> &amp; <i>it</i>"), "Bold & it");
+  EXPECT_EQ(HtmlToPlainText("line<br>break<p>para</p>"), "line break para");
+  EXPECT_EQ(HtmlToPlainText("a <!-- hidden --> b"), "a b");
+  EXPECT_EQ(HtmlToPlainText("x<script>var a = '<b>';</script>y"), "x y");
+  EXPECT_EQ(HtmlToPlainText("x<STYLE>p{}</STYLE>y"), "x y");
+  EXPECT_EQ(HtmlToPlainText("1 < 2 and 3 > 2"), "1 < 2 and 3 > 2");
+  EXPECT_EQ(HtmlToPlainText("caf&eacute;&nbsp;au lait"), "caf\xC3\xA9 au lait");
+  EXPECT_EQ(HtmlToPlainText("dangling <a href"), "dangling");
+  EXPECT_EQ(HtmlToPlainText("plain text"), "plain text");
+}
+
+TEST(TextTest, EscapesHtml) {
+  EXPECT_EQ(EscapeHtml("a < b & \"c\" > d"), "a &lt; b &amp; &quot;c&quot; &gt; d");
+}
+
+TEST(Utf8Test, ValidatesAndSanitizes) {
+  EXPECT_TRUE(IsValidUtf8("plain \xC3\xA9 \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xC3"));
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_EQ(SanitizeUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(SanitizeUtf8(std::string("a\x01\x00\tb\n", 6)), "a\tb\n");
+  EXPECT_FALSE(NeedsSanitizing("clean\ttext\n"));
+  EXPECT_TRUE(NeedsSanitizing("bell\x07"));
+}
+
+TEST(EncodingTest, CharsetFromContentType) {
+  EXPECT_EQ(CharsetFromContentType("application/rss+xml; charset=ISO-8859-1"), "iso-8859-1");
+  EXPECT_EQ(CharsetFromContentType("text/xml;charset=\"utf-8\""), "utf-8");
+  EXPECT_EQ(CharsetFromContentType("text/xml"), "");
+}
+
+TEST(EncodingTest, DeclaredXmlEncoding) {
+  EXPECT_EQ(DeclaredXmlEncoding("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss/>"),
+            "iso-8859-1");
+  EXPECT_EQ(DeclaredXmlEncoding("<?xml version='1.0' encoding='koi8-r' ?>"), "koi8-r");
+  EXPECT_EQ(DeclaredXmlEncoding("<?xml version=\"1.0\"?><rss/>"), "");
+}
+
+TEST(EncodingTest, DetectionPrecedence) {
+  // RFC 7303: BOM, then the HTTP charset, then the declaration.
+  EXPECT_EQ(DetectEncoding("\xEF\xBB\xBF<?xml version='1.0' encoding='koi8-r'?>", "charset=big5"),
+            "utf-8");
+  EXPECT_EQ(DetectEncoding("<?xml version='1.0' encoding='koi8-r'?>", "text/xml; charset=big5"),
+            "big5");
+  EXPECT_EQ(DetectEncoding("<?xml version='1.0' encoding='koi8-r'?>", "text/xml"), "koi8-r");
+  EXPECT_EQ(DetectEncoding("<rss/>", ""), "utf-8");
+  EXPECT_EQ(DetectEncoding(std::string("\xFF\xFE<\0", 4), ""), "utf-16le");
+  EXPECT_EQ(DetectEncoding(std::string("\0<\0?", 4), ""), "utf-16be");
+}
+
+TEST(EncodingTest, ConvertsLegacyEncodings) {
+  EXPECT_EQ(ConvertToUtf8("caf\xE9", "iso-8859-1"), "caf\xC3\xA9");
+  EXPECT_EQ(ConvertToUtf8("\x93q\x94", "iso-8859-1"), "\xE2\x80\x9Cq\xE2\x80\x9D");  // as cp1252
+  EXPECT_EQ(ConvertToUtf8("\xD0\xD2\xC9\xD7\xC5\xD4", "koi8-r"),
+            "\xD0\xBF\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");  // привет
+  EXPECT_EQ(ConvertToUtf8("\x93\xfa\x96\x7b", "shift_jis"), "\xE6\x97\xA5\xE6\x9C\xAC");  // 日本
+  EXPECT_EQ(ConvertToUtf8("\xC6\xFC\xCB\xDC", "euc-jp"), "\xE6\x97\xA5\xE6\x9C\xAC");
+  EXPECT_EQ(ConvertToUtf8("\xD6\xD0\xCE\xC4", "gb2312"), "\xE4\xB8\xAD\xE6\x96\x87");  // 中文
+  EXPECT_EQ(ConvertToUtf8("\xA4\xA4\xA4\xE5", "big5"), "\xE4\xB8\xAD\xE6\x96\x87");
+  EXPECT_EQ(ConvertToUtf8("\xC7\xD1\xB1\xDB", "euc-kr"), "\xED\x95\x9C\xEA\xB8\x80");  // 한글
+  EXPECT_EQ(ConvertToUtf8(std::string("\xFF\xFEh\0i\0", 6), "utf-16le"), "hi");
+  EXPECT_EQ(ConvertToUtf8(std::string("\0h\0i", 4), "utf-16be"), "hi");
+  EXPECT_EQ(ConvertToUtf8("\xEF\xBB\xBFhi", "utf-8"), "hi");
+}
+
+TEST(EncodingTest, ReplacesInvalidBytes) {
+  bool lossy = false;
+  EXPECT_EQ(ConvertToUtf8("a\xFF" "b", "utf-8", &lossy), "a\xEF\xBF\xBD" "b");
+  EXPECT_TRUE(lossy);
+  lossy = false;
+  std::string out = ConvertToUtf8("\x82\xA0\xFF\xFF", "shift_jis", &lossy);
+  EXPECT_TRUE(IsValidUtf8(out));
+  EXPECT_TRUE(lossy);
+  // An unknown label is read as UTF-8 rather than failing.
+  EXPECT_EQ(ConvertToUtf8("plain", "x-no-such-charset"), "plain");
+}
+
+}  // namespace
+}  // namespace feedcrawl

@@ -1,0 +1,49 @@
+// Counters of the test feed server, served as JSON at GET /_stats: requests by status and path,
+// bytes sent, and per Host header the requests now in progress and the most seen at once (what
+// politeness tests check). A request is "in progress" from routing until its last body byte.
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <unordered_map>
+
+namespace feedcrawl::testserver {
+
+class RequestStats {
+ public:
+  // A request identified by `token` (any address unique while it runs) started for `host`.
+  void Begin(const void* token, const std::string& host);
+  // The request ended with `status`. Unknown tokens (requests rejected before routing) are still
+  // counted, but no host's in-progress number changes.
+  void End(const void* token, const std::string& path, int status);
+  void AddBytesSent(uint64_t bytes);
+  void Reset();
+
+  // {"requests", "not_modified", "bytes_sent", "in_flight", "max_in_flight",
+  //  "by_status": {"200": n}, "by_path": {"/a.xml": n},
+  //  "hosts": {"127.0.0.1:8080": {"requests", "current", "max_concurrent"}}}
+  nlohmann::json ToJson() const;
+
+ private:
+  struct HostCounters {
+    uint64_t requests = 0;
+    int64_t current = 0;
+    int64_t max_concurrent = 0;
+  };
+
+  mutable std::mutex mutex_;
+  uint64_t requests_ = 0;
+  uint64_t bytes_sent_ = 0;
+  int64_t in_flight_ = 0;
+  int64_t max_in_flight_ = 0;
+  std::map<int, uint64_t> by_status_;
+  std::map<std::string, uint64_t> by_path_;
+  std::map<std::string, HostCounters> hosts_;
+  std::unordered_map<const void*, std::string> running_;  // token -> host
+};
+
+}  // namespace feedcrawl::testserver
