@@ -1,14 +1,23 @@
-// Parser throughput against pugixml's raw parse of the same bytes: the normalising parser should
-// stay within a small factor of the XML parse it builds on. Run: feedcrawl_parser_bench.
+// Parser throughput (bytes/s and items/s) against pugixml's raw parse of the same bytes: the
+// normalising parser should stay within a small factor of the XML parse it builds on. Inputs:
+// hand-written synthetic feeds, every file of the test corpus, and large feeds from the test feed
+// generator (when built with the tests). Run: feedcrawl_parser_bench; figures are recorded in
+// docs/PERFORMANCE.md.
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <pugixml.hpp>
 
 #include "processor/dates.h"
 #include "processor/parser.h"
+#ifdef FEEDCRAWL_HAVE_FEEDGEN
+#include "tests/gen/feed_generator.h"
+#endif
 
 namespace feedcrawl {
 namespace {
@@ -60,24 +69,56 @@ std::string SyntheticAtom(int entries) {
   return out;
 }
 
-void RunRawPugixml(benchmark::State& state, const std::string& doc) {
+// A set of documents parsed once per iteration, so one figure covers a whole corpus.
+using Documents = std::vector<std::string>;
+
+size_t TotalBytes(const Documents& docs) {
+  size_t total = 0;
+  for (const std::string& doc : docs) total += doc.size();
+  return total;
+}
+
+ParseOptions BenchOptions() {
+  ParseOptions options;
+  options.url = "https://example.com/feed.xml";
+  return options;
+}
+
+void RunRawPugixmlDocs(benchmark::State& state, const Documents& docs) {
   for (auto _ : state) {
-    pugi::xml_document xml;
-    pugi::xml_parse_result result =
-        xml.load_buffer(doc.data(), doc.size(), pugi::parse_default, pugi::encoding_utf8);
-    benchmark::DoNotOptimize(result);
+    for (const std::string& doc : docs) {
+      pugi::xml_document xml;
+      pugi::xml_parse_result result =
+          xml.load_buffer(doc.data(), doc.size(), pugi::parse_default, pugi::encoding_utf8);
+      benchmark::DoNotOptimize(result);
+    }
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * doc.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * TotalBytes(docs)));
+}
+
+void RunParseFeedDocs(benchmark::State& state, const Documents& docs) {
+  ParseOptions options = BenchOptions();
+  size_t items = 0;
+  for (const std::string& doc : docs) items += ParseFeed(doc, options).items.size();
+  for (auto _ : state) {
+    for (const std::string& doc : docs) {
+      ParsedFeed parsed = ParseFeed(doc, options);
+      benchmark::DoNotOptimize(parsed);
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * TotalBytes(docs)));
+  state.counters["items"] = static_cast<double>(items);
+  state.counters["items_per_second"] = benchmark::Counter(
+      static_cast<double>(items) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
+void RunRawPugixml(benchmark::State& state, const std::string& doc) {
+  RunRawPugixmlDocs(state, Documents{doc});
 }
 
 void RunParseFeed(benchmark::State& state, const std::string& doc) {
-  ParseOptions options;
-  options.url = "https://example.com/feed.xml";
-  for (auto _ : state) {
-    ParsedFeed parsed = ParseFeed(doc, options);
-    benchmark::DoNotOptimize(parsed);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * doc.size()));
+  RunParseFeedDocs(state, Documents{doc});
 }
 
 void BM_PugixmlRaw_Rss(benchmark::State& state) {
@@ -126,7 +167,82 @@ void BM_ParseIso8601Date(benchmark::State& state) {
 BENCHMARK(BM_ParseRfc822Date);
 BENCHMARK(BM_ParseIso8601Date);
 
+// Every file of tests/data/corpus (RSS 0.9x-2.0, RDF, Atom 0.3/1.0, JSON Feed, broken and
+// non-feed documents), in a fixed order.
+Documents CorpusDocuments() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> paths;
+  fs::path root = fs::path(FEEDCRAWL_SOURCE_DIR) / "tests/data/corpus";
+  std::error_code error;
+  for (fs::recursive_directory_iterator it(root, error), end; !error && it != end;
+       it.increment(error)) {
+    std::string ext = it->path().extension().string();
+    if (it->is_regular_file() && (ext == ".xml" || ext == ".rss" || ext == ".atom" ||
+                                  ext == ".rdf" || ext == ".json")) {
+      if (it->path().filename().string().find(".serde.") != std::string::npos) continue;
+      paths.push_back(it->path());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  Documents docs;
+  for (const fs::path& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    docs.push_back(out.str());
+  }
+  return docs;
+}
+
+// XML documents only, for the raw pugixml baseline.
+Documents XmlOnly(const Documents& docs) {
+  Documents xml;
+  for (const std::string& doc : docs) {
+    size_t start = doc.find_first_not_of(" \t\r\n");
+    if (start != std::string::npos && doc[start] != '{' && doc[start] != '[') xml.push_back(doc);
+  }
+  return xml;
+}
+
+void RegisterDocumentBenchmarks(const std::string& name, const Documents& docs) {
+  benchmark::RegisterBenchmark(("BM_PugixmlRaw_" + name).c_str(),
+                               [docs](benchmark::State& state) { RunRawPugixmlDocs(state, docs); })
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark(("BM_ParseFeed_" + name).c_str(),
+                               [docs](benchmark::State& state) { RunParseFeedDocs(state, docs); })
+      ->Unit(benchmark::kMicrosecond);
+}
+
+void RegisterAll() {
+  Documents corpus = CorpusDocuments();
+  if (!corpus.empty()) {
+    RegisterDocumentBenchmarks("CorpusXml", XmlOnly(corpus));
+    benchmark::RegisterBenchmark("BM_ParseFeed_CorpusAll", [corpus](benchmark::State& state) {
+      RunParseFeedDocs(state, corpus);
+    })->Unit(benchmark::kMicrosecond);
+  }
+#ifdef FEEDCRAWL_HAVE_FEEDGEN
+  // Large feeds from the test generator: 2,000 items of ~1.5 KB each, one per format.
+  GenOptions options;
+  options.feeds = 3;
+  options.items_per_feed = 2000;
+  options.item_bytes = 1500;
+  for (size_t index = 0; index < 3; ++index) {
+    std::string document;
+    GeneratedFeed feed = GenerateFeed(options, index, &document);
+    RegisterDocumentBenchmarks("Generated_" + feed.format, Documents{document});
+  }
+#endif
+}
+
 }  // namespace
 }  // namespace feedcrawl
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  feedcrawl::RegisterAll();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

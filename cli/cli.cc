@@ -12,6 +12,8 @@
 #include "cli/items.h"
 #include "cli/parse.h"
 #include "cli/run.h"
+#include "cli/status.h"
+#include "cli/top.h"
 #include "cli/version.h"
 
 namespace feedcrawl::cli {
@@ -107,7 +109,7 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
 }
 
 void AddFeedsCommand(CLI::App& app, StoreOptions& store, std::string& file,
-                     std::vector<std::string>& urls, bool& json, Action& action) {
+                     std::vector<std::string>& urls, bool& json, bool& failing, Action& action) {
   CLI::App* feeds = app.add_subcommand("feeds", "Manage the registered feeds");
   feeds->require_subcommand(1);
 
@@ -126,7 +128,9 @@ void AddFeedsCommand(CLI::App& app, StoreOptions& store, std::string& file,
   CLI::App* list = feeds->add_subcommand("list", "List the registered feeds and their state");
   AddStoreOptions(list, &store);
   list->add_flag("--json", json, "One JSON object per line instead of a table");
-  list->callback([&] { action = [&] { return FeedsListCommand(store, json, std::cout,
+  list->add_flag("--failing", failing,
+                 "Only failing feeds (failure streak, paused, disabled) with their last error");
+  list->callback([&] { action = [&] { return FeedsListCommand(store, json, failing, std::cout,
                                                               std::cerr); }; });
 
   CLI::App* remove = feeds->add_subcommand("remove", "Unregister feeds and delete their items");
@@ -145,6 +149,38 @@ void AddItemsCommand(CLI::App& app, ItemsOptions& options, Action& action) {
   items->add_option("--limit", options.limit, "At most N items (0: all)")
       ->check(CLI::NonNegativeNumber);
   items->callback([&] { action = [&] { return ItemsCommand(options, std::cout, std::cerr); }; });
+}
+
+// Options of `status` and `top`.
+struct WatchOptions {
+  StoreOptions store;
+  int64_t max_age_ms = 0;
+  bool pretty = false;
+  int interval_ms = 1000;
+};
+
+void AddWatchCommands(CLI::App& app, WatchOptions& options, Action& action) {
+  CLI::App* status = app.add_subcommand(
+      "status", "Print the cluster's live numbers, workers and hosts once, as JSON");
+  AddStoreOptions(status, &options.store);
+  status->add_option("--max-age-ms", options.max_age_ms,
+                     "Exit 1 when the coordinator's numbers are missing or older (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  status->add_flag("--pretty", options.pretty, "Indented JSON");
+  status->callback([&] {
+    action = [&] {
+      return StatusCommand(options.store, options.max_age_ms, options.pretty, std::cout,
+                           std::cerr);
+    };
+  });
+  CLI::App* top = app.add_subcommand("top", "Live view of queue depths, workers and hosts (q quits)");
+  AddStoreOptions(top, &options.store);
+  top->add_option("--interval-ms", options.interval_ms, "Refresh interval")
+      ->check(CLI::Range(100, 60'000))
+      ->capture_default_str();
+  top->callback([&] {
+    action = [&] { return TopCommand(options.store, options.interval_ms, std::cout, std::cerr); };
+  });
 }
 
 void AddParseCommand(CLI::App& app, ParseCommandOptions& options, Action& action) {
@@ -171,7 +207,10 @@ int ParseAndRun(int argc, char** argv) {
   std::string feeds_file;
   std::vector<std::string> feeds_urls;
   bool feeds_json = false;
-  AddFeedsCommand(app, feeds_store, feeds_file, feeds_urls, feeds_json, action);
+  bool feeds_failing = false;
+  AddFeedsCommand(app, feeds_store, feeds_file, feeds_urls, feeds_json, feeds_failing, action);
+  WatchOptions watch_options;
+  AddWatchCommands(app, watch_options, action);
   ItemsOptions items_options;
   AddItemsCommand(app, items_options, action);
   ParseCommandOptions parse_options;

@@ -1,6 +1,6 @@
 // The feedcrawl command line: parses arguments with CLI11 (the only file that includes it) and
-// dispatches to the subcommands (run, feeds, items, parse, version). main() is one call into
-// RunCli so tests run the same code. Call from the main thread.
+// dispatches to the subcommands (run, feeds, items, status, top, parse, version). main() is one
+// call into RunCli so tests run the same code. Call from the main thread.
 #pragma once
 
 namespace feedcrawl::cli {

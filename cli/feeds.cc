@@ -151,7 +151,16 @@ int FeedsAddCommand(const StoreOptions& options, const std::vector<std::string>&
   return AddAndReport(options, urls, "Added", "", out, err);
 }
 
+bool IsFailing(const FeedRecord& feed) {
+  return feed.consecutive_failures > 0 || feed.status == "paused" || feed.status == "disabled";
+}
+
 int FeedsListCommand(const StoreOptions& options, bool json, std::ostream& out,
+                     std::ostream& err) {
+  return FeedsListCommand(options, json, /*failing=*/false, out, err);
+}
+
+int FeedsListCommand(const StoreOptions& options, bool json, bool failing, std::ostream& out,
                      std::ostream& err) {
   std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
   if (session == nullptr) return kExitFailure;
@@ -159,6 +168,14 @@ int FeedsListCommand(const StoreOptions& options, bool json, std::ostream& out,
   if (!feeds.ok()) {
     err << "feedcrawl: error: loading feeds: " << feeds.status().message() << "\n";
     return kExitFailure;
+  }
+  if (failing) {
+    feeds->erase(std::remove_if(feeds->begin(), feeds->end(),
+                                [](const FeedRecord& feed) { return !IsFailing(feed); }),
+                 feeds->end());
+    std::stable_sort(feeds->begin(), feeds->end(), [](const FeedRecord& a, const FeedRecord& b) {
+      return a.consecutive_failures > b.consecutive_failures;
+    });
   }
   if (json) {
     for (const FeedRecord& feed : *feeds) {

@@ -22,6 +22,13 @@ int FeedsAddCommand(const StoreOptions& options, const std::vector<std::string>&
                     std::ostream& out, std::ostream& err);
 // A table, or with `json` one JSON object per line (JSON Lines).
 int FeedsListCommand(const StoreOptions& options, bool json, std::ostream& out, std::ostream& err);
+// With `failing`, only the feeds that are failing (a failure streak, paused or disabled), the
+// longest streak first, so the last errors worth reading come on top.
+int FeedsListCommand(const StoreOptions& options, bool json, bool failing, std::ostream& out,
+                     std::ostream& err);
+
+// True for a feed `feeds list --failing` shows.
+bool IsFailing(const FeedRecord& feed);
 int FeedsRemoveCommand(const StoreOptions& options, const std::vector<std::string>& urls,
                        std::ostream& out, std::ostream& err);
 

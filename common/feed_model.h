@@ -41,6 +41,8 @@ struct FeedInfo {
   std::string author;
   std::string image;
   int ttl_minutes = 0;                // RSS <ttl>, 0 when absent
+  uint32_t skip_hours = 0;            // RSS <skipHours>: bit h set = skip UTC hour h (0-23)
+  uint32_t skip_days = 0;             // RSS <skipDays>: bit 0 Monday ... bit 6 Sunday
 };
 
 struct ParsedFeed {

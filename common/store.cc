@@ -67,13 +67,20 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1
 )lua";
 
-// KEYS: items:<id>, items:<id>:order. ARGV: key, json, time_ms for each item.
-// Returns {new items, items stored afterwards}.
+// KEYS: items:<id>, items:<id>:order, stream:items. ARGV[1] stream cap (0: no stream), ARGV[2]
+// feed id, then key, json, time_ms for each item. Returns {new items, items stored afterwards}.
+// Only new items go to the stream, in the same script, so a consumer sees each item once even
+// when a job is repeated. MAXLEN ~ lets Redis trim whole macro nodes: cheap, slightly over cap.
 constexpr char kStoreItemsScript[] = R"lua(
+local cap = tonumber(ARGV[1])
 local added = 0
-for i = 1, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
     redis.call('ZADD', KEYS[2], ARGV[i + 2], ARGV[i])
+    if cap > 0 then
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*', 'feed', ARGV[2], 'key', ARGV[i],
+                 'item', ARGV[i + 1])
+    end
     added = added + 1
   end
 end
@@ -119,7 +126,7 @@ int64_t ScoreToMs(const std::string& text) {
 
 std::vector<std::string> FeedFields(const FeedRecord& f) {
   std::vector<std::string> out;
-  out.reserve(38);
+  out.reserve(54);
   auto add = [&out](const char* name, std::string value) {
     out.emplace_back(name);
     out.push_back(std::move(value));
@@ -143,6 +150,14 @@ std::vector<std::string> FeedFields(const FeedRecord& f) {
   add("items_total", std::to_string(f.items_total));
   add("items_new_last", std::to_string(f.items_new_last));
   add("interval_ms", std::to_string(f.interval_ms));
+  add("transient_failures", std::to_string(f.transient_failures));
+  add("permanent_failures", std::to_string(f.permanent_failures));
+  add("ttl_minutes", std::to_string(f.ttl_minutes));
+  add("skip_hours", std::to_string(f.skip_hours));
+  add("skip_days", std::to_string(f.skip_days));
+  add("redirect_url", f.redirect_url);
+  add("redirect_seen", std::to_string(f.redirect_seen));
+  add("redirect_since_ms", std::to_string(f.redirect_since_ms));
   return out;
 }
 
@@ -185,6 +200,14 @@ FeedRecord FeedFromHash(uint64_t id, const RedisReply& reply) {
   f.items_total = count("items_total");
   f.items_new_last = count("items_new_last");
   f.interval_ms = number("interval_ms");
+  f.transient_failures = count("transient_failures");
+  f.permanent_failures = count("permanent_failures");
+  f.ttl_minutes = static_cast<int>(number("ttl_minutes"));
+  f.skip_hours = static_cast<uint32_t>(count("skip_hours"));
+  f.skip_days = static_cast<uint32_t>(count("skip_days"));
+  text("redirect_url", &f.redirect_url);
+  f.redirect_seen = static_cast<uint32_t>(count("redirect_seen"));
+  f.redirect_since_ms = number("redirect_since_ms");
   return f;
 }
 
@@ -323,6 +346,36 @@ StatusOr<std::vector<FeedRecord>> Store::LoadFeeds() {
   return feeds;
 }
 
+Status Store::ForEachFeed(const std::function<void(FeedRecord&&)>& visit) {
+  StatusOr<RedisReply> members = redis_->Command({"ZRANGE", Key("feeds"), "0", "-1"});
+  if (!members.ok()) return members.status();
+  if (members->IsError()) return ErrorReply("load feeds", *members);
+  std::vector<uint64_t> ids;
+  ids.reserve(members->elements.size());
+  for (const auto& m : members->elements) {
+    uint64_t id = 0;
+    if (ParseId(m.str, &id)) ids.push_back(id);  // others were not written by feedcrawl
+  }
+  members = RedisReply();
+  for (size_t start = 0; start < ids.size(); start += kBatch) {
+    const size_t end = std::min(ids.size(), start + kBatch);
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(end - start);
+    for (size_t i = start; i < end; ++i) {
+      commands.push_back({"HGETALL", Key("feed:" + std::to_string(ids[i]))});
+    }
+    StatusOr<std::vector<RedisReply>> hashes = redis_->Pipeline(commands);
+    if (!hashes.ok()) return hashes.status();
+    for (size_t i = start; i < end; ++i) {
+      const RedisReply& h = (*hashes)[i - start];
+      if (h.IsError()) return ErrorReply("load feed " + std::to_string(ids[i]), h);
+      if (h.elements.empty()) continue;  // removed between the two reads
+      visit(FeedFromHash(ids[i], h));
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::optional<FeedRecord>> Store::GetFeed(uint64_t id) {
   StatusOr<RedisReply> h = redis_->Command({"HGETALL", Key("feed:" + std::to_string(id))});
   if (!h.ok()) return h.status();
@@ -354,20 +407,64 @@ Status Store::SaveFeed(const FeedRecord& feed) {
   return Status::Ok();
 }
 
+Status Store::SetFeedStatus(const std::string& url, const std::string& status, int64_t now_ms) {
+  if (status != "active" && status != "paused" && status != "disabled") {
+    return Status::InvalidArgument("unknown feed status '" + status + "'");
+  }
+  auto id = FindFeedId(url);
+  if (!id.ok()) return id.status();
+  if (!id->has_value()) return Status::NotFound("no feed " + url);
+  const std::string key = Key("feed:" + std::to_string(**id));
+  std::vector<std::vector<std::string>> commands = {{"HSET", key, "status", status}};
+  if (status == "active") {
+    const std::string due = std::to_string(now_ms);
+    commands[0].insert(commands[0].end(), {"consecutive_failures", "0", "next_due_ms", due});
+    commands.push_back({"ZADD", Key("schedule"), due, std::to_string(**id)});
+  }
+  auto replies = redis_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ErrorReply("set feed status", reply);
+  }
+  return Status::Ok();
+}
+
+Status Store::UpdateFeedUrl(uint64_t id, const std::string& old_url, const std::string& new_url) {
+  const std::string feed_id = std::to_string(id);
+  // One script so a concurrent `feeds add` of new_url cannot slip in between check and move.
+  static constexpr char kScript[] = R"lua(
+local owner = redis.call('HGET', KEYS[1], ARGV[2])
+if owner and owner ~= ARGV[3] then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], 'url', ARGV[2])
+return 1
+)lua";
+  auto reply = redis_->Command({"EVAL", kScript, "2", Key("feed:ids"), Key("feed:" + feed_id),
+                                old_url, new_url, feed_id});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ErrorReply("update feed url", *reply);
+  if (reply->integer == 0) return Status::AlreadyExists(new_url + " is already another feed");
+  return Status::Ok();
+}
+
 StatusOr<StoreItemsResult> Store::StoreItems(uint64_t feed_id,
                                              const std::vector<StoredItem>& items) {
   const std::string id = std::to_string(feed_id);
   std::vector<std::string> argv;
-  argv.reserve(2 + items.size() * 3);
+  argv.reserve(5 + items.size() * 3);
   argv.push_back(Key("items:" + id));
   argv.push_back(Key("items:" + id + ":order"));
+  argv.push_back(Key("stream:items"));
+  argv.push_back(std::to_string(item_stream_max_len_));
+  argv.push_back(id);
   for (const auto& item : items) {
     if (item.key.empty()) return Status::InvalidArgument("item without a key");
     argv.push_back(item.key);
     argv.push_back(item.json);
     argv.push_back(std::to_string(item.time_ms));
   }
-  StatusOr<RedisReply> reply = RunScript(kStoreItemsScript, &store_items_sha_, 2, argv);
+  StatusOr<RedisReply> reply = RunScript(kStoreItemsScript, &store_items_sha_, 3, argv);
   if (!reply.ok()) return reply.status();
   if (reply->elements.size() != 2) return Status::Internal("store items: unexpected reply");
   StoreItemsResult result;
@@ -499,6 +596,104 @@ StatusOr<std::map<std::string, std::string>> Store::ReadStats() {
     stats[h->elements[i].str] = h->elements[i + 1].str;
   }
   return stats;
+}
+
+Status Store::WriteHostStats(const std::map<std::string, std::string>& hosts) {
+  std::vector<std::vector<std::string>> commands = {{"MULTI"}, {"DEL", Key("stats:hosts")}};
+  if (!hosts.empty()) {
+    std::vector<std::string> hset = {"HSET", Key("stats:hosts")};
+    for (const auto& [host, value] : hosts) {
+      hset.push_back(host);
+      hset.push_back(value);
+    }
+    commands.push_back(std::move(hset));
+  }
+  commands.push_back({"EXEC"});
+  StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.IsError()) return ErrorReply("write host stats", r);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::map<std::string, std::string>> Store::ReadHostStats() {
+  StatusOr<RedisReply> h = redis_->Command({"HGETALL", Key("stats:hosts")});
+  if (!h.ok()) return h.status();
+  if (h->IsError()) return ErrorReply("read host stats", *h);
+  std::map<std::string, std::string> hosts;
+  for (size_t i = 0; i + 1 < h->elements.size(); i += 2) {
+    hosts[h->elements[i].str] = h->elements[i + 1].str;
+  }
+  return hosts;
+}
+
+Status Store::WriteWorkers(const std::vector<WorkerHash>& workers, int64_t ttl_ms,
+                           int64_t now_ms) {
+  std::vector<std::vector<std::string>> commands;
+  const std::string expires = std::to_string(now_ms + ttl_ms);
+  for (const WorkerHash& worker : workers) {
+    const std::string member = worker.role + ":" + worker.id;
+    const std::string key = Key("worker:" + member);
+    std::vector<std::string> hset = {"HSET", key, "role", worker.role, "id", worker.id};
+    for (const auto& [field, value] : worker.fields) {
+      hset.push_back(field);
+      hset.push_back(value);
+    }
+    commands.push_back(std::move(hset));
+    commands.push_back({"PEXPIRE", key, std::to_string(ttl_ms)});
+    commands.push_back({"ZADD", Key("workers"), expires, member});
+  }
+  // Index entries of workers that died are dropped here, by whoever writes next.
+  commands.push_back({"ZREMRANGEBYSCORE", Key("workers"), "-inf", "(" + std::to_string(now_ms)});
+  StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.IsError()) return ErrorReply("write workers", r);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<WorkerHash>> Store::ReadWorkers(int64_t now_ms) {
+  StatusOr<RedisReply> members =
+      redis_->Command({"ZRANGEBYSCORE", Key("workers"), std::to_string(now_ms), "+inf"});
+  if (!members.ok()) return members.status();
+  if (members->IsError()) return ErrorReply("read workers", *members);
+  std::vector<std::string> names;
+  for (const auto& m : members->elements) names.push_back(m.str);
+  std::sort(names.begin(), names.end());
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& name : names) commands.push_back({"HGETALL", Key("worker:" + name)});
+  std::vector<WorkerHash> workers;
+  if (commands.empty()) return workers;
+  StatusOr<std::vector<RedisReply>> hashes = redis_->Pipeline(commands);
+  if (!hashes.ok()) return hashes.status();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const RedisReply& h = (*hashes)[i];
+    if (h.IsError()) return ErrorReply("read worker " + names[i], h);
+    if (h.elements.empty()) continue;  // expired between the two reads
+    WorkerHash worker;
+    const size_t colon = names[i].find(':');
+    worker.role = names[i].substr(0, colon);
+    worker.id = colon == std::string::npos ? "" : names[i].substr(colon + 1);
+    for (size_t e = 0; e + 1 < h.elements.size(); e += 2) {
+      if (h.elements[e].str == "role" || h.elements[e].str == "id") continue;
+      worker.fields[h.elements[e].str] = h.elements[e + 1].str;
+    }
+    workers.push_back(std::move(worker));
+  }
+  return workers;
+}
+
+Status Store::DeleteWorker(const std::string& role, const std::string& id) {
+  const std::string member = role + ":" + id;
+  StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(
+      {{"DEL", Key("worker:" + member)}, {"ZREM", Key("workers"), member}});
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.IsError()) return ErrorReply("delete worker", r);
+  }
+  return Status::Ok();
 }
 
 StatusOr<uint64_t> Store::NextCoordinatorEpoch() {

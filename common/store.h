@@ -11,10 +11,15 @@
 //   P items:<id>:order        ZSET    item key -> item time (published, else updated, else first
 //                                     seen, ms)
 //   P stats                   HASH    live numbers written by the coordinator
+//   P stats:hosts             HASH    host -> JSON numbers of the busiest and slowest hosts
+//   P stream:items            STREAM  every new item (feed, key, item JSON), capped (XADD MAXLEN ~)
+//   P worker:<role>:<id>      HASH    one live fetcher or processor's numbers, with a TTL
+//   P workers                 ZSET    "<role>:<id>" scored by when its hash expires (ms)
 //   P coordinator:epoch       STRING  incremented by each coordinator start
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,7 +37,9 @@ struct FeedRecord {
   uint64_t id = 0;
   std::string url;
   std::string title;
-  std::string status = "active";   // active, paused, disabled
+  // active: fetched on its schedule. paused: failed too often, probed at a long interval and
+  // active again after a success. disabled: never fetched (410 Gone) until resumed.
+  std::string status = "active";
   std::string etag;
   std::string last_modified;
   int64_t added_ms = 0;
@@ -48,6 +55,19 @@ struct FeedRecord {
   uint64_t items_total = 0;
   uint64_t items_new_last = 0;     // new items in the last successful fetch
   int64_t interval_ms = 0;         // scheduler's current interval (0: default)
+  // Failures by kind (totals): transient ones (timeouts, 5xx, 429, network) are retried with
+  // backoff; permanent ones (404, 410, parse errors, blocked) say the feed itself is wrong.
+  uint64_t transient_failures = 0;
+  uint64_t permanent_failures = 0;
+  // The feed's own hints, kept from its last parsed body because a 304 does not repeat them.
+  int ttl_minutes = 0;             // RSS <ttl>
+  uint32_t skip_hours = 0;         // RSS <skipHours>, bit h = UTC hour h
+  uint32_t skip_days = 0;          // RSS <skipDays>, bit 0 Monday ... bit 6 Sunday
+  // A permanent redirect not yet confirmed: its target, how many fetches in a row saw it, and
+  // since when.
+  std::string redirect_url;
+  uint32_t redirect_seen = 0;
+  int64_t redirect_since_ms = 0;
 };
 
 struct AddFeedsResult {
@@ -73,6 +93,13 @@ struct ItemQuery {
   size_t limit = 0;                // 0: no limit
 };
 
+// One worker's hash (P worker:<role>:<id>): role is "fetcher" or "processor".
+struct WorkerHash {
+  std::string role;
+  std::string id;
+  std::map<std::string, std::string> fields;
+};
+
 struct ItemRow {
   uint64_t feed_id = 0;
   std::string feed_url;
@@ -95,12 +122,23 @@ class Store {
   // Removes the feed, its state, its schedule entry and its items. NotFound if unknown.
   Status RemoveFeed(const std::string& url);
   StatusOr<std::vector<FeedRecord>> LoadFeeds();
+  // Calls `visit` with every feed, reading them in batches, so memory stays bounded however many
+  // feeds there are (LoadFeeds holds them all at once). Stops at the first Redis error.
+  Status ForEachFeed(const std::function<void(FeedRecord&&)>& visit);
   StatusOr<std::optional<FeedRecord>> GetFeed(uint64_t id);
   StatusOr<std::optional<uint64_t>> FindFeedId(const std::string& url);
   // Writes the whole record (P feed:<id>) and its schedule entry in one round trip.
   // NotFound (and nothing written) when the feed is no longer in P feeds, e.g. it was removed
   // while its job was in flight: a late write must not bring a removed feed back.
   Status SaveFeed(const FeedRecord& feed);
+  // Sets the status of the feed registered under `url` (active, paused or disabled). Making a
+  // feed active (an operator's resume) also clears its failure streak and makes it due at
+  // now_ms; a running coordinator adopts the change on its next feed reload. NotFound for an
+  // unknown URL, InvalidArgument for another status.
+  Status SetFeedStatus(const std::string& url, const std::string& status, int64_t now_ms);
+  // Moves feed `id` to `new_url` (a confirmed permanent redirect): the URL index follows, the id,
+  // state and items stay. AlreadyExists (and nothing changed) when new_url is another feed's.
+  Status UpdateFeedUrl(uint64_t id, const std::string& old_url, const std::string& new_url);
 
   // Items. Stores each item whose key is new for the feed, leaves existing ones untouched, in
   // one round trip (server-side script). Idempotent: storing the same items twice adds nothing.
@@ -112,6 +150,24 @@ class Store {
   // Stats: the coordinator replaces the whole hash; readers get it as a map.
   Status WriteStats(const std::map<std::string, std::string>& stats);
   StatusOr<std::map<std::string, std::string>> ReadStats();
+
+  // The Stream of new items (P stream:items): StoreItems appends every new item, capped at
+  // about max_len entries (XADD MAXLEN ~); 0 (the default of a Store) turns the stream off. The
+  // processor turns it on with kDefaultItemStreamMaxLen unless told otherwise.
+  static constexpr uint64_t kDefaultItemStreamMaxLen = 100'000;
+  void set_item_stream_max_len(uint64_t max_len) { item_stream_max_len_ = max_len; }
+
+  // Host numbers (P stats:hosts): replaced whole, like P stats. Values are small JSON objects.
+  Status WriteHostStats(const std::map<std::string, std::string>& hosts);
+  StatusOr<std::map<std::string, std::string>> ReadHostStats();
+
+  // Worker hashes: each is written whole with a TTL of ttl_ms, so a worker that dies without a
+  // word disappears by itself; P workers indexes the live ones without a SCAN. One round trip.
+  Status WriteWorkers(const std::vector<WorkerHash>& workers, int64_t ttl_ms, int64_t now_ms);
+  // Every worker whose hash has not expired at now_ms, ordered by role then id.
+  StatusOr<std::vector<WorkerHash>> ReadWorkers(int64_t now_ms);
+  // Removes a worker's hash at once (a clean shutdown).
+  Status DeleteWorker(const std::string& role, const std::string& id);
 
   // Increments and returns the coordinator epoch (makes job ids unique across restarts).
   StatusOr<uint64_t> NextCoordinatorEpoch();
@@ -125,6 +181,7 @@ class Store {
   std::unique_ptr<RedisClient> redis_;
   std::string prefix_;
   std::string store_items_sha_;
+  uint64_t item_stream_max_len_ = 0;
   std::string add_feeds_sha_;
   std::string save_feed_sha_;
 };

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <unordered_set>
 
 #include "common/messages.h"
 #include "common/url.h"
@@ -29,12 +32,17 @@ bool IsSuccess(v1::Outcome outcome) {
   return outcome == v1::OUTCOME_OK || outcome == v1::OUTCOME_NOT_MODIFIED;
 }
 
-// Retry-After in seconds (the HTTP-date form is left to the scheduler's caller to extend).
-std::optional<int64_t> RetryAfterMs(const std::string& value) {
-  if (value.empty() || value.find_first_not_of("0123456789 ") != std::string::npos) {
-    return std::nullopt;
-  }
-  return std::strtoll(value.c_str(), nullptr, 10) * 1000;
+// Paused feeds stay in the schedule: they are probed at a long interval.
+bool IsScheduled(const FeedRecord& feed) {
+  return feed.status == "active" || feed.status == "paused";
+}
+
+// How long a feed waits when its record could not be read to dispatch it.
+constexpr int64_t kStoreRetryMs = 5'000;
+
+uint64_t JitterSeed(uint64_t configured) {
+  if (configured != 0) return configured;
+  return std::random_device{}() ^ static_cast<uint64_t>(SystemClock::Instance().MonotonicMs());
 }
 
 }  // namespace
@@ -43,7 +51,8 @@ Coordinator::Coordinator(CoordinatorOptions options, std::unique_ptr<Store> stor
     : options_(std::move(options)),
       store_(std::move(store)),
       clock_(clock),
-      scheduler_(options_.politeness) {}
+      scheduler_(options_.politeness),
+      freshness_(options_.freshness, JitterSeed(options_.jitter_seed)) {}
 
 Coordinator::~Coordinator() { StopForwarder(); }
 
@@ -100,48 +109,53 @@ void Coordinator::StopForwarder() {
   forwarder_.join();
 }
 
+Coordinator::FeedStatus Coordinator::StatusOf(const std::string& status) {
+  if (status == "paused") return FeedStatus::kPaused;
+  if (status == "active") return FeedStatus::kActive;
+  return FeedStatus::kDisabled;  // disabled, or anything this version does not know
+}
+
 Status Coordinator::LoadFeeds() {
-  auto records = store_->LoadFeeds();
-  if (!records.ok()) return records.status();
   const int64_t now = clock_.NowMs();
   run_ = RunCounters{};
   run_.started_ms = now;
   items_total_ = 0;
-  for (FeedRecord& record : *records) {
+  return store_->ForEachFeed([&](FeedRecord&& record) {
     items_total_ += record.items_total;
-    const uint64_t id = record.id;
-    if (record.status == "active") {
+    if (options_.once ? record.status == "active" : IsScheduled(record)) {
       const int64_t due = options_.once ? now : std::max<int64_t>(record.next_due_ms, 0);
-      scheduler_.Schedule(id, record.url, due);
+      scheduler_.Schedule(record.id, record.url, due);
       if (options_.once) ++run_.feeds;
     }
-    feeds_.emplace(id, std::move(record));
-  }
-  return Status::Ok();
+    feeds_.emplace(record.id, StatusOf(record.status));
+  });
 }
 
 void Coordinator::ReloadFeeds() {
-  auto records = store_->LoadFeeds();
-  if (!records.ok()) {
-    spdlog::warn("feed reload failed: {}", records.status().ToString());
-    return;
-  }
-  std::unordered_map<uint64_t, bool> present;
-  for (FeedRecord& record : *records) {
-    present[record.id] = true;
-    if (feeds_.count(record.id)) continue;
+  std::unordered_set<uint64_t> present;
+  present.reserve(feeds_.size());
+  Status s = store_->ForEachFeed([&](FeedRecord&& record) {
+    present.insert(record.id);
+    if (auto known = feeds_.find(record.id); known != feeds_.end()) {
+      AdoptStatus(known->second, record);
+      return;
+    }
     spdlog::info("feed {} added: {}", record.id, record.url);
-    if (record.status == "active") {
+    if (IsScheduled(record)) {
       scheduler_.Schedule(record.id, record.url, std::max<int64_t>(record.next_due_ms, 0));
     }
-    feeds_.emplace(record.id, std::move(record));
+    feeds_.emplace(record.id, StatusOf(record.status));
+  });
+  if (!s.ok()) {
+    spdlog::warn("feed reload failed: {}", s.ToString());
+    return;  // a partial view must not remove the feeds it did not reach
   }
   for (auto it = feeds_.begin(); it != feeds_.end();) {
     if (present.count(it->first)) {
       ++it;
       continue;
     }
-    spdlog::info("feed {} removed: {}", it->first, it->second.url);
+    spdlog::info("feed {} removed", it->first);
     scheduler_.Remove(it->first);
     it = feeds_.erase(it);
   }
@@ -216,7 +230,13 @@ void Coordinator::HandleMessage(const WireMessage& message) {
       }
       break;
     case v1::Envelope::kHeartbeat: {
-      if (worker != workers_.end()) worker->second.processed = envelope->heartbeat().processed();
+      if (worker != workers_.end()) {
+        const v1::Heartbeat& beat = envelope->heartbeat();
+        worker->second.processed = beat.processed();
+        worker->second.active = beat.active();
+        worker->second.free_slots = beat.free_slots();
+        worker->second.errors = beat.errors();
+      }
       v1::Envelope reply;
       reply.mutable_heartbeat()->set_coordinator_epoch(epoch_);
       SendTo(message.peer, reply);
@@ -245,6 +265,11 @@ void Coordinator::HandleHello(const std::string& peer, const v1::Hello& hello) {
   worker.role = hello.role();
   worker.credit = 0;  // the Credit that follows a Hello states the free slots afresh
   worker.last_seen_ms = clock_.NowMs();
+  worker.worker_id = hello.worker_id();
+  worker.hostname = hello.hostname();
+  worker.pid = hello.pid();
+  worker.capacity = hello.capacity();
+  if (!known) worker.joined_ms = worker.last_seen_ms;
   spdlog::info("{} {} {} (id {}, capacity {}, pid {} on {})",
                hello.role() == v1::ROLE_FETCHER ? "fetcher" : "processor",
                known ? "re-announced" : "joined", peer, hello.worker_id(), hello.capacity(),
@@ -278,11 +303,21 @@ void Coordinator::Dispatch() {
   while (Worker* fetcher = FindFetcherWithCredit()) {
     std::optional<uint64_t> feed_id = scheduler_.NextDispatch(now);
     if (!feed_id) break;
-    auto feed = feeds_.find(*feed_id);
-    if (feed == feeds_.end()) {
+    auto stored = store_->GetFeed(*feed_id);
+    if (!stored.ok()) {
+      spdlog::warn("feed {} not dispatched, store unavailable: {}", *feed_id,
+                   stored.status().ToString());
+      scheduler_.Complete(*feed_id, now, now + kStoreRetryMs);
+      break;
+    }
+    if (!stored->has_value() || !feeds_.count(*feed_id)) {  // removed meanwhile
       scheduler_.Complete(*feed_id, now, std::nullopt);
+      scheduler_.Remove(*feed_id);
+      feeds_.erase(*feed_id);
+      if (options_.once) ++run_.done;  // nothing left to crawl, but the run must still end
       continue;
     }
+    auto feed = in_flight_.insert_or_assign(*feed_id, std::move(**stored)).first;
     const uint64_t job_id = (epoch_ << 32) | (++next_job_seq_ & 0xffffffffULL);
     v1::Envelope envelope;
     v1::FetchJob* job = envelope.mutable_job();
@@ -301,6 +336,7 @@ void Coordinator::Dispatch() {
     if (!sent.ok()) {
       spdlog::warn("fetcher {} unreachable ({}), dropping it", fetcher->peer, sent.ToString());
       workers_.erase(fetcher->peer);
+      in_flight_.erase(*feed_id);
       scheduler_.Complete(*feed_id, now, now);
       continue;
     }
@@ -320,6 +356,7 @@ void Coordinator::HandleReport(const v1::JobReport& report) {
     return;
   }
   const uint64_t feed_id = it->second.feed_id;
+  NoteHostFetch(feed_id, clock_.NowMs() - it->second.dispatched_ms, IsSuccess(report.outcome()));
   leases_.erase(it);
   feed_job_.erase(feed_id);
   FinishFeed(feed_id, report);
@@ -343,6 +380,7 @@ void Coordinator::ReleaseLease(uint64_t job_id, bool count_attempt, const std::s
     return;
   }
   spdlog::info("feed {} due again ({}; attempt {})", feed_id, why, attempts);
+  in_flight_.erase(feed_id);  // re-read at the next dispatch: it may have changed meanwhile
   scheduler_.Complete(feed_id, now, now);
 }
 
@@ -378,80 +416,83 @@ void Coordinator::ReapSilentWorkers() {
   }
 }
 
-int64_t Coordinator::NextInterval(const FeedRecord& feed) const {
-  int64_t interval = feed.interval_ms > 0 ? feed.interval_ms : options_.default_interval_ms;
-  if (feed.consecutive_failures > 0) {
-    const int shift = static_cast<int>(std::min<uint32_t>(feed.consecutive_failures, 10));
-    interval = std::min(options_.max_interval_ms, interval << shift);
+void Coordinator::AdoptStatus(FeedStatus& status, const FeedRecord& stored) {
+  // The coordinator writes every status it sets itself, so a difference is an operator's change.
+  // A feed in flight keeps its job; the change is seen on the next reload.
+  const FeedStatus wanted = StatusOf(stored.status);
+  if (wanted == status || scheduler_.InFlight(stored.id)) return;
+  spdlog::info("feed {} set to {} by the operator", stored.id, stored.status);
+  status = wanted;
+  if (IsScheduled(stored)) {
+    scheduler_.Schedule(stored.id, stored.url, stored.next_due_ms);
+  } else {
+    scheduler_.Remove(stored.id);
   }
-  return std::min(interval, options_.max_interval_ms);
 }
 
-void Coordinator::ApplyReport(FeedRecord& feed, const v1::JobReport& report, int64_t now) {
-  ++feed.fetches;
-  feed.last_fetch_ms = now;
-  feed.last_status = report.http_status();
-  feed.last_outcome = OutcomeName(report.outcome());
-  feed.last_error = report.error();
-  if (report.outcome() == v1::OUTCOME_OK) {
-    // Validators are kept only once the body was stored, so a failed parse is fetched again.
-    feed.etag = report.etag();
-    feed.last_modified = report.last_modified();
-    if (!report.feed_title().empty()) feed.title = report.feed_title();
-    feed.items_total = report.total_items();
-    feed.items_new_last = report.new_items();
-  } else if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) {
-    if (!report.etag().empty()) feed.etag = report.etag();
-    if (!report.last_modified().empty()) feed.last_modified = report.last_modified();
+void Coordinator::MoveFeed(FeedRecord& feed, const std::string& new_url) {
+  Status moved = store_->UpdateFeedUrl(feed.id, feed.url, new_url);
+  if (!moved.ok()) {
+    spdlog::warn("feed {} redirects permanently to {} but keeps {}: {}", feed.id, new_url,
+                 feed.url, moved.ToString());
+    return;
   }
-  if (IsSuccess(report.outcome())) {
-    feed.last_ok_ms = now;
-    feed.consecutive_failures = 0;
-  } else {
-    ++feed.failures;
-    ++feed.consecutive_failures;
-  }
-  int64_t next = now + NextInterval(feed);
-  if (auto retry = RetryAfterMs(report.retry_after()); retry && (report.http_status() == 429 ||
-                                                                 report.http_status() == 503)) {
-    next = std::max(next, now + *retry);
-    scheduler_.PauseHost(feed.url, now + *retry);
-  }
-  feed.next_due_ms = next;
+  spdlog::info("feed {} moved permanently: {} -> {}", feed.id, feed.url, new_url);
+  feed.url = new_url;
 }
 
 void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report) {
   const int64_t now = clock_.NowMs();
   attempts_.erase(feed_id);
-  auto it = feeds_.find(feed_id);
-  if (it == feeds_.end()) {  // removed while in flight
+  auto it = in_flight_.find(feed_id);
+  auto known = feeds_.find(feed_id);
+  if (it == in_flight_.end() || known == feeds_.end()) {  // removed while in flight
+    if (it != in_flight_.end()) in_flight_.erase(it);
     scheduler_.Complete(feed_id, now, std::nullopt);
     return;
   }
-  FeedRecord& feed = it->second;
+  FeedRecord feed = std::move(it->second);
+  in_flight_.erase(it);
   const uint64_t items_before = feed.items_total;
-  ApplyReport(feed, report, now);
+  const std::string url_before = feed.url;
+  FreshnessDecision decision = freshness_.Apply(feed, report, now);
+  if (decision.pause_host_until_ms) {
+    // One feed's 429 speaks for its whole host: every feed there waits.
+    scheduler_.PauseHost(url_before, *decision.pause_host_until_ms);
+  }
+  if (decision.move_to_url) MoveFeed(feed, *decision.move_to_url);
   items_total_ += feed.items_total - std::min(items_before, feed.items_total);
+  known->second = StatusOf(feed.status);
   if (Status s = store_->SaveFeed(feed); !s.ok()) {
     spdlog::error("saving feed {} failed: {}", feed_id, s.ToString());
   }
   ++fetches_total_;
   const bool success = IsSuccess(report.outcome());
   if (!success) ++errors_total_;
+  if (report.outcome() == v1::OUTCOME_OK) ++ok_total_;
+  if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) ++not_modified_total_;
+  if (!success) ++errors_by_class_[FailureReason(report)];
+  items_new_total_ += report.new_items();
+  // The run counters cover the coordinator's lifetime in continuous mode, the pass in --once.
+  ++run_.done;
+  if (report.outcome() == v1::OUTCOME_OK) ++run_.ok;
+  if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) ++run_.not_modified;
+  if (!success) {
+    ++run_.failed;
+    ++run_.failed_by_reason[FailureReason(report)];
+  }
+  run_.items_new += report.new_items();
+  run_.items_parsed += report.parsed_items();
+  run_.bytes += report.body_bytes();
   if (options_.once) {
-    ++run_.done;
-    if (report.outcome() == v1::OUTCOME_OK) ++run_.ok;
-    if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) ++run_.not_modified;
-    if (!success) {
-      ++run_.failed;
-      ++run_.failed_by_reason[FailureReason(report)];
-    }
-    run_.items_new += report.new_items();
-    run_.items_parsed += report.parsed_items();
-    run_.bytes += report.body_bytes();
     scheduler_.Complete(feed_id, now, std::nullopt);
+  } else if (feed.url != url_before && decision.next_due_ms) {
+    // The host may have changed with the URL: the feed re-enters under its new host.
+    scheduler_.Complete(feed_id, now, std::nullopt);
+    scheduler_.Remove(feed_id);
+    scheduler_.Schedule(feed_id, feed.url, *decision.next_due_ms);
   } else {
-    scheduler_.Complete(feed_id, now, feed.next_due_ms);
+    scheduler_.Complete(feed_id, now, decision.next_due_ms);
   }
   if (!success) {
     spdlog::debug("feed {} {} failed: {} {}", feed_id, feed.url, FailureReason(report),
@@ -461,52 +502,163 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report) {
 
 Status Coordinator::WriteStats(bool final_write) {
   const int64_t now = clock_.NowMs();
-  uint32_t credit = 0;
+  uint64_t credit = 0, capacity = 0, fetching = 0, active = 0;
   size_t fetchers = 0, processors = 0;
   for (const auto& [peer, worker] : workers_) {
     if (worker.role == v1::ROLE_FETCHER) {
       ++fetchers;
       credit += worker.credit;
+      capacity += worker.capacity;
+      active += worker.active;
+      // Jobs a fetcher holds (transferring or waiting to hand the result on), as of its last
+      // heartbeat.
+      fetching += worker.capacity - std::min(worker.capacity, worker.free_slots);
     } else {
       ++processors;
     }
   }
+  size_t paused = 0, disabled = 0;
+  for (const auto& [id, status] : feeds_) {
+    if (status == FeedStatus::kPaused) ++paused;
+    if (status == FeedStatus::kDisabled) ++disabled;
+  }
+  const size_t due = scheduler_.DueWaiting();
+  const size_t dispatchable = scheduler_.DispatchableNow(now);
+  const uint64_t in_flight = leases_.size();
+  auto number = [](auto value) { return std::to_string(value); };
   std::map<std::string, std::string> stats = {
-      {"updated_ms", std::to_string(now)},
-      {"epoch", std::to_string(epoch_)},
-      {"feeds_total", std::to_string(feeds_.size())},
-      {"due_now", std::to_string(scheduler_.DueWaiting())},
-      {"in_flight", std::to_string(leases_.size())},
-      {"waiting_host", std::to_string(scheduler_.DueWaiting())},
-      {"fetchers_live", std::to_string(fetchers)},
-      {"processors_live", std::to_string(processors)},
-      {"credit_total", std::to_string(credit)},
-      {"fetches_total", std::to_string(fetches_total_)},
-      {"errors_total", std::to_string(errors_total_)},
-      {"items_total", std::to_string(items_total_)},
-      {"stale_reports", std::to_string(stale_reports_)},
-      {"bad_messages", std::to_string(bad_messages_)},
+      {"updated_ms", number(now)},
+      {"epoch", number(epoch_)},
+      {"feeds_total", number(feeds_.size())},
+      {"feeds_paused", number(paused)},
+      {"feeds_disabled", number(disabled)},
+      {"due_now", number(due)},
+      {"dispatchable", number(dispatchable)},
+      {"waiting_host", number(due - std::min(due, dispatchable))},
+      {"in_flight", number(in_flight)},
+      {"fetching", number(std::min(fetching, in_flight))},
+      // Leases whose fetch is over but whose report has not come: results on their way through
+      // the forwarder or queued at processors. Derived from heartbeats, so about a second late.
+      {"backlog_results", number(in_flight - std::min(fetching, in_flight))},
+      {"fetchers_live", number(fetchers)},
+      {"processors_live", number(processors)},
+      {"credit_total", number(credit)},
+      {"capacity_total", number(capacity)},
+      {"transfers_active", number(active)},
+      {"fetches_total", number(fetches_total_)},
+      {"ok_total", number(ok_total_)},
+      {"not_modified_total", number(not_modified_total_)},
+      {"errors_total", number(errors_total_)},
+      {"items_total", number(items_total_)},
+      {"items_new_total", number(items_new_total_)},
+      {"stale_reports", number(stale_reports_)},
+      {"bad_messages", number(bad_messages_)},
       {"run_once", options_.once ? "1" : "0"},
   };
-  if (options_.once) {
-    stats["run_feeds"] = std::to_string(run_.feeds);
-    stats["run_done"] = std::to_string(run_.done);
-    stats["run_ok"] = std::to_string(run_.ok);
-    stats["run_not_modified"] = std::to_string(run_.not_modified);
-    stats["run_failed"] = std::to_string(run_.failed);
-    for (const auto& [reason, count] : run_.failed_by_reason) {
-      stats["run_failed_" + reason] = std::to_string(count);
-    }
-    stats["run_items_new"] = std::to_string(run_.items_new);
-    stats["run_items_parsed"] = std::to_string(run_.items_parsed);
-    stats["run_bytes"] = std::to_string(run_.bytes);
-    stats["run_started_ms"] = std::to_string(run_.started_ms);
-    stats["run_elapsed_ms"] = std::to_string(now - run_.started_ms);
-    stats["run_complete"] = final_write && RunComplete() ? "1" : "0";
+  for (const auto& [reason, count] : errors_by_class_) {
+    stats["errors_" + reason + "_total"] = number(count);
+  }
+  AddRates(now, stats);
+  stats["run_feeds"] = number(options_.once ? run_.feeds : feeds_.size());
+  stats["run_done"] = number(run_.done);
+  stats["run_ok"] = number(run_.ok);
+  stats["run_not_modified"] = number(run_.not_modified);
+  stats["run_failed"] = number(run_.failed);
+  for (const auto& [reason, count] : run_.failed_by_reason) {
+    stats["run_failed_" + reason] = number(count);
+  }
+  stats["run_items_new"] = number(run_.items_new);
+  stats["run_items_parsed"] = number(run_.items_parsed);
+  stats["run_bytes"] = number(run_.bytes);
+  stats["run_started_ms"] = number(run_.started_ms);
+  stats["run_elapsed_ms"] = number(now - run_.started_ms);
+  if (options_.once) stats["run_complete"] = final_write && RunComplete() ? "1" : "0";
+  if (options_.metrics != nullptr) {
+    options_.metrics->Publish(MetricsFromStats("coordinator", stats));
   }
   Status s = store_->WriteStats(stats);
   if (!s.ok()) spdlog::warn("writing stats failed: {}", s.ToString());
+  WriteWorkerHashes(now);
+  WriteHostStats();
   return s;
+}
+
+void Coordinator::AddRates(int64_t now, std::map<std::string, std::string>& stats) {
+  rate_samples_.push_back(
+      RateSample{now, fetches_total_, not_modified_total_, errors_total_, items_new_total_});
+  constexpr int64_t kMinute = 60'000;
+  while (rate_samples_.size() > 2 && rate_samples_[1].ms <= now - kMinute) {
+    rate_samples_.pop_front();
+  }
+  const RateSample& first = rate_samples_.front();
+  const int64_t span = now - first.ms;
+  // Over the last minute, or scaled up from the time since the start when that is shorter.
+  auto per_minute = [&](uint64_t current, uint64_t before) {
+    if (span <= 0 || current < before) return std::string("0");
+    return std::to_string((current - before) * kMinute / static_cast<uint64_t>(span));
+  };
+  stats["fetches_per_min"] = per_minute(fetches_total_, first.fetches);
+  stats["not_modified_per_min"] = per_minute(not_modified_total_, first.not_modified);
+  stats["errors_per_min"] = per_minute(errors_total_, first.errors);
+  stats["items_per_min"] = per_minute(items_new_total_, first.items_new);
+}
+
+void Coordinator::WriteWorkerHashes(int64_t now) {
+  // Fetchers have no store access: their hashes are written here from their heartbeats.
+  std::vector<WorkerHash> hashes;
+  for (const auto& [peer, worker] : workers_) {
+    if (worker.role != v1::ROLE_FETCHER || worker.worker_id.empty()) continue;
+    WorkerHash hash;
+    hash.role = "fetcher";
+    hash.id = worker.worker_id;
+    hash.fields = {{"hostname", worker.hostname},
+                   {"pid", std::to_string(worker.pid)},
+                   {"capacity", std::to_string(worker.capacity)},
+                   {"credit", std::to_string(worker.credit)},
+                   {"active", std::to_string(worker.active)},
+                   {"free_slots", std::to_string(worker.free_slots)},
+                   {"processed", std::to_string(worker.processed)},
+                   {"errors", std::to_string(worker.errors)},
+                   {"last_seen_ms", std::to_string(worker.last_seen_ms)},
+                   {"joined_ms", std::to_string(worker.joined_ms)},
+                   {"updated_ms", std::to_string(now)}};
+    hashes.push_back(std::move(hash));
+  }
+  Status s = store_->WriteWorkers(hashes, options_.worker_ttl_ms, now);
+  if (!s.ok()) spdlog::warn("writing worker hashes failed: {}", s.ToString());
+}
+
+void Coordinator::NoteHostFetch(uint64_t feed_id, int64_t elapsed_ms, bool success) {
+  auto feed = in_flight_.find(feed_id);
+  if (feed == in_flight_.end()) return;
+  HostNumbers& host = hosts_[UrlHost(feed->second.url)];
+  ++host.fetches;
+  if (!success) ++host.errors;
+  host.total_ms += std::max<int64_t>(elapsed_ms, 0);
+  host.max_ms = std::max(host.max_ms, elapsed_ms);
+}
+
+void Coordinator::WriteHostStats() {
+  using Entry = std::pair<const std::string, HostNumbers>;
+  std::vector<const Entry*> all;
+  all.reserve(hosts_.size());
+  for (const Entry& entry : hosts_) all.push_back(&entry);
+  auto average = [](const Entry* e) { return e->second.total_ms / int64_t(e->second.fetches); };
+  std::map<std::string, std::string> published;
+  auto publish_top = [&](auto better) {
+    const size_t n = std::min(options_.stats_hosts, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
+    for (size_t i = 0; i < n; ++i) {
+      const HostNumbers& h = all[i]->second;
+      nlohmann::json json = {{"fetches", h.fetches}, {"errors", h.errors},
+                             {"avg_ms", average(all[i])}, {"max_ms", h.max_ms}};
+      published[all[i]->first] = json.dump();
+    }
+  };
+  publish_top([](const Entry* a, const Entry* b) { return a->second.fetches > b->second.fetches; });
+  publish_top([&](const Entry* a, const Entry* b) { return average(a) > average(b); });
+  Status s = store_->WriteHostStats(published);
+  if (!s.ok()) spdlog::warn("writing host stats failed: {}", s.ToString());
 }
 
 void Coordinator::SendTo(const std::string& peer, const v1::Envelope& envelope) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <queue>
@@ -19,9 +20,11 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "common/store.h"
 #include "common/wire.h"
+#include "coordinator/freshness.h"
 #include "coordinator/scheduler.h"
 #include "proto/feedcrawl.pb.h"
 
@@ -39,12 +42,15 @@ struct CoordinatorOptions {
   uint32_t max_redirects = 5;
   int64_t lease_grace_ms = 60'000;     // lease = fetch timeout + this (processing, queues)
   uint32_t max_attempts = 3;           // lease expiries before a feed counts as failed
-  int64_t default_interval_ms = 30LL * 60 * 1000;
-  int64_t max_interval_ms = 24LL * 3600 * 1000;
+  FreshnessOptions freshness;          // intervals, hints, backoff, pausing, redirects
+  uint64_t jitter_seed = 0;            // 0: a different seed each start
   int64_t worker_timeout_ms = 5'000;   // a silent worker is dead after this
   int64_t stats_interval_ms = 1'000;
   int64_t reload_interval_ms = 10'000; // continuous mode: pick up feeds added meanwhile
   int forward_hwm = 64;                // messages buffered by the forwarder each way
+  int64_t worker_ttl_ms = 10'000;      // TTL of the P worker:fetcher:<id> hashes
+  size_t stats_hosts = 10;             // busiest and slowest hosts published in P stats:hosts
+  MetricsSnapshot* metrics = nullptr;  // when set, receives the numbers of every stats write
 };
 
 class Coordinator {
@@ -70,6 +76,27 @@ class Coordinator {
     uint32_t credit = 0;
     int64_t last_seen_ms = 0;
     uint64_t processed = 0;
+    // From Hello and the last Heartbeat, for the worker hashes and the stats.
+    std::string worker_id;
+    std::string hostname;
+    uint32_t pid = 0;
+    uint32_t capacity = 0;
+    uint32_t active = 0;
+    uint32_t free_slots = 0;
+    uint64_t errors = 0;
+    int64_t joined_ms = 0;
+  };
+  // Per host, since the coordinator started: for the busiest and slowest hosts of P stats:hosts.
+  struct HostNumbers {
+    uint64_t fetches = 0;
+    uint64_t errors = 0;
+    int64_t total_ms = 0;  // dispatch to report, summed
+    int64_t max_ms = 0;
+  };
+  // Totals at one stats write, to derive per-minute rates.
+  struct RateSample {
+    int64_t ms = 0;
+    uint64_t fetches = 0, not_modified = 0, errors = 0, items_new = 0;
   };
   struct Lease {
     uint64_t feed_id = 0;
@@ -84,6 +111,11 @@ class Coordinator {
     int64_t started_ms = 0;
   };
 
+  // What the coordinator keeps of a feed that is not in flight: one byte beside the
+  // scheduler's entry. The full record lives in the store and is read when the feed is dispatched.
+  enum class FeedStatus : uint8_t { kActive, kPaused, kDisabled };
+  static FeedStatus StatusOf(const std::string& status);
+
   Status LoadFeeds();
   void HandleMessage(const WireMessage& message);
   void HandleHello(const std::string& peer, const feedcrawl::v1::Hello& hello);
@@ -96,9 +128,16 @@ class Coordinator {
   // failed once its attempts are used up.
   void ReleaseLease(uint64_t job_id, bool count_attempt, const std::string& why);
   void FinishFeed(uint64_t feed_id, const feedcrawl::v1::JobReport& report);
-  void ApplyReport(FeedRecord& feed, const feedcrawl::v1::JobReport& report, int64_t now_ms);
-  int64_t NextInterval(const FeedRecord& feed) const;
+  // Moves a feed to the target of its confirmed permanent redirect, in the store and in the
+  // scheduler's host queues. Keeps the old URL when the store refuses.
+  void MoveFeed(FeedRecord& feed, const std::string& new_url);
+  // An operator changed a feed's status in the store (e.g. resumed it): adopt it.
+  void AdoptStatus(FeedStatus& status, const FeedRecord& stored);
   Status WriteStats(bool final_write);
+  void AddRates(int64_t now, std::map<std::string, std::string>& stats);
+  void WriteWorkerHashes(int64_t now);
+  void WriteHostStats();
+  void NoteHostFetch(uint64_t feed_id, int64_t elapsed_ms, bool success);
   void SendTo(const std::string& peer, const feedcrawl::v1::Envelope& envelope);
   Worker* FindFetcherWithCredit();
   bool RunComplete() const { return options_.once && run_.done >= run_.feeds; }
@@ -120,7 +159,9 @@ class Coordinator {
   uint64_t epoch_ = 0;
   uint64_t next_job_seq_ = 0;
   Scheduler scheduler_;
-  std::unordered_map<uint64_t, FeedRecord> feeds_;
+  FreshnessPolicy freshness_;
+  std::unordered_map<uint64_t, FeedStatus> feeds_;      // every known feed
+  std::unordered_map<uint64_t, FeedRecord> in_flight_;  // records of dispatched feeds
   std::unordered_map<uint64_t, uint32_t> attempts_;  // lease expiries of the current job
   std::unordered_map<uint64_t, Lease> leases_;        // job id -> lease
   std::unordered_map<uint64_t, uint64_t> feed_job_;   // feed id -> open job id
@@ -133,6 +174,10 @@ class Coordinator {
   RunCounters run_;
   uint64_t fetches_total_ = 0, errors_total_ = 0, stale_reports_ = 0, bad_messages_ = 0;
   uint64_t items_total_ = 0;
+  uint64_t ok_total_ = 0, not_modified_total_ = 0, items_new_total_ = 0;
+  std::map<std::string, uint64_t> errors_by_class_;  // FailureReason -> count
+  std::unordered_map<std::string, HostNumbers> hosts_;
+  std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
   int64_t next_reload_ms_ = 0;
 };

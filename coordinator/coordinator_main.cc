@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "coordinator/coordinator.h"
 
 namespace feedcrawl {
@@ -55,12 +56,53 @@ int CoordinatorMain(int argc, char** argv) {
   app.add_option("--max-attempts", options.max_attempts,
                  "Lease expiries before a feed is reported failed")
       ->envname("FEEDCRAWL_MAX_ATTEMPTS");
-  app.add_option("--default-interval-ms", options.default_interval_ms,
-                 "Refresh interval of a feed in continuous mode")
+  FreshnessOptions& fresh = options.freshness;
+  app.add_option("--default-interval-ms", fresh.default_interval_ms,
+                 "Refresh interval of a new feed, before its rhythm is known")
       ->envname("FEEDCRAWL_DEFAULT_INTERVAL_MS");
+  app.add_option("--min-interval-ms", fresh.min_interval_ms,
+                 "Shortest refresh interval of a feed")
+      ->envname("FEEDCRAWL_MIN_INTERVAL_MS");
+  app.add_option("--max-interval-ms", fresh.max_interval_ms, "Longest refresh interval of a feed")
+      ->envname("FEEDCRAWL_MAX_INTERVAL_MS");
+  app.add_option("--jitter", fresh.jitter, "Random spread of every delay, as a fraction")
+      ->envname("FEEDCRAWL_JITTER")
+      ->check(CLI::Range(0.0, 0.5));
+  app.add_option("--retry-base-ms", fresh.retry_base_ms, "First retry delay after a failure")
+      ->envname("FEEDCRAWL_RETRY_BASE_MS");
+  app.add_option("--max-backoff-ms", fresh.max_backoff_ms, "Longest retry delay after failures")
+      ->envname("FEEDCRAWL_MAX_BACKOFF_MS");
+  app.add_option("--pause-after-failures", fresh.pause_after_failures,
+                 "Consecutive failures after which a feed is paused and only probed")
+      ->envname("FEEDCRAWL_PAUSE_AFTER_FAILURES");
+  app.add_option("--probe-interval-ms", fresh.probe_interval_ms,
+                 "How often a paused feed is tried")
+      ->envname("FEEDCRAWL_PROBE_INTERVAL_MS");
+  app.add_option("--host-pause-ms", fresh.host_pause_ms,
+                 "How long a host is paused after a 429/503 without Retry-After")
+      ->envname("FEEDCRAWL_HOST_PAUSE_MS");
+  app.add_option("--redirect-confirmations", fresh.redirect_confirmations,
+                 "Fetches that must see a permanent redirect before the feed's URL changes")
+      ->envname("FEEDCRAWL_REDIRECT_CONFIRMATIONS");
+  app.add_option("--reload-interval-ms", options.reload_interval_ms,
+                 "How often new, removed and resumed feeds are picked up")
+      ->envname("FEEDCRAWL_RELOAD_INTERVAL_MS");
   app.add_option("--worker-timeout-ms", options.worker_timeout_ms,
                  "Silence after which a worker counts as dead")
       ->envname("FEEDCRAWL_WORKER_TIMEOUT_MS");
+  int metrics_port = 0;
+  std::string metrics_bind = "0.0.0.0";
+  app.add_option("--metrics-port", metrics_port, "Port of the Prometheus /metrics endpoint (0: off)")
+      ->envname("FEEDCRAWL_METRICS_PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-bind", metrics_bind, "Address the metrics endpoint listens on")
+      ->envname("FEEDCRAWL_METRICS_BIND");
+  app.add_option("--stats-hosts", options.stats_hosts,
+                 "Busiest and slowest hosts published in P stats:hosts (each)")
+      ->envname("FEEDCRAWL_STATS_HOSTS");
+  app.add_option("--worker-ttl-ms", options.worker_ttl_ms,
+                 "Lifetime of a fetcher's P worker:fetcher:<id> hash after its last heartbeat")
+      ->envname("FEEDCRAWL_WORKER_TTL_MS");
   app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
   CLI11_PARSE(app, argc, argv);
@@ -73,6 +115,19 @@ int CoordinatorMain(int argc, char** argv) {
   if (!store.ok()) {
     spdlog::error("cannot open store {}: {}", redis_url, store.status().ToString());
     return 1;
+  }
+  MetricsSnapshot metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (metrics_port > 0) {
+    auto server = MetricsServer::Start(metrics_bind, metrics_port, [&metrics] {
+      return metrics.Get();
+    });
+    if (!server.ok()) {
+      spdlog::error("{}", server.status().ToString());
+      return 1;
+    }
+    metrics_server = std::move(*server);
+    options.metrics = &metrics;
   }
   Coordinator coordinator(options, std::move(*store), SystemClock::Instance());
   if (Status s = coordinator.Start(); !s.ok()) {

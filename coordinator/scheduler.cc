@@ -129,6 +129,21 @@ void Scheduler::PauseHost(const std::string& url, int64_t until_ms) {
   MaybeQueueHost(index, until_ms);
 }
 
+size_t Scheduler::DispatchableNow(int64_t now_ms) const {
+  size_t dispatchable = 0;
+  for (const Host& host : hosts_) {
+    if (host.waiting.empty() || HostFull(host) || host.next_start_ms > now_ms) continue;
+    size_t room = host.waiting.size();
+    // With spacing, a host starts one feed now and the next only after the interval.
+    if (options_.host_interval_ms > 0) room = 1;
+    if (options_.host_concurrency > 0) {
+      room = std::min(room, static_cast<size_t>(options_.host_concurrency - host.in_flight));
+    }
+    dispatchable += room;
+  }
+  return std::min(dispatchable, waiting_);  // host queues may still hold removed feeds
+}
+
 std::optional<int64_t> Scheduler::NextWakeMs() const {
   std::optional<int64_t> wake;
   if (!due_.empty()) wake = due_.top().first;

@@ -8,7 +8,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <cstddef>
 #include <optional>
 #include <queue>
 #include <string>
@@ -51,6 +51,9 @@ class Scheduler {
   // Feeds that are due but not started yet (held back by host politeness or by fetcher credit),
   // as of the last NextDispatch().
   size_t DueWaiting() const { return waiting_; }
+  // Of those, how many could start at now_ms if a fetcher had credit; the rest wait on host
+  // politeness. O(hosts): for the stats, not for the dispatch path.
+  size_t DispatchableNow(int64_t now_ms) const;
 
  private:
   enum class State : uint8_t { kIdle, kScheduled, kWaitingHost, kInFlight };
@@ -59,12 +62,37 @@ class Scheduler {
     State state = State::kIdle;
     int64_t due_ms = 0;
   };
+  // A FIFO of feed ids that allocates nothing while empty. std::deque allocates a block even
+  // when empty, which with hundreds of thousands of one-feed hosts is most of the memory.
+  class FeedQueue {
+   public:
+    bool empty() const { return head_ == ids_.size(); }
+    size_t size() const { return ids_.size() - head_; }
+    uint64_t front() const { return ids_[head_]; }
+    void push_back(uint64_t id) { ids_.push_back(id); }
+    void pop_front() {
+      if (++head_ < ids_.size()) {
+        // Drop the consumed prefix once it is the larger part, so pops stay O(1) amortised.
+        if (head_ >= 64 && head_ * 2 >= ids_.size()) {
+          ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(head_));
+          head_ = 0;
+        }
+        return;
+      }
+      std::vector<uint64_t>().swap(ids_);
+      head_ = 0;
+    }
+
+   private:
+    std::vector<uint64_t> ids_;
+    size_t head_ = 0;
+  };
   struct Host {
     std::string name;
     int in_flight = 0;
     int64_t next_start_ms = 0;
     bool queued = false;  // present in ready_
-    std::deque<uint64_t> waiting;
+    FeedQueue waiting;
   };
   using TimedId = std::pair<int64_t, uint64_t>;
   using MinHeap = std::priority_queue<TimedId, std::vector<TimedId>, std::greater<TimedId>>;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/messages.h"
 
 namespace feedcrawl {
@@ -384,6 +385,35 @@ void InstallStopHandlers() {
 
 }  // namespace
 
+namespace {
+
+std::vector<Metric> FetcherMetrics(const FetcherStats& stats, uint32_t concurrency) {
+  auto gauge = [](const char* name, const char* help, double value) {
+    return Metric{name, help, false, {}, value};
+  };
+  auto counter = [](const char* name, const char* help, double value) {
+    return Metric{name, help, true, {}, value};
+  };
+  return {
+      gauge("fetcher_active", "Transfers in flight", stats.active),
+      gauge("fetcher_pending_results", "Finished transfers waiting for the results socket",
+            stats.pending_results),
+      gauge("fetcher_capacity", "Transfer slots (--concurrency)", concurrency),
+      counter("fetcher_jobs_received_total", "Jobs received from the coordinator",
+              static_cast<double>(stats.jobs_received)),
+      counter("fetcher_processed_total", "Results handed to the processors",
+              static_cast<double>(stats.processed)),
+      counter("fetcher_errors_total", "Results that were neither ok nor 304",
+              static_cast<double>(stats.errors)),
+      counter("fetcher_credits_granted_total", "Credit granted to the coordinator",
+              static_cast<double>(stats.credits_granted)),
+      counter("fetcher_dropped_messages_total", "Unreadable control messages dropped",
+              static_cast<double>(stats.dropped_messages)),
+  };
+}
+
+}  // namespace
+
 int FetcherMain(int argc, char** argv) {
   CLI::App app{"feedcrawl fetcher: fetches feeds for the coordinator and passes them on"};
   FetcherOptions options;
@@ -419,6 +449,13 @@ int FetcherMain(int argc, char** argv) {
       ->envname("FEEDCRAWL_DRAIN_MS")
       ->check(CLI::Range(0, 3'600'000))
       ->capture_default_str();
+  int metrics_port = 0;
+  std::string metrics_bind = "0.0.0.0";
+  app.add_option("--metrics-port", metrics_port, "port of the Prometheus /metrics endpoint (0: off)")
+      ->envname("FEEDCRAWL_METRICS_PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-bind", metrics_bind, "address the metrics endpoint listens on")
+      ->envname("FEEDCRAWL_METRICS_BIND");
   app.add_option("--log-level", log_options.level, "trace, debug, info, warn, error, off")
       ->envname("FEEDCRAWL_LOG_LEVEL")
       ->capture_default_str();
@@ -437,6 +474,18 @@ int FetcherMain(int argc, char** argv) {
 
   WireContext context;
   Fetcher fetcher(options, context);
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (metrics_port > 0) {
+    // Stats() is thread-safe, so each scrape reads the live counters.
+    auto server = MetricsServer::Start(metrics_bind, metrics_port, [&fetcher, &options] {
+      return FetcherMetrics(fetcher.Stats(), options.concurrency);
+    });
+    if (!server.ok()) {
+      spdlog::error("{}", server.status().ToString());
+      return 1;
+    }
+    metrics_server = std::move(*server);
+  }
   g_running_fetcher.store(&fetcher);
   InstallStopHandlers();
   s = fetcher.Run();

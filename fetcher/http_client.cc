@@ -9,8 +9,10 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
+#include "common/url.h"
 #include "fetcher/address_policy.h"
 
 namespace feedcrawl {
@@ -58,8 +60,20 @@ struct Transfer {
   bool too_large = false;
   bool error_body_cut = false;  // an HTTP error's body was cut short on purpose
   std::string blocked_address;
+  // Redirect hops seen so far, and whether any was temporary (302, 303, 307): only an all-301/308
+  // chain lets the scheduler move the feed to its new address.
+  uint32_t redirect_hops = 0;
+  bool temporary_redirect = false;
+  bool http1_only = false;  // this transfer was told not to try HTTP/2
   char error[CURL_ERROR_SIZE] = {};
 };
+
+bool IsRedirectStatus(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Errors that the HTTP/2 layer alone produces: the host gets HTTP/1.1 from then on.
+bool IsHttp2Failure(CURLcode code) { return code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM; }
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
@@ -114,6 +128,17 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     transfer->headers = ResponseHeaders();
     transfer->body_mode = BodyMode::kUndecided;
     const size_t code_start = line.find(' ');
+    if (code_start != std::string_view::npos && line.size() >= code_start + 4) {
+      const std::string_view code = line.substr(code_start + 1, 3);
+      int status = 0;
+      for (char c : code) {
+        status = std::isdigit(static_cast<unsigned char>(c)) ? status * 10 + (c - '0') : -1000;
+      }
+      if (IsRedirectStatus(status)) {
+        ++transfer->redirect_hops;
+        if (status != 301 && status != 308) transfer->temporary_redirect = true;
+      }
+    }
     const size_t reason_start =
         code_start == std::string_view::npos ? code_start : line.find(' ', code_start + 1);
     if (reason_start != std::string_view::npos) {
@@ -261,32 +286,7 @@ class CurlHttpClient final : public HttpClient {
   }
 
   void Start(const v1::FetchJob& job) override {
-    auto transfer = std::make_unique<Transfer>();
-    transfer->job = job;
-    transfer->max_body_bytes =
-        job.max_body_bytes() > 0 ? job.max_body_bytes() : kDefaultMaxBodyBytes;
-    transfer->allow_private_networks = options_.allow_private_networks;
-    transfer->easy = AcquireEasy();
-    if (transfer->easy == nullptr) {
-      failed_starts_.push_back(StartFailure(job, "cannot create a libcurl transfer"));
-      return;
-    }
-    const CURLcode configured = Configure(*transfer);
-    if (configured != CURLE_OK) {
-      ReleaseEasy(transfer->easy);
-      failed_starts_.push_back(StartFailure(
-          job, std::string("cannot set up transfer: ") + curl_easy_strerror(configured)));
-      return;
-    }
-    const CURLMcode added = curl_multi_add_handle(multi_, transfer->easy);
-    if (added != CURLM_OK) {
-      ReleaseEasy(transfer->easy);
-      failed_starts_.push_back(
-          StartFailure(job, std::string("cannot start transfer: ") + curl_multi_strerror(added)));
-      return;
-    }
-    CURL* easy = transfer->easy;
-    transfers_.emplace(easy, std::move(transfer));
+    StartTransfer(job, http1_hosts_.count(UrlHost(job.url())) != 0);
   }
 
   Status Wait(int extra_fd, int timeout_ms) override {
@@ -317,6 +317,20 @@ class CurlHttpClient final : public HttpClient {
       const CURLcode result = message->data.result;
       auto it = transfers_.find(easy);
       if (it == transfers_.end()) continue;
+      if (IsHttp2Failure(result) && !it->second->http1_only) {
+        // A server that offers HTTP/2 but gets it wrong: this host is fetched over HTTP/1.1 from
+        // now on, and this job is tried again at once rather than failed.
+        const std::string host = UrlHost(it->second->job.url());
+        spdlog::info("HTTP/2 failed for {} ({}); falling back to HTTP/1.1", host,
+                     curl_easy_strerror(result));
+        http1_hosts_.insert(host);
+        v1::FetchJob job = std::move(it->second->job);
+        curl_multi_remove_handle(multi_, easy);
+        transfers_.erase(it);
+        ReleaseEasy(easy);
+        StartTransfer(job, /*http1_only=*/true);
+        continue;
+      }
       done.push_back(Finish(*it->second, result));
       curl_multi_remove_handle(multi_, easy);
       transfers_.erase(it);
@@ -343,6 +357,36 @@ class CurlHttpClient final : public HttpClient {
   }
 
  private:
+  void StartTransfer(const v1::FetchJob& job, bool http1_only) {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->job = job;
+    transfer->http1_only = http1_only;
+    transfer->max_body_bytes =
+        job.max_body_bytes() > 0 ? job.max_body_bytes() : kDefaultMaxBodyBytes;
+    transfer->allow_private_networks = options_.allow_private_networks;
+    transfer->easy = AcquireEasy();
+    if (transfer->easy == nullptr) {
+      failed_starts_.push_back(StartFailure(job, "cannot create a libcurl transfer"));
+      return;
+    }
+    const CURLcode configured = Configure(*transfer);
+    if (configured != CURLE_OK) {
+      ReleaseEasy(transfer->easy);
+      failed_starts_.push_back(StartFailure(
+          job, std::string("cannot set up transfer: ") + curl_easy_strerror(configured)));
+      return;
+    }
+    const CURLMcode added = curl_multi_add_handle(multi_, transfer->easy);
+    if (added != CURLM_OK) {
+      ReleaseEasy(transfer->easy);
+      failed_starts_.push_back(
+          StartFailure(job, std::string("cannot start transfer: ") + curl_multi_strerror(added)));
+      return;
+    }
+    CURL* easy = transfer->easy;
+    transfers_.emplace(easy, std::move(transfer));
+  }
+
   CURL* AcquireEasy() {
     if (pool_.empty()) return curl_easy_init();
     CURL* easy = pool_.back();
@@ -396,7 +440,10 @@ class CurlHttpClient final : public HttpClient {
     check(curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https"));
     check(curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
     check(curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, ""));  // every encoding libcurl has
-    check(curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS)));
+    // HTTP/2 is negotiated by ALPN on TLS only; cleartext and fallen-back hosts speak HTTP/1.1.
+    check(curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
+                           static_cast<long>(t.http1_only ? CURL_HTTP_VERSION_1_1
+                                                          : CURL_HTTP_VERSION_2TLS)));
     check(curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L));
     check(curl_easy_setopt(easy, CURLOPT_MAXREDIRS, max_redirects));
     check(curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms));
@@ -440,6 +487,7 @@ class CurlHttpClient final : public HttpClient {
     r.set_retry_after(t.headers.retry_after);
     if (effective_url != nullptr) r.set_effective_url(effective_url);
     r.set_redirects(static_cast<uint32_t>(redirects));
+    r.set_permanent_redirect(redirects > 0 && t.redirect_hops > 0 && !t.temporary_redirect);
     r.set_fetched_at_ms(clock_.NowMs());
     r.set_total_time_ms(static_cast<uint32_t>(total_us / 1000));
     r.set_fetcher_id(options_.fetcher_id);
@@ -488,6 +536,7 @@ class CurlHttpClient final : public HttpClient {
   std::vector<CURL*> pool_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   std::vector<FetchCompletion> failed_starts_;
+  std::unordered_set<std::string> http1_hosts_;  // hosts whose HTTP/2 failed
 };
 
 }  // namespace

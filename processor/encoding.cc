@@ -4,6 +4,7 @@
 #include <iconv.h>
 
 #include <array>
+#include <cstdint>
 
 #include "processor/text.h"
 
@@ -124,6 +125,42 @@ std::string ConvertWithIconv(std::string_view body, const std::string& from, boo
   return out;
 }
 
+// Windows-1252 code points of bytes 0x80-0x9F (the five unassigned ones as U+FFFD); bytes
+// 0xA0-0xFF are Latin-1 and map to themselves.
+constexpr uint16_t kWindows1252High[32] = {
+    0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
+
+// Valid UTF-8 from text that should be UTF-8: valid sequences are copied, forbidden control
+// characters dropped, and every other byte read as windows-1252.
+std::string RepairUtf8(std::string_view text, bool* reinterpreted, bool* controls) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+        *controls = true;
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(text, i);
+    if (n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    *reinterpreted = true;
+    AppendUtf8(c < 0xA0 ? kWindows1252High[c - 0x80] : c, out);
+    ++i;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string CharsetFromContentType(std::string_view content_type) {
@@ -181,22 +218,41 @@ std::string DetectEncoding(std::string_view body, std::string_view content_type)
   return CanonicalEncoding(declared);
 }
 
-std::string ConvertToUtf8(std::string_view body, std::string_view encoding, bool* lossy) {
+std::string DecodeReport::Describe(std::string_view encoding) const {
+  if (unknown_encoding) return "unknown encoding " + std::string(encoding) + ", read as utf-8";
+  if (windows1252_fallback) {
+    return "bytes invalid in utf-8 (a wrong encoding declaration?), read as windows-1252";
+  }
+  if (invalid_bytes) return "invalid bytes for encoding " + std::string(encoding) + " replaced";
+  if (control_characters) return "illegal control characters removed";
+  return "";
+}
+
+std::string DecodeToUtf8(std::string_view body, std::string_view encoding, DecodeReport* report) {
+  DecodeReport ignored;
+  if (report == nullptr) report = &ignored;
   size_t bom_length = 0;
   EncodingFromBom(body, bom_length);
   body.remove_prefix(bom_length);
   std::string name = CanonicalEncoding(Lower(encoding));
   if (!IsUtf8Name(name)) {
     bool supported = false;
-    std::string converted = ConvertWithIconv(body, name, lossy, &supported);
+    std::string converted = ConvertWithIconv(body, name, &report->invalid_bytes, &supported);
     if (supported) {
       if (!NeedsSanitizing(converted)) return converted;
-      return SanitizeUtf8(converted);
+      return RepairUtf8(converted, &report->windows1252_fallback, &report->control_characters);
     }
+    report->unknown_encoding = true;
   }
   if (!NeedsSanitizing(body)) return std::string(body);
-  if (lossy && !IsValidUtf8(body)) *lossy = true;
-  return SanitizeUtf8(body);
+  return RepairUtf8(body, &report->windows1252_fallback, &report->control_characters);
+}
+
+std::string ConvertToUtf8(std::string_view body, std::string_view encoding, bool* lossy) {
+  DecodeReport report;
+  std::string out = DecodeToUtf8(body, encoding, &report);
+  if (lossy && (report.invalid_bytes || report.windows1252_fallback)) *lossy = true;
+  return out;
 }
 
 }  // namespace feedcrawl

@@ -1,7 +1,7 @@
 #include "processor/item_key.h"
 
+#include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace feedcrawl {
 namespace {
@@ -76,34 +76,42 @@ std::string ItemKey(const Item& item, std::string_view date_text) {
 }
 
 void DeduplicateKeys(std::vector<Item>& items) {
-  // First index of every key seen so far; collisions are rare, so they are handled slowly.
-  std::unordered_map<std::string, size_t> first_index;
+  // The map views the items' own keys, so no key is copied; items stay in place until the map is
+  // done with. Collisions are rare, so they are handled slowly.
+  std::unordered_map<std::string_view, size_t> first_index;
   first_index.reserve(items.size() * 2);
-  std::vector<Item> kept;
-  kept.reserve(items.size());
-  for (Item& item : items) {
-    auto [it, inserted] = first_index.try_emplace(item.key, kept.size());
-    if (!inserted) {
-      bool duplicate = false;
-      for (const Item& earlier : kept) {
-        if (earlier.key.compare(0, item.key.size(), item.key) == 0 && SameItem(earlier, item)) {
-          duplicate = true;
-          break;
-        }
-      }
-      if (duplicate) continue;
-      std::string base = item.key;
-      for (uint64_t round = 0;; ++round) {
-        std::string candidate = base + "#" + Hex64(DisambiguationHash(item, round));
-        if (first_index.try_emplace(candidate, kept.size()).second) {
-          item.key = std::move(candidate);
-          break;
-        }
+  std::vector<bool> dropped(items.size(), false);
+  bool any_dropped = false;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
+    if (first_index.try_emplace(item.key, i).second) continue;
+    bool duplicate = false;
+    for (size_t j = 0; j < i && !duplicate; ++j) {
+      duplicate = !dropped[j] && items[j].key.compare(0, item.key.size(), item.key) == 0 &&
+                  SameItem(items[j], item);
+    }
+    if (duplicate) {
+      dropped[i] = true;
+      any_dropped = true;
+      continue;
+    }
+    for (uint64_t round = 0;; ++round) {
+      std::string candidate = item.key + "#" + Hex64(DisambiguationHash(item, round));
+      if (first_index.count(candidate) == 0) {
+        item.key = std::move(candidate);
+        first_index.emplace(item.key, i);
+        break;
       }
     }
-    kept.push_back(std::move(item));
   }
-  items = std::move(kept);
+  if (!any_dropped) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (dropped[i]) continue;
+    if (kept != i) items[kept] = std::move(items[i]);
+    ++kept;
+  }
+  items.resize(kept);
 }
 
 }  // namespace feedcrawl

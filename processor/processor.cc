@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "common/feed_model.h"
 #include "common/messages.h"
@@ -37,7 +39,26 @@ v1::JobReport ReportFor(const v1::FetchResult& result) {
   report.set_expires(result.expires());
   report.set_retry_after(result.retry_after());
   report.set_redirects(result.redirects());
+  report.set_permanent_redirect(result.permanent_redirect());
   return report;
+}
+
+// Median gap between the publication times of the newest items (at most 20), 0 when fewer than
+// two items carry a date. A median, not a mean, so one old item re-dated or a burst of posts does
+// not swing the feed's schedule.
+int64_t PublishIntervalMs(const std::vector<Item>& items) {
+  std::vector<int64_t> times;
+  for (const Item& item : items) {
+    if (auto t = item.published_ms ? item.published_ms : item.updated_ms) times.push_back(*t);
+  }
+  std::sort(times.begin(), times.end(), std::greater<>());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  if (times.size() > 20) times.resize(20);
+  if (times.size() < 2) return 0;
+  std::vector<int64_t> gaps;
+  for (size_t i = 1; i < times.size(); ++i) gaps.push_back(times[i - 1] - times[i]);
+  std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
+  return gaps[gaps.size() / 2];
 }
 
 }  // namespace
@@ -87,6 +108,33 @@ void Processor::SendHeartbeat() {
   beat->set_processed(processed_);
   beat->set_errors(errors_);
   (void)control_->Send(WireMessage{"", {EncodeEnvelope(envelope)}});
+
+  // The same numbers for operators: a hash that outlives this process by its TTL at most.
+  const int64_t now = clock_.NowMs();
+  WorkerHash hash;
+  hash.role = "processor";
+  hash.id = options_.worker_id;
+  hash.fields = {{"pid", std::to_string(getpid())},
+                 {"capacity", std::to_string(options_.recv_hwm)},
+                 {"processed", std::to_string(processed_)},
+                 {"errors", std::to_string(errors_)},
+                 {"bad_messages", std::to_string(bad_messages_)},
+                 {"coordinator_epoch", std::to_string(coordinator_epoch_)},
+                 {"updated_ms", std::to_string(now)}};
+  if (Status s = store_->WriteWorkers({hash}, options_.worker_ttl_ms, now); !s.ok()) {
+    spdlog::warn("writing the worker hash failed: {}", s.ToString());
+  }
+  if (options_.metrics != nullptr) {
+    options_.metrics->Publish(
+        {{"processor_processed_total", "Fetch results processed", true, {},
+          static_cast<double>(processed_)},
+         {"processor_errors_total", "Results that ended in an error", true, {},
+          static_cast<double>(errors_)},
+         {"processor_bad_messages_total", "Unreadable messages dropped", true, {},
+          static_cast<double>(bad_messages_)},
+         {"processor_capacity", "Results buffered by this processor at most", false, {},
+          static_cast<double>(options_.recv_hwm)}});
+  }
 }
 
 Status Processor::Run() {
@@ -113,6 +161,7 @@ Status Processor::Run() {
     auto message = results_->TryRecv();
     if (message.ok() && message->has_value()) HandleResult(**message);
   }
+  (void)store_->DeleteWorker("processor", options_.worker_id);
   return Status::Ok();
 }
 
@@ -200,6 +249,9 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
   report.set_parsed_items(static_cast<uint32_t>(parsed.items.size()));
   report.set_feed_title(parsed.feed.title);
   report.set_ttl_minutes(parsed.feed.ttl_minutes);
+  report.set_skip_hours(parsed.feed.skip_hours);
+  report.set_skip_days(parsed.feed.skip_days);
+  report.set_publish_interval_ms(PublishIntervalMs(parsed.items));
   report.set_etag(result.etag());
   report.set_last_modified(result.last_modified());
   if (parsed.bozo) report.set_error(parsed.error);

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "common/store.h"
 #include "common/wire.h"
@@ -28,6 +29,8 @@ struct ProcessorOptions {
   int64_t heartbeat_ms = 1000;
   int recv_hwm = 4;                  // results buffered in this process
   int64_t store_retry_ms = 30'000;   // how long to retry an unavailable store before giving up
+  int64_t worker_ttl_ms = 10'000;    // TTL of this processor's P worker:processor:<id> hash
+  MetricsSnapshot* metrics = nullptr;  // when set, receives this processor's numbers
 };
 
 class Processor {

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "processor/processor.h"
 
 namespace feedcrawl {
@@ -33,6 +34,20 @@ int ProcessorMain(int argc, char** argv) {
   app.add_option("--id", options.worker_id, "Worker id (default: hostname-pid)")
       ->envname("FEEDCRAWL_WORKER_ID");
   app.add_option("--heartbeat-ms", options.heartbeat_ms)->envname("FEEDCRAWL_HEARTBEAT_MS");
+  int metrics_port = 0;
+  std::string metrics_bind = "0.0.0.0";
+  uint64_t stream_max_len = Store::kDefaultItemStreamMaxLen;
+  app.add_option("--metrics-port", metrics_port, "Port of the Prometheus /metrics endpoint (0: off)")
+      ->envname("FEEDCRAWL_METRICS_PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-bind", metrics_bind, "Address the metrics endpoint listens on")
+      ->envname("FEEDCRAWL_METRICS_BIND");
+  app.add_option("--worker-ttl-ms", options.worker_ttl_ms,
+                 "Lifetime of this processor's P worker:processor:<id> hash after a heartbeat")
+      ->envname("FEEDCRAWL_WORKER_TTL_MS");
+  app.add_option("--stream-maxlen", stream_max_len,
+                 "About how many new items P stream:items keeps (0: no stream)")
+      ->envname("FEEDCRAWL_STREAM_MAXLEN");
   app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
   CLI11_PARSE(app, argc, argv);
@@ -45,6 +60,20 @@ int ProcessorMain(int argc, char** argv) {
   if (!store.ok()) {
     spdlog::error("cannot open store {}: {}", redis_url, store.status().ToString());
     return 1;
+  }
+  (*store)->set_item_stream_max_len(stream_max_len);
+  MetricsSnapshot metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (metrics_port > 0) {
+    auto server = MetricsServer::Start(metrics_bind, metrics_port, [&metrics] {
+      return metrics.Get();
+    });
+    if (!server.ok()) {
+      spdlog::error("{}", server.status().ToString());
+      return 1;
+    }
+    metrics_server = std::move(*server);
+    options.metrics = &metrics;
   }
   Processor processor(options, std::move(*store), SystemClock::Instance());
   if (Status s = processor.Start(); !s.ok()) {

@@ -3,6 +3,7 @@
 // helpers. Pure functions; thread-safe (the entity table is immutable static data).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ std::string HtmlToPlainText(std::string_view html);
 
 // Escapes & < > " so plain text can be stored where HTML is expected.
 std::string EscapeHtml(std::string_view text);
+
+// Length of the valid UTF-8 sequence starting at text[i] (1-4), or 0 when none starts there.
+size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool IsValidUtf8(std::string_view text);

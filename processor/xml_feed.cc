@@ -1,6 +1,7 @@
 #include "processor/xml_feed.h"
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -207,21 +208,34 @@ void AppendOpenTag(const pugi::xml_node& node, std::string& out) {
   out.push_back('>');
 }
 
-// Concatenated character data of the node's direct children (pugixml splits text around CDATA).
-std::string DirectText(const pugi::xml_node& node) {
-  pugi::xml_node first = node.first_child();
-  if (first && !first.next_sibling() &&
-      (first.type() == pugi::node_pcdata || first.type() == pugi::node_cdata)) {
-    return first.value();
-  }
-  std::string out;
-  for (pugi::xml_node child = first; child; child = child.next_sibling()) {
-    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
-      out.append(child.value());
+// Character data of the node's direct children (pugixml splits text around CDATA). The usual
+// single text child is viewed in place; only split text is copied. Use it as a temporary.
+class DirectText {
+ public:
+  explicit DirectText(const pugi::xml_node& node) {
+    pugi::xml_node first = node.first_child();
+    if (first && !first.next_sibling() &&
+        (first.type() == pugi::node_pcdata || first.type() == pugi::node_cdata)) {
+      view_ = first.value();
+      return;
     }
+    for (pugi::xml_node child = first; child; child = child.next_sibling()) {
+      if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
+        joined_.append(child.value());
+      }
+    }
+    view_ = joined_;
   }
-  return out;
-}
+  DirectText(const DirectText&) = delete;
+  DirectText& operator=(const DirectText&) = delete;
+
+  operator std::string_view() const { return view_; }
+  std::string str() const { return std::string(view_); }
+
+ private:
+  std::string joined_;
+  std::string_view view_;
+};
 
 bool HasElementChild(const pugi::xml_node& node) {
   for (pugi::xml_node child = node.first_child(); child; child = child.next_sibling()) {
@@ -232,7 +246,7 @@ bool HasElementChild(const pugi::xml_node& node) {
 
 // Text content, or serialised markup when the element holds unescaped HTML.
 std::string ContentOf(const pugi::xml_node& node) {
-  return HasElementChild(node) ? SerializeChildrenAsHtml(node) : DirectText(node);
+  return HasElementChild(node) ? SerializeChildrenAsHtml(node) : DirectText(node).str();
 }
 
 std::string DecodeBase64(std::string_view in) {
@@ -363,6 +377,7 @@ class Reader {
   void ReadRssImage(const Element& image);
   void ReadRssItem(const Element& element);
   void ReadMediaContent(const Element& element, Item& item);
+  void ReadMedia(const Element& element, Item& item, std::string& title, std::string& summary);
   void ReadAtomFeed(const Element& root);
   void ReadAtomEntry(const Element& entry, const std::string& feed_author);
   void ReadAtomLink(const Element& link, std::string* alternate, Item* item);
@@ -497,6 +512,29 @@ void Reader::ReadRss(const Element& root) {
   });
 }
 
+// RSS <skipHours> (<hour>0-23</hour>) or <skipDays> (<day>Monday</day>...) as a bit mask: bit h
+// for an hour, bit 0 for Monday ... bit 6 for Sunday. Values out of range are ignored.
+uint32_t SkipMask(const pugi::xml_node& list, std::string_view entry) {
+  static constexpr const char* kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                          "friday", "saturday", "sunday"};
+  uint32_t mask = 0;
+  for (const pugi::xml_node& node : list.children()) {
+    std::string_view name = node.name();
+    if (size_t colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
+    if (node.type() != pugi::node_element || name != entry) continue;
+    std::string value(Trim(DirectText(node)));
+    if (entry == "hour") {
+      if (auto hour = ParseLength(value); hour && *hour < 24) mask |= 1u << *hour;
+      continue;
+    }
+    for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (uint32_t day = 0; day < 7; ++day) {
+      if (value == kDays[day]) mask |= 1u << day;
+    }
+  }
+  return mask;
+}
+
 void Reader::ReadRssImage(const Element& image) {
   ForEachChild(image, [&](const Element& child) {
     if (IsRssCore(child.ns) && child.local == "url") {
@@ -510,6 +548,10 @@ void Reader::ReadRssChannel(const Element& channel) {
   DateField updated;
   std::string fallback_author;
   std::string fallback_image;
+  // iTunes and Media RSS values only fill what the core elements leave empty.
+  std::string itunes_author;
+  std::string itunes_summary;
+  std::string media_image;
   ForEachChild(channel, [&](const Element& child) {
     std::string_view local = child.local;
     switch (child.ns) {
@@ -536,6 +578,10 @@ void Reader::ReadRssChannel(const Element& channel) {
           if (auto ttl = ParseLength(DirectText(child.node)); ttl && *ttl < 1000000) {
             feed.ttl_minutes = static_cast<int>(*ttl);
           }
+        } else if (local == "skipHours") {
+          feed.skip_hours |= SkipMask(child.node, "hour");
+        } else if (local == "skipDays") {
+          feed.skip_days |= SkipMask(child.node, "day");
         }
         break;
       case Ns::kDc:
@@ -562,11 +608,17 @@ void Reader::ReadRssChannel(const Element& channel) {
         break;
       case Ns::kItunes:
         if (local == "author") {
-          SetIfEmpty(fallback_author, CollapseWhitespace(DirectText(child.node)));
+          SetIfEmpty(itunes_author, CollapseWhitespace(DirectText(child.node)));
         } else if (local == "image") {
           SetIfEmpty(fallback_image, ResolveLink(child, Attr(child.node, "href")));
         } else if (local == "summary") {
-          SetIfEmpty(feed.description, HtmlToPlainText(DirectText(child.node)));
+          // Plain text by definition: markup-like text in it is meant literally.
+          SetIfEmpty(itunes_summary, CollapseWhitespace(DirectText(child.node)));
+        }
+        break;
+      case Ns::kMedia:
+        if (local == "thumbnail") {
+          SetIfEmpty(media_image, ResolveLink(child, Attr(child.node, "url")));
         }
         break;
       default:
@@ -574,7 +626,10 @@ void Reader::ReadRssChannel(const Element& channel) {
     }
   });
   SetIfEmpty(feed.author, std::move(fallback_author));
+  SetIfEmpty(feed.author, std::move(itunes_author));
+  SetIfEmpty(feed.description, std::move(itunes_summary));
   SetIfEmpty(feed.image, std::move(fallback_image));
+  SetIfEmpty(feed.image, std::move(media_image));
   if (!feed.updated_ms) feed.updated_ms = updated.ms;
 }
 
@@ -589,6 +644,30 @@ void Reader::ReadMediaContent(const Element& element, Item& item) {
   enclosure.type = std::string(Trim(Attr(element.node, "type")));
   enclosure.length = ParseLength(Attr(element.node, "fileSize"));
   item.enclosures.push_back(std::move(enclosure));
+}
+
+// One Media RSS child of an item: content becomes an enclosure, title and description are
+// fallbacks, a group contributes its children. Thumbnails are images of the item, not its media.
+void Reader::ReadMedia(const Element& element, Item& item, std::string& title,
+                       std::string& summary) {
+  std::string_view local = element.local;
+  if (local == "content") {
+    ReadMediaContent(element, item);
+  } else if (local == "title") {
+    bool html = Trim(Attr(element.node, "type")) == "html";
+    std::string text = DirectText(element.node).str();
+    SetIfEmpty(title, html ? HtmlToPlainText(text) : CollapseWhitespace(text));
+  } else if (local == "description") {
+    bool html = Trim(Attr(element.node, "type")) == "html";
+    std::string text = DirectText(element.node).str();
+    SetIfEmpty(summary, html ? std::string(Trim(text)) : EscapeHtml(Trim(text)));
+  } else if (local == "group") {
+    size_t pushed = scope_.Push(element.node);
+    ForEachChild(element, [&](const Element& child) {
+      if (child.ns == Ns::kMedia && child.local != "group") ReadMedia(child, item, title, summary);
+    });
+    scope_.Pop(pushed);
+  }
 }
 
 void Reader::ReadRssItem(const Element& element) {
@@ -675,7 +754,7 @@ void Reader::ReadRssItem(const Element& element) {
         }
         break;
       case Ns::kMedia:
-        if (local == "content" || local == "group") media.push_back(child);
+        media.push_back(child);
         break;
       case Ns::kItunes:
         if (local == "author") {
@@ -689,17 +768,9 @@ void Reader::ReadRssItem(const Element& element) {
     }
   });
   // Media RSS adds to <enclosure>s, after them, without repeating a URL.
-  for (const Element& m : media) {
-    if (m.local == "content") {
-      ReadMediaContent(m, item);
-    } else {
-      size_t pushed = scope_.Push(m.node);
-      ForEachChild(m, [&](const Element& child) {
-        if (child.ns == Ns::kMedia && child.local == "content") ReadMediaContent(child, item);
-      });
-      scope_.Pop(pushed);
-    }
-  }
+  std::string media_title;
+  for (const Element& m : media) ReadMedia(m, item, media_title, fallback_summary);
+  SetIfEmpty(item.title, std::move(media_title));
   SetIfEmpty(item.link, std::move(guid_link));
   SetIfEmpty(item.author, std::move(fallback_author));
   SetIfEmpty(item.summary, std::move(fallback_summary));
@@ -839,27 +910,12 @@ void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author)
         if (!category.empty()) item.categories.push_back(std::move(category));
       }
     } else if (child.ns == Ns::kMedia) {
-      if (local == "content" || local == "group") media.push_back(child);
-      if (local == "group") {
-        ForEachChild(child, [&](const Element& g) {
-          if (g.ns == Ns::kMedia && g.local == "description") {
-            SetIfEmpty(fallback_summary, EscapeHtml(Trim(DirectText(g.node))));
-          }
-        });
-      }
+      media.push_back(child);
     }
   });
-  for (const Element& m : media) {
-    if (m.local == "content") {
-      ReadMediaContent(m, item);
-    } else {
-      size_t pushed = scope_.Push(m.node);
-      ForEachChild(m, [&](const Element& child) {
-        if (child.ns == Ns::kMedia && child.local == "content") ReadMediaContent(child, item);
-      });
-      scope_.Pop(pushed);
-    }
-  }
+  std::string media_title;
+  for (const Element& m : media) ReadMedia(m, item, media_title, fallback_summary);
+  SetIfEmpty(item.title, std::move(media_title));
   SetIfEmpty(item.author, std::move(source_author));
   SetIfEmpty(item.author, feed_author);
   SetIfEmpty(item.summary, std::move(fallback_summary));

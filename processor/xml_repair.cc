@@ -46,6 +46,22 @@ size_t SkipSpecialMarkup(std::string_view text, size_t pos) {
   return std::string_view::npos;
 }
 
+// Position of the next "<!" at or after `pos`, or npos. Searches for the rare '!' rather than the
+// ubiquitous '<', which keeps the scan near memchr speed on markup-heavy feeds.
+size_t FindMarkupDeclaration(std::string_view text, size_t pos) {
+  if (pos >= text.size()) return std::string_view::npos;
+  const char* data = text.data();
+  size_t from = pos + 1;
+  while (from < text.size()) {
+    const void* hit = std::memchr(data + from, '!', text.size() - from);
+    if (hit == nullptr) return std::string_view::npos;
+    size_t bang = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    if (data[bang - 1] == '<') return bang - 1;
+    from = bang + 1;
+  }
+  return std::string_view::npos;
+}
+
 // Result of one numeric or named reference at text[pos] == '&'.
 enum class RefAction { kKeep, kStray, kReplace };
 
@@ -209,7 +225,8 @@ bool RepairAttribute(std::string& text, size_t offset) {
 
 }  // namespace
 
-bool RewriteReferences(std::string_view text, std::string& out) {
+bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_offset) {
+  if (stray_offset) *stray_offset = std::string_view::npos;
   bool changed = false;
   size_t copied = 0;  // text[0, copied) is already in `out` when changed
   size_t pos = 0;
@@ -221,19 +238,24 @@ bool RewriteReferences(std::string_view text, std::string& out) {
     }
     out.append(text.substr(copied, upto - copied));
   };
-  size_t next_markup = text.find("<!");
+  size_t next_markup = FindMarkupDeclaration(text, 0);
+  const char* hit = nullptr;
+  size_t amp = 0;
+  bool amp_known = false;  // `amp` is the first '&' at or after `pos`; searched again only past it
   while (pos < text.size()) {
-    const char* hit = static_cast<const char*>(
-        std::memchr(text.data() + pos, '&', text.size() - pos));
-    size_t amp = hit ? static_cast<size_t>(hit - text.data()) : text.size();
+    if (!amp_known || amp < pos) {
+      hit = static_cast<const char*>(std::memchr(text.data() + pos, '&', text.size() - pos));
+      amp = hit ? static_cast<size_t>(hit - text.data()) : text.size();
+      amp_known = true;
+    }
+    if (!hit) break;
     // CDATA sections, comments and the DOCTYPE before the next '&' are left as written.
     if (next_markup != std::string_view::npos && next_markup < amp) {
       size_t skip = SkipSpecialMarkup(text, next_markup);
       pos = skip == std::string_view::npos ? next_markup + 2 : skip;
-      next_markup = text.find("<!", pos);
+      next_markup = FindMarkupDeclaration(text, pos);
       continue;
     }
-    if (!hit) break;
     size_t end = amp + 1;
     uint32_t code = 0;
     switch (ClassifyReference(text, amp, end, code)) {
@@ -241,6 +263,7 @@ bool RewriteReferences(std::string_view text, std::string& out) {
         pos = end;
         break;
       case RefAction::kStray:
+        if (stray_offset && *stray_offset == std::string_view::npos) *stray_offset = amp;
         flush(amp);
         out.append("&amp;");
         copied = amp + 1;
@@ -299,6 +322,35 @@ bool LooksLikeHtml(std::string_view text) {
       continue;
     }
     return false;
+  }
+  return false;
+}
+
+bool DeclaresEntities(std::string_view text) {
+  // The DOCTYPE sits in the prolog, after at most a declaration and a few comments.
+  size_t doctype = text.substr(0, 4096).find("<!DOCTYPE");
+  if (doctype == std::string_view::npos) return false;
+  size_t end = SkipSpecialMarkup(text, doctype);
+  std::string_view decl = text.substr(doctype, end - doctype);
+  return decl.find("<!ENTITY") != std::string_view::npos;
+}
+
+bool HasContentAfterRoot(const pugi::xml_document& doc) {
+  pugi::xml_node root = doc.document_element();
+  if (!root) return false;
+  for (pugi::xml_node node = root.next_sibling(); node; node = node.next_sibling()) {
+    switch (node.type()) {
+      case pugi::node_element:
+      case pugi::node_cdata:
+        return true;
+      case pugi::node_pcdata:
+        for (const char* c = node.value(); *c; ++c) {
+          if (!IsSpace(*c)) return true;
+        }
+        break;
+      default:
+        break;  // comments and processing instructions may follow the root
+    }
   }
   return false;
 }

@@ -15,8 +15,18 @@ namespace feedcrawl {
 // Rewrites references outside CDATA sections and comments: HTML named entities become numeric
 // references, a '&' that starts no reference becomes "&amp;", and numeric references to NUL,
 // forbidden control characters, surrogates or values past U+10FFFF become U+FFFD. Returns false,
-// leaving `out` untouched, when nothing needs rewriting.
-bool RewriteReferences(std::string_view text, std::string& out);
+// leaving `out` untouched, when nothing needs rewriting. `stray_offset` (when given) receives the
+// offset of the first stray '&', or npos when there was none: that one makes the document bozo.
+bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_offset = nullptr);
+
+// True when the document's DOCTYPE has an internal subset declaring entities. They are never
+// expanded (that is how entity bombs and external entities are refused), so their references stay
+// as written and the document is reported as bozo.
+bool DeclaresEntities(std::string_view text);
+
+// True when non-whitespace content follows the root element's end tag (pugixml keeps extra
+// top-level elements and text without reporting an error).
+bool HasContentAfterRoot(const pugi::xml_document& doc);
 
 // Edits `text` to get past the error pugixml reported; false when no repair applies (e.g. the
 // document is merely truncated, which the partial tree already covers).

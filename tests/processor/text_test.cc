@@ -108,8 +108,17 @@ TEST(EncodingTest, ConvertsLegacyEncodings) {
 
 TEST(EncodingTest, ReplacesInvalidBytes) {
   bool lossy = false;
-  EXPECT_EQ(ConvertToUtf8("a\xFF" "b", "utf-8", &lossy), "a\xEF\xBF\xBD" "b");
+  // Not UTF-8 after all: the stray byte is read as windows-1252, valid sequences are kept.
+  EXPECT_EQ(ConvertToUtf8("a\xFF \x93\xC3\xA9\x94\x81", "utf-8", &lossy),
+            "a\xC3\xBF \xE2\x80\x9C\xC3\xA9\xE2\x80\x9D\xEF\xBF\xBD");
   EXPECT_TRUE(lossy);
+  DecodeReport report;
+  EXPECT_EQ(DecodeToUtf8("a\x01" "b", "utf-8", &report), "ab");
+  EXPECT_TRUE(report.control_characters);
+  EXPECT_FALSE(report.windows1252_fallback);
+  report = DecodeReport();
+  DecodeToUtf8("x", "x-no-such-charset", &report);
+  EXPECT_TRUE(report.unknown_encoding);
   lossy = false;
   std::string out = ConvertToUtf8("\x82\xA0\xFF\xFF", "shift_jis", &lossy);
   EXPECT_TRUE(IsValidUtf8(out));

@@ -1,0 +1,114 @@
+// The Redis item store: Store::StoreItems with batches of 20 items of ~1.7 KB JSON (one feed of
+// ~35 KB), against a private redis-server on a unix socket that the benchmark starts and stops.
+// "new" stores items never seen (a first crawl); "existing" stores the same batch again (a
+// changed feed whose items are already known), which must write nothing.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/store.h"
+#include "tests/support/redis_server.h"
+
+namespace feedcrawl {
+namespace {
+
+constexpr size_t kItemsPerBatch = 20;
+constexpr size_t kItemJsonBytes = 1700;
+// The server is emptied this often so that long runs do not grow it without bound.
+constexpr int64_t kFlushEveryBatches = 4000;
+
+std::vector<StoredItem> Batch(uint64_t feed_id) {
+  std::vector<StoredItem> items;
+  items.reserve(kItemsPerBatch);
+  for (size_t i = 0; i < kItemsPerBatch; ++i) {
+    StoredItem item;
+    item.key = "https://h" + std::to_string(feed_id % 10'000) + ".example.org/posts/" +
+               std::to_string(feed_id) + "-" + std::to_string(i);
+    item.json = R"({"key":")" + item.key + R"(","title":"Заметка №)" + std::to_string(i) +
+                R"( — notes","link":")" + item.key + R"(","content":")";
+    item.json.append(kItemJsonBytes - item.json.size() - 2, 'x');
+    item.json += "\"}";
+    item.time_ms = 1'700'000'000'000 + static_cast<int64_t>(i) * 60'000;
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+class RedisFixture {
+ public:
+  // Starts the server on first use; it is stopped when the process exits.
+  static RedisFixture& Get() {
+    static RedisFixture fixture;
+    return fixture;
+  }
+  bool ok() const { return store_ != nullptr; }
+  const std::string& error() const { return error_; }
+  Store& store() { return *store_; }
+  Status Flush() { return store_->redis().Command({"FLUSHALL"}).status(); }
+
+ private:
+  RedisFixture() {
+    Status s = server_.Start();
+    if (!s.ok()) {
+      error_ = s.ToString();
+      return;
+    }
+    auto store = Store::Open(server_.Url());
+    if (!store.ok()) {
+      error_ = store.status().ToString();
+      return;
+    }
+    store_ = std::move(*store);
+  }
+  testing::RedisServer server_;
+  std::unique_ptr<Store> store_;
+  std::string error_;
+};
+
+void BM_StoreItems(benchmark::State& state) {
+  const bool existing = state.range(0) != 0;
+  RedisFixture& redis = RedisFixture::Get();
+  if (!redis.ok()) {
+    state.SkipWithError(redis.error().c_str());
+    return;
+  }
+  if (Status s = redis.Flush(); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  // Batches are built ahead so the loop times the store, not the JSON text.
+  constexpr uint64_t kDistinctBatches = 512;
+  std::vector<std::vector<StoredItem>> batches;
+  for (uint64_t feed = 1; feed <= kDistinctBatches; ++feed) batches.push_back(Batch(feed));
+  uint64_t feed = 0;
+  int64_t since_flush = 0;
+  for (auto _ : state) {
+    ++feed;
+    const std::vector<StoredItem>& batch = batches[feed % kDistinctBatches];
+    // New items need a new feed id every time; existing ones reuse a small set of feeds.
+    const uint64_t feed_id = existing ? 1 + feed % 8 : feed;
+    StatusOr<StoreItemsResult> result = redis.store().StoreItems(feed_id, batch);
+    if (!result.ok()) {
+      state.SkipWithError(result.status().ToString().c_str());
+      break;
+    }
+    if (++since_flush == kFlushEveryBatches && !existing) {
+      state.PauseTiming();
+      (void)redis.Flush();
+      since_flush = 0;
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kItemsPerBatch));
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
+}
+BENCHMARK(BM_StoreItems)->ArgName("existing")->Arg(0)->Arg(1)->UseRealTime();
+
+}  // namespace
+}  // namespace feedcrawl
+
+BENCHMARK_MAIN();

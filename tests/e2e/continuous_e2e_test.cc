@@ -1,0 +1,225 @@
+// Continuous mode and politeness through real processes: `feedcrawl run` without --once (its
+// coordinator, fetcher and processor), a private redis-server and feedcrawl-testserver, whose
+// /_stats counts requests by status and the most requests ever in progress at once per Host.
+// Intervals are shortened to about a second with the coordinator's FEEDCRAWL_* variables, which
+// the run passes on to its children.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/store.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+
+namespace feedcrawl {
+namespace {
+
+using testing::RedisServer;
+using testing::Subprocess;
+using testing::SubprocessOptions;
+using testing::TempDir;
+
+std::string Rss(int items) {
+  std::string xml = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>";
+  for (int i = 0; i < items; ++i) {
+    xml += "<item><guid>item-" + std::to_string(i) + "</guid><title>Item " + std::to_string(i) +
+           "</title><pubDate>Tue, 14 Nov 2023 " + std::to_string(10 + i % 10) +
+           ":00:00 GMT</pubDate></item>";
+  }
+  return xml + "</channel></rss>";
+}
+
+class ContinuousE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SubprocessOptions options;
+    options.capture_stdout = true;
+    auto server = Subprocess::Start(std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl-testserver",
+                                    {"--root", www_.path(), "--port", "0", "--threads", "16"},
+                                    options);
+    ASSERT_OK(server.status());
+    server_ = std::move(*server);
+    auto line = server_->ReadLine(10'000);
+    ASSERT_OK(line.status());
+    const std::string marker = "listening on ";
+    ASSERT_EQ(line->rfind(marker, 0), 0u) << *line;
+    base_url_ = line->substr(marker.size());  // http://127.0.0.1:PORT
+    port_ = std::stoi(base_url_.substr(base_url_.rfind(':') + 1));
+    ASSERT_OK(redis_.Start());
+  }
+
+  // Replaces a served file at once, so the server never sees half of it.
+  void Publish(const std::string& name, const std::string& content) {
+    const std::string temp = www_.path() + "/." + name + ".tmp";
+    ASSERT_OK(testing::WriteFile(temp, content));
+    ASSERT_EQ(std::rename(temp.c_str(), (www_.path() + "/" + name).c_str()), 0);
+  }
+
+  void StartRun(const std::vector<std::string>& urls,
+                std::vector<std::pair<std::string, std::string>> env) {
+    std::string list;
+    for (const auto& url : urls) list += url + "\n";
+    ASSERT_OK(testing::WriteFile(work_.File("feeds.txt"), list));
+    SubprocessOptions options;
+    options.stderr_path = work_.File("run.stderr");
+    options.capture_stdout = true;
+    env.insert(env.end(), {{"FEEDCRAWL_JITTER", "0"}, {"FEEDCRAWL_RELOAD_INTERVAL_MS", "1000"}});
+    options.env = std::move(env);
+    auto run = Subprocess::Start(
+        std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
+        {"run", "--redis", redis_.Url(), "--data-dir", work_.File("data"), "--fetchers", "1",
+         "--processors", "1", "--allow-private-networks", "--host-concurrency", "2",
+         "--host-interval-ms", "0", "--fetch-timeout-ms", "5000", "--no-progress",
+         work_.File("feeds.txt")},
+        options);
+    ASSERT_OK(run.status());
+    run_ = std::move(*run);
+  }
+
+  void StopRun() {
+    if (!run_) return;
+    (void)run_->Signal(SIGINT);
+    (void)run_->ReadAll(30'000);
+    auto exit = run_->Wait(30'000);
+    EXPECT_OK(exit.status());
+    run_.reset();
+  }
+
+  void TearDown() override { StopRun(); }
+
+  nlohmann::json ServerStats() {
+    httplib::Client client("127.0.0.1", port_);
+    auto response = client.Get("/_stats");
+    if (!response || response->status != 200) return nlohmann::json::object();
+    return nlohmann::json::parse(response->body);
+  }
+
+  static uint64_t Count(const nlohmann::json& stats, const std::string& status) {
+    const auto& by_status = stats.value("by_status", nlohmann::json::object());
+    return by_status.contains(status) ? by_status[status].get<uint64_t>() : 0;
+  }
+
+  // Polls `done` every 100 ms for up to timeout_ms.
+  template <typename Predicate>
+  bool WaitFor(int64_t timeout_ms, Predicate done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+  }
+
+  std::string RunLog() {
+    auto log = testing::ReadFile(work_.File("run.stderr"));
+    return log.ok() ? *log : "";
+  }
+
+  TempDir www_;
+  TempDir work_;
+  RedisServer redis_;
+  std::unique_ptr<Subprocess> server_;
+  std::unique_ptr<Subprocess> run_;
+  std::string base_url_;
+  int port_ = 0;
+};
+
+TEST_F(ContinuousE2eTest, ChangedFeedsArePickedUpAndUnchangedOnesCostOnly304s) {
+  constexpr int kFeeds = 10;
+  std::vector<std::string> urls;
+  for (int i = 0; i < kFeeds; ++i) {
+    const std::string name = "f" + std::to_string(i) + ".xml";
+    Publish(name, Rss(3));
+    // Each answer takes a while, so requests to the one host overlap unless held back.
+    urls.push_back(base_url_ + "/" + name + "?delay_ms=300");
+  }
+  StartRun(urls, {{"FEEDCRAWL_MIN_INTERVAL_MS", "1000"},
+                  {"FEEDCRAWL_DEFAULT_INTERVAL_MS", "1000"},
+                  {"FEEDCRAWL_MAX_INTERVAL_MS", "1500"}});
+  ASSERT_TRUE(WaitFor(30'000, [&] { return Count(ServerStats(), "200") >= kFeeds; }))
+      << ServerStats().dump() << RunLog();
+
+  Publish("f0.xml", Rss(4));  // one more item
+  auto store = Store::Open(redis_.Url());
+  ASSERT_OK(store.status());
+  auto id = (*store)->FindFeedId(urls[0]);
+  ASSERT_OK(id.status());
+  ASSERT_TRUE(id->has_value());
+  ItemQuery query;
+  query.feed_id = **id;
+  EXPECT_TRUE(WaitFor(20'000, [&] {
+    auto rows = (*store)->QueryItems(query);
+    return rows.ok() && rows->size() == 4;
+  })) << "the new item was not picked up\n" << RunLog();
+  // Every feed is fetched again at least once more.
+  EXPECT_TRUE(WaitFor(20'000, [&] { return Count(ServerStats(), "304") >= 2 * kFeeds; }))
+      << ServerStats().dump();
+  StopRun();
+
+  const nlohmann::json stats = ServerStats();
+  // Only the first fetch of each feed and the one after the change carried a body.
+  EXPECT_EQ(Count(stats, "200"), static_cast<uint64_t>(kFeeds + 1)) << stats.dump();
+  EXPECT_EQ(stats["requests"].get<uint64_t>(), Count(stats, "200") + Count(stats, "304"))
+      << stats.dump();
+  ASSERT_TRUE(stats["hosts"].is_object()) << stats.dump();
+  int64_t most = 0;
+  for (const auto& [host, counters] : stats["hosts"].items()) {
+    most = std::max<int64_t>(most, counters["max_concurrent"].get<int64_t>());
+  }
+  EXPECT_GE(most, 1);
+  EXPECT_LE(most, 2) << "more requests in flight on one host than --host-concurrency";
+
+  auto feed = (*store)->GetFeed(**id);
+  ASSERT_OK(feed.status());
+  ASSERT_TRUE(feed->has_value());
+  EXPECT_EQ((*feed)->status, "active");
+  EXPECT_GE((*feed)->fetches, 3u);
+  EXPECT_EQ((*feed)->consecutive_failures, 0u);
+}
+
+TEST_F(ContinuousE2eTest, RetryAfterPausesTheWholeHost) {
+  // Every feed of this host answers 429 with Retry-After: 2. Retries alone would come every
+  // 200 ms; the host pause allows at most two requests (the host concurrency) per 2 s window.
+  std::vector<std::string> urls;
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = "busy" + std::to_string(i) + ".xml";
+    Publish(name, Rss(1));
+    urls.push_back(base_url_ + "/" + name + "?status=429&retry_after=2");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  StartRun(urls, {{"FEEDCRAWL_MIN_INTERVAL_MS", "200"},
+                  {"FEEDCRAWL_RETRY_BASE_MS", "200"},
+                  {"FEEDCRAWL_MAX_BACKOFF_MS", "200"}});
+  ASSERT_TRUE(WaitFor(30'000, [&] { return Count(ServerStats(), "429") >= 1; })) << RunLog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5'000));
+  const nlohmann::json stats = ServerStats();
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  StopRun();
+  const uint64_t requests = Count(stats, "429");
+  EXPECT_GE(requests, 2u) << stats.dump();
+  // One window at the start plus one per 2 s that passed since.
+  const uint64_t allowed = 2 * (static_cast<uint64_t>(elapsed_s / 2.0) + 1);
+  EXPECT_LE(requests, allowed) << stats.dump() << " after " << elapsed_s << " s";
+
+  auto store = Store::Open(redis_.Url());
+  ASSERT_OK(store.status());
+  auto id = (*store)->FindFeedId(urls[0]);
+  ASSERT_OK(id.status());
+  ASSERT_TRUE(id->has_value());
+  auto feed = (*store)->GetFeed(**id);
+  ASSERT_OK(feed.status());
+  ASSERT_TRUE(feed->has_value());
+  EXPECT_EQ((*feed)->last_status, 429);
+  EXPECT_GE((*feed)->transient_failures, 1u);
+  EXPECT_EQ((*feed)->permanent_failures, 0u);
+}
+
+}  // namespace
+}  // namespace feedcrawl
