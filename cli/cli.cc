@@ -138,6 +138,12 @@ void AddFeedsCommand(CLI::App& app, StoreOptions& store, std::string& file,
   remove->add_option("URL", urls, "Feed URLs")->required();
   remove->callback([&] { action = [&] { return FeedsRemoveCommand(store, urls, std::cout,
                                                                   std::cerr); }; });
+
+  CLI::App* resume = feeds->add_subcommand("resume", "Make paused or disabled feeds active again");
+  AddStoreOptions(resume, &store);
+  resume->add_option("URL", urls, "Feed URLs")->required();
+  resume->callback([&] { action = [&] { return FeedsResumeCommand(store, urls, std::cout,
+                                                                  std::cerr); }; });
 }
 
 void AddItemsCommand(CLI::App& app, ItemsOptions& options, Action& action) {

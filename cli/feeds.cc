@@ -1,6 +1,7 @@
 #include "cli/feeds.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -188,24 +189,50 @@ int FeedsListCommand(const StoreOptions& options, bool json, bool failing, std::
   return kExitOk;
 }
 
-int FeedsRemoveCommand(const StoreOptions& options, const std::vector<std::string>& urls,
-                       std::ostream& out, std::ostream& err) {
+namespace {
+
+// Applies `change` to every URL in turn: an unknown URL is reported and the others still go on;
+// any other store error stops at once.
+int ChangeEachFeed(const StoreOptions& options, const std::vector<std::string>& urls,
+                   const char* done, const char* doing,
+                   const std::function<Status(Store&, const std::string&)>& change,
+                   std::ostream& out, std::ostream& err) {
   std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
   if (session == nullptr) return kExitFailure;
   int exit_code = kExitOk;
   for (const std::string& url : urls) {
-    Status status = session->store().RemoveFeed(url);
+    Status status = change(session->store(), url);
     if (status.ok()) {
-      out << "Removed " << url << "\n";
+      out << done << " " << url << "\n";
     } else if (status.IsNotFound()) {
       err << "feedcrawl: error: no such feed: " << url << "\n";
       exit_code = kExitFailure;
     } else {
-      err << "feedcrawl: error: removing " << url << ": " << status.message() << "\n";
+      err << "feedcrawl: error: " << doing << " " << url << ": " << status.message() << "\n";
       return kExitFailure;
     }
   }
   return exit_code;
+}
+
+}  // namespace
+
+int FeedsRemoveCommand(const StoreOptions& options, const std::vector<std::string>& urls,
+                       std::ostream& out, std::ostream& err) {
+  return ChangeEachFeed(
+      options, urls, "Removed", "removing",
+      [](Store& store, const std::string& url) { return store.RemoveFeed(url); }, out, err);
+}
+
+int FeedsResumeCommand(const StoreOptions& options, const std::vector<std::string>& urls,
+                       std::ostream& out, std::ostream& err) {
+  const int64_t now_ms = SystemClock::Instance().NowMs();
+  return ChangeEachFeed(
+      options, urls, "Resumed", "resuming",
+      [now_ms](Store& store, const std::string& url) {
+        return store.SetFeedStatus(url, "active", now_ms);
+      },
+      out, err);
 }
 
 }  // namespace feedcrawl::cli

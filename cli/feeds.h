@@ -31,6 +31,10 @@ int FeedsListCommand(const StoreOptions& options, bool json, bool failing, std::
 bool IsFailing(const FeedRecord& feed);
 int FeedsRemoveCommand(const StoreOptions& options, const std::vector<std::string>& urls,
                        std::ostream& out, std::ostream& err);
+// Makes paused or disabled feeds active again and due now; the running coordinator picks the
+// change up at its next reload.
+int FeedsResumeCommand(const StoreOptions& options, const std::vector<std::string>& urls,
+                       std::ostream& out, std::ostream& err);
 
 // Store::AddFeeds in bounded batches, so a list of a million feeds is not one giant round trip.
 StatusOr<AddFeedsResult> AddFeedsInBatches(Store& store, const std::vector<std::string>& urls,

@@ -167,6 +167,29 @@ TEST_F(FeedsCommandTest, RemovingAnUnknownFeedFails) {
   EXPECT_NE(removed.err.find("no such feed"), std::string::npos) << removed.err;
 }
 
+TEST_F(FeedsCommandTest, ResumeMakesAPausedFeedActiveAndDueNow) {
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis_.Url(), kPrefix));
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store->AddFeeds({"https://gone.test/feed"}, 1000));
+  ASSERT_OK_AND_ASSIGN(auto feed, store->GetFeed(added.ids.at(0)));
+  ASSERT_TRUE(feed.has_value());
+  feed->status = "disabled";
+  feed->consecutive_failures = 12;
+  feed->next_due_ms = 4'000'000'000'000;
+  ASSERT_OK(store->SaveFeed(*feed));
+
+  CliResult resumed = Feedcrawl({"feeds", "resume", "https://gone.test/feed"});
+  ASSERT_EQ(resumed.exit.exit_code, 0) << resumed.err;
+  ASSERT_OK_AND_ASSIGN(auto after, store->GetFeed(added.ids.at(0)));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->status, "active");
+  EXPECT_EQ(after->consecutive_failures, 0u);
+  EXPECT_LT(after->next_due_ms, feed->next_due_ms);
+
+  CliResult unknown = Feedcrawl({"feeds", "resume", "https://nobody.test/feed"});
+  EXPECT_EQ(unknown.exit.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no such feed"), std::string::npos) << unknown.err;
+}
+
 TEST(FeedsCommandErrorsTest, UnreachableRedisIsAFailure) {
   feedcrawl::testing::TempDir dir;
   StatusOr<CliResult> result = RunFeedcrawl(
