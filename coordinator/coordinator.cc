@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -39,6 +40,8 @@ bool IsScheduled(const FeedRecord& feed) {
 
 // How long a feed waits when its record could not be read to dispatch it.
 constexpr int64_t kStoreRetryMs = 5'000;
+// How long a report's feed state is retried while Redis is unreachable (e.g. restarting).
+constexpr int64_t kStoreOutageMs = 60'000;
 
 uint64_t JitterSeed(uint64_t configured) {
   if (configured != 0) return configured;
@@ -441,6 +444,21 @@ void Coordinator::MoveFeed(FeedRecord& feed, const std::string& new_url) {
   feed.url = new_url;
 }
 
+Status Coordinator::SaveFeedThroughOutage(const FeedRecord& feed) {
+  // A report's state must not be lost to a Redis restart: wait for the store to come back (the
+  // loop is paused meanwhile, and nothing could be stored anyway), up to kStoreOutageMs.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStoreOutageMs);
+  int64_t backoff_ms = 50;
+  while (true) {
+    Status s = store_->SaveFeed(feed);
+    if (s.ok() || s.IsNotFound() || stop_ || std::chrono::steady_clock::now() >= give_up) return s;
+    spdlog::warn("saving feed {} failed ({}), retrying in {} ms", feed.id, s.ToString(),
+                 backoff_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 2000);
+  }
+}
+
 void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report) {
   const int64_t now = clock_.NowMs();
   attempts_.erase(feed_id);
@@ -463,7 +481,7 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report) {
   if (decision.move_to_url) MoveFeed(feed, *decision.move_to_url);
   items_total_ += feed.items_total - std::min(items_before, feed.items_total);
   known->second = StatusOf(feed.status);
-  if (Status s = store_->SaveFeed(feed); !s.ok()) {
+  if (Status s = SaveFeedThroughOutage(feed); !s.ok()) {
     spdlog::error("saving feed {} failed: {}", feed_id, s.ToString());
   }
   ++fetches_total_;

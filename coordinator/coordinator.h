@@ -128,6 +128,7 @@ class Coordinator {
   // failed once its attempts are used up.
   void ReleaseLease(uint64_t job_id, bool count_attempt, const std::string& why);
   void FinishFeed(uint64_t feed_id, const feedcrawl::v1::JobReport& report);
+  Status SaveFeedThroughOutage(const FeedRecord& feed);
   // Moves a feed to the target of its confirmed permanent redirect, in the store and in the
   // scheduler's host queues. Keeps the old URL when the store refuses.
   void MoveFeed(FeedRecord& feed, const std::string& new_url);

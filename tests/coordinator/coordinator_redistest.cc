@@ -177,6 +177,34 @@ TEST_F(CoordinatorTest, DispatchesNoMoreJobsThanCreditAndRecordsReports) {
   EXPECT_EQ((*feed)->fetches, 1u);
 }
 
+TEST_F(CoordinatorTest, ReportDuringARedisRestartIsStoredOnceRedisIsBack) {
+  AddFeeds(1);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, 1);
+  auto job = fetcher.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(job.has_value());
+
+  ASSERT_OK(redis_.Stop());
+  processor.Send(Report(job->job(), v1::OUTCOME_OK, 200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_OK(redis_.Start());
+  thread_.join();
+  EXPECT_OK(run_status_);
+
+  auto store = Store::Open(redis_.Url());
+  ASSERT_OK(store.status());
+  auto feed = (*store)->GetFeed(job->job().feed_id());
+  ASSERT_OK(feed.status());
+  ASSERT_TRUE(feed->has_value());
+  EXPECT_EQ((*feed)->etag, "\"v1\"") << "the report's state was lost in the outage";
+  EXPECT_EQ((*feed)->fetches, 1u);
+}
+
 TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
   AddFeeds(1);
   auto feeds = store_->LoadFeeds();
