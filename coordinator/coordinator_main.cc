@@ -2,21 +2,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
-
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/role_main.h"
 #include "coordinator/coordinator.h"
 
 namespace feedcrawl {
-
-namespace {
-std::atomic<Coordinator*> g_coordinator{nullptr};
-
-void OnSignal(int) {
-  if (Coordinator* c = g_coordinator.load()) c->Stop();
-}
-}  // namespace
 
 int CoordinatorMain(int argc, char** argv) {
   CLI::App app{"feedcrawl coordinator: schedules feeds and hands jobs to fetchers"};
@@ -117,33 +108,16 @@ int CoordinatorMain(int argc, char** argv) {
     return 1;
   }
   MetricsSnapshot metrics;
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (metrics_port > 0) {
-    auto server = MetricsServer::Start(metrics_bind, metrics_port, [&metrics] {
-      return metrics.Get();
-    });
-    if (!server.ok()) {
-      spdlog::error("{}", server.status().ToString());
-      return 1;
-    }
-    metrics_server = std::move(*server);
-    options.metrics = &metrics;
-  }
+  auto metrics_server =
+      StartMetricsIfEnabled(metrics_bind, metrics_port, [&metrics] { return metrics.Get(); });
+  if (!metrics_server.ok()) return 1;
+  if (*metrics_server) options.metrics = &metrics;
   Coordinator coordinator(options, std::move(*store), SystemClock::Instance());
   if (Status s = coordinator.Start(); !s.ok()) {
     spdlog::error("cannot start: {}", s.ToString());
     return 1;
   }
-  g_coordinator = &coordinator;
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  Status s = coordinator.Run();
-  g_coordinator = nullptr;
-  if (!s.ok()) {
-    spdlog::error("stopped on error: {}", s.ToString());
-    return 1;
-  }
-  return 0;
+  return RunUntilSignalled(coordinator);
 }
 
 }  // namespace feedcrawl

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/role_main.h"
 #include "common/messages.h"
 
 namespace feedcrawl {
@@ -474,18 +475,11 @@ int FetcherMain(int argc, char** argv) {
 
   WireContext context;
   Fetcher fetcher(options, context);
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (metrics_port > 0) {
-    // Stats() is thread-safe, so each scrape reads the live counters.
-    auto server = MetricsServer::Start(metrics_bind, metrics_port, [&fetcher, &options] {
-      return FetcherMetrics(fetcher.Stats(), options.concurrency);
-    });
-    if (!server.ok()) {
-      spdlog::error("{}", server.status().ToString());
-      return 1;
-    }
-    metrics_server = std::move(*server);
-  }
+  // Stats() is thread-safe, so each scrape reads the live counters.
+  auto metrics_server = StartMetricsIfEnabled(metrics_bind, metrics_port, [&fetcher, &options] {
+    return FetcherMetrics(fetcher.Stats(), options.concurrency);
+  });
+  if (!metrics_server.ok()) return 1;
   g_running_fetcher.store(&fetcher);
   InstallStopHandlers();
   s = fetcher.Run();

@@ -2,21 +2,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
-
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/role_main.h"
 #include "processor/processor.h"
 
 namespace feedcrawl {
-
-namespace {
-std::atomic<Processor*> g_processor{nullptr};
-
-void OnSignal(int) {
-  if (Processor* p = g_processor.load()) p->Stop();
-}
-}  // namespace
 
 int ProcessorMain(int argc, char** argv) {
   CLI::App app{"feedcrawl processor: parses fetched feeds and stores their items"};
@@ -63,34 +54,18 @@ int ProcessorMain(int argc, char** argv) {
   }
   (*store)->set_item_stream_max_len(stream_max_len);
   MetricsSnapshot metrics;
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (metrics_port > 0) {
-    auto server = MetricsServer::Start(metrics_bind, metrics_port, [&metrics] {
-      return metrics.Get();
-    });
-    if (!server.ok()) {
-      spdlog::error("{}", server.status().ToString());
-      return 1;
-    }
-    metrics_server = std::move(*server);
-    options.metrics = &metrics;
-  }
+  auto metrics_server =
+      StartMetricsIfEnabled(metrics_bind, metrics_port, [&metrics] { return metrics.Get(); });
+  if (!metrics_server.ok()) return 1;
+  if (*metrics_server) options.metrics = &metrics;
   Processor processor(options, std::move(*store), SystemClock::Instance());
   if (Status s = processor.Start(); !s.ok()) {
     spdlog::error("cannot start: {}", s.ToString());
     return 1;
   }
-  g_processor = &processor;
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  Status s = processor.Run();
-  g_processor = nullptr;
-  if (!s.ok()) {
-    spdlog::error("stopped on error: {}", s.ToString());
-    return 1;
-  }
+  const int exit_code = RunUntilSignalled(processor);
   spdlog::info("stopped after {} results", processor.processed());
-  return 0;
+  return exit_code;
 }
 
 }  // namespace feedcrawl
