@@ -1,7 +1,8 @@
 // The Redis item store: Store::StoreItems with batches of 20 items of ~1.7 KB JSON (one feed of
 // ~35 KB), against a private redis-server on a unix socket that the benchmark starts and stops.
 // "new" stores items never seen (a first crawl); "existing" stores the same batch again (a
-// changed feed whose items are already known), which must write nothing.
+// changed feed whose items are already known), which must write nothing. "pipelined" keeps
+// several calls in flight on the connection, as the processor does.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -107,6 +108,54 @@ void BM_StoreItems(benchmark::State& state) {
                           static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
 }
 BENCHMARK(BM_StoreItems)->ArgName("existing")->Arg(0)->Arg(1)->UseRealTime();
+
+// New items through SendStoreItems / ReceiveStoreItems with up to `depth` calls in flight, as
+// the processor does: the client formats the next call while Redis runs the previous ones.
+void BM_StoreItemsPipelined(benchmark::State& state) {
+  const size_t depth = static_cast<size_t>(state.range(0));
+  RedisFixture& redis = RedisFixture::Get();
+  if (!redis.ok()) {
+    state.SkipWithError(redis.error().c_str());
+    return;
+  }
+  if (Status s = redis.Flush(); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  constexpr uint64_t kDistinctBatches = 512;
+  std::vector<std::vector<StoredItem>> batches;
+  for (uint64_t feed = 1; feed <= kDistinctBatches; ++feed) batches.push_back(Batch(feed));
+  uint64_t feed = 0;
+  int64_t since_flush = 0;
+  Store& store = redis.store();
+  auto receive = [&state, &store]() {
+    StatusOr<StoreItemsResult> result = store.ReceiveStoreItems();
+    if (!result.ok()) state.SkipWithError(result.status().ToString().c_str());
+    return result.ok();
+  };
+  for (auto _ : state) {
+    ++feed;
+    if (Status s = store.SendStoreItems(feed, batches[feed % kDistinctBatches]); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+    if (store.pending_store_items() >= depth && !receive()) break;
+    if (++since_flush == kFlushEveryBatches) {
+      state.PauseTiming();
+      while (store.pending_store_items() > 0 && receive()) {
+      }
+      (void)redis.Flush();
+      since_flush = 0;
+      state.ResumeTiming();
+    }
+  }
+  while (store.pending_store_items() > 0 && receive()) {
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kItemsPerBatch));
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
+}
+BENCHMARK(BM_StoreItemsPipelined)->ArgName("depth")->Arg(1)->Arg(8)->UseRealTime();
 
 }  // namespace
 }  // namespace feedcrawl

@@ -1,7 +1,9 @@
 #include "cli/cli.h"
 
 #include <exception>
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,9 +12,11 @@
 #include "cli/exit_codes.h"
 #include "cli/feeds.h"
 #include "cli/items.h"
+#include "cli/keygen.h"
 #include "cli/parse.h"
 #include "cli/run.h"
 #include "cli/status.h"
+#include "cli/time_spec.h"
 #include "cli/top.h"
 #include "cli/version.h"
 
@@ -38,6 +42,49 @@ void AddStoreOptions(CLI::App* command, StoreOptions* options) {
 
 // The command chosen on the command line, run after parsing succeeded.
 using Action = std::function<int()>;
+
+// A duration flag such as "--min-interval 5m" ("90s", "1h30m", "2d"), kept only when given.
+void AddDurationOption(CLI::App* command, const std::string& name, std::optional<int64_t>& target,
+                       const std::string& help, const std::string& env) {
+  command
+      ->add_option_function<std::string>(
+          name,
+          [name, &target](const std::string& text) {
+            StatusOr<int64_t> ms = ParseDuration(text);
+            if (!ms.ok()) throw CLI::ValidationError(name, ms.status().message());
+            if (*ms <= 0) throw CLI::ValidationError(name, "must be longer than zero");
+            target = *ms;
+          },
+          help)
+      ->envname(env)
+      ->type_name("DURATION");
+}
+
+// Scheduling settings of `feedcrawl run`, passed to its coordinator (docs/SCHEDULING.md).
+void AddScheduleOptions(CLI::App* run, ScheduleOptions& schedule) {
+  AddDurationOption(run, "--default-interval", schedule.default_interval_ms,
+                    "Refresh interval of a feed whose rhythm is not known yet",
+                    "FEEDCRAWL_DEFAULT_INTERVAL");
+  AddDurationOption(run, "--min-interval", schedule.min_interval_ms,
+                    "Shortest refresh interval of a feed", "FEEDCRAWL_MIN_INTERVAL");
+  AddDurationOption(run, "--max-interval", schedule.max_interval_ms,
+                    "Longest refresh interval of a feed", "FEEDCRAWL_MAX_INTERVAL");
+  AddDurationOption(run, "--retry-base", schedule.retry_base_ms,
+                    "First retry delay after a failed fetch (doubles per failure)",
+                    "FEEDCRAWL_RETRY_BASE");
+  AddDurationOption(run, "--max-backoff", schedule.max_backoff_ms,
+                    "Longest retry delay after failures", "FEEDCRAWL_MAX_BACKOFF");
+  run->add_option_function<int>(
+         "--pause-after-failures", [&schedule](int n) { schedule.pause_after_failures = n; },
+         "Consecutive failures after which a feed is paused and only probed")
+      ->envname("FEEDCRAWL_PAUSE_AFTER_FAILURES")
+      ->check(CLI::PositiveNumber);
+  run->add_option_function<int>(
+         "--max-attempts", [&schedule](int n) { schedule.max_attempts = n; },
+         "Lost jobs (expired leases) before a fetch counts as failed")
+      ->envname("FEEDCRAWL_MAX_ATTEMPTS")
+      ->check(CLI::PositiveNumber);
+}
 
 void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
                    int& max_redirects, Action& action) {
@@ -88,6 +135,10 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
       ->check(CLI::NonNegativeNumber);
   run->add_option("--user-agent", options.user_agent, "User-Agent header (default: the fetcher's)")
       ->envname("FEEDCRAWL_USER_AGENT");
+  run->add_option("--proxy", options.proxy,
+                  "Proxy for every fetch (libcurl syntax: http://host:port, socks5h://host:port)")
+      ->envname("FEEDCRAWL_PROXY");
+  AddScheduleOptions(run, options.schedule);
   run->add_flag("--allow-private-networks", options.allow_private_networks,
                 "Allow fetching from loopback, private and link-local addresses")
       ->envname("FEEDCRAWL_ALLOW_PRIVATE_NETWORKS");
@@ -221,6 +272,14 @@ int ParseAndRun(int argc, char** argv) {
   AddItemsCommand(app, items_options, action);
   ParseCommandOptions parse_options;
   AddParseCommand(app, parse_options, action);
+  KeygenOptions keygen_options;
+  CLI::App* keygen = app.add_subcommand("keygen", "Make a CURVE keypair for a secured cluster");
+  keygen->add_option("--out", keygen_options.out_prefix,
+                     "Write PREFIX.key_secret (mode 0600) and PREFIX.key instead of printing");
+  keygen->add_flag("--force", keygen_options.force, "Replace existing key files");
+  keygen->callback([&] {
+    action = [&] { return KeygenCommand(keygen_options, std::cout, std::cerr); };
+  });
   app.add_subcommand("version", "Print the version")->callback([&action] {
     action = [] {
       std::cout << VersionText() << "\n";

@@ -18,6 +18,11 @@ void AddLogFlags(const ClusterOptions& options, std::vector<std::string>& args) 
   args.insert(args.end(), {"--log-level", options.log_level, "--log-format", options.log_format});
 }
 
+template <typename T>
+void AddIfSet(const char* flag, const std::optional<T>& value, std::vector<std::string>& args) {
+  if (value) args.insert(args.end(), {flag, std::to_string(*value)});
+}
+
 Status ExitedError(const std::string& what, const std::string& log_path) {
   std::string message = what + " (log: " + log_path + ")";
   std::string tail = TailOfFile(log_path, 5);
@@ -45,12 +50,16 @@ std::vector<std::string> CoordinatorArgs(const ClusterOptions& options,
                                    "--fetch-timeout-ms", std::to_string(options.fetch_timeout_ms),
                                    "--max-body-bytes", std::to_string(options.max_body_bytes)};
   if (options.once) args.push_back("--once");
-  if (options.connect_timeout_ms) {
-    args.insert(args.end(), {"--connect-timeout-ms", std::to_string(*options.connect_timeout_ms)});
-  }
-  if (options.max_redirects) {
-    args.insert(args.end(), {"--max-redirects", std::to_string(*options.max_redirects)});
-  }
+  AddIfSet("--connect-timeout-ms", options.connect_timeout_ms, args);
+  AddIfSet("--max-redirects", options.max_redirects, args);
+  const ScheduleOptions& schedule = options.schedule;
+  AddIfSet("--default-interval-ms", schedule.default_interval_ms, args);
+  AddIfSet("--min-interval-ms", schedule.min_interval_ms, args);
+  AddIfSet("--max-interval-ms", schedule.max_interval_ms, args);
+  AddIfSet("--retry-base-ms", schedule.retry_base_ms, args);
+  AddIfSet("--max-backoff-ms", schedule.max_backoff_ms, args);
+  AddIfSet("--pause-after-failures", schedule.pause_after_failures, args);
+  AddIfSet("--max-attempts", schedule.max_attempts, args);
   AddLogFlags(options, args);
   return args;
 }
@@ -64,6 +73,7 @@ std::vector<std::string> FetcherArgs(const ClusterOptions& options,
                                    "--id", "fetcher-" + std::to_string(n)};
   if (options.allow_private_networks) args.push_back("--allow-private-networks");
   if (!options.user_agent.empty()) args.insert(args.end(), {"--user-agent", options.user_agent});
+  if (!options.proxy.empty()) args.insert(args.end(), {"--proxy", options.proxy});
   AddLogFlags(options, args);
   return args;
 }

@@ -18,6 +18,18 @@
 
 namespace feedcrawl::cli {
 
+// Scheduling settings handed to the coordinator only when set (the coordinator's defaults
+// otherwise; docs/SCHEDULING.md explains them).
+struct ScheduleOptions {
+  std::optional<int64_t> default_interval_ms;
+  std::optional<int64_t> min_interval_ms;
+  std::optional<int64_t> max_interval_ms;
+  std::optional<int64_t> retry_base_ms;
+  std::optional<int64_t> max_backoff_ms;
+  std::optional<int> pause_after_failures;
+  std::optional<int> max_attempts;
+};
+
 struct ClusterOptions {
   std::string bin_dir;             // where the feedcrawl-* role executables are
   std::string redis_url;
@@ -33,7 +45,9 @@ struct ClusterOptions {
   std::optional<int> connect_timeout_ms;  // the coordinator's default when unset
   std::optional<int> max_redirects;
   std::string user_agent;          // the fetcher's default when empty
+  std::string proxy;               // libcurl proxy URL for every fetch; empty: none
   bool allow_private_networks = false;
+  ScheduleOptions schedule;
   std::string log_level = "warn";
   std::string log_format = "text";
 };

@@ -45,7 +45,9 @@ ClusterOptions MakeClusterOptions(const RunOptions& options, const std::string& 
   cluster.connect_timeout_ms = options.connect_timeout_ms;
   cluster.max_redirects = options.max_redirects;
   cluster.user_agent = options.user_agent;
+  cluster.proxy = options.proxy;
   cluster.allow_private_networks = options.allow_private_networks;
+  cluster.schedule = options.schedule;
   cluster.log_level = options.log_level;
   cluster.log_format = options.log_format;
   return cluster;

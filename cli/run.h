@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 
+#include "cli/local_cluster.h"
 #include "cli/store_session.h"
 
 namespace feedcrawl::cli {
@@ -29,7 +30,9 @@ struct RunOptions {
   std::optional<int> connect_timeout_ms;
   std::optional<int> max_redirects;
   std::string user_agent;
+  std::string proxy;
   bool allow_private_networks = false;
+  ScheduleOptions schedule;
   bool no_progress = false;
   std::string log_level = "warn";  // the children's
   std::string log_format = "text";

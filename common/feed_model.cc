@@ -1,6 +1,9 @@
 #include "common/feed_model.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -59,22 +62,17 @@ std::optional<int64_t> ParseRfc3339Utc(const std::string& s) {
   return seconds * 1000 + millis;
 }
 
-std::optional<int64_t> DateFromJson(const json& j, const char* field) {
-  auto it = j.find(field);
-  if (it == j.end()) return std::nullopt;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) return ParseRfc3339Utc(it->get<std::string>());
-  return std::nullopt;
+// Longest FormatRfc3339 text: a 64-bit millisecond count reaches years of 9 digits and a sign.
+constexpr size_t kRfc3339Max = 48;
+
+void PutTwoDigits(int value, char* out) {
+  out[0] = static_cast<char>('0' + value / 10);
+  out[1] = static_cast<char>('0' + value % 10);
 }
 
-std::string StringFromJson(const json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-}  // namespace
-
-std::string FormatRfc3339(int64_t ms) {
+// Writes FormatRfc3339(ms) into `out` (kRfc3339Max bytes) and returns its length. Digits are
+// placed by hand: this runs twice per stored item, and snprintf costs more than the whole rest.
+size_t FormatRfc3339To(int64_t ms, char* out) {
   int64_t seconds = ms / 1000;
   int64_t millis = ms % 1000;
   if (millis < 0) {
@@ -91,19 +89,165 @@ std::string FormatRfc3339(int64_t ms) {
   int month = 0;
   int day = 0;
   CivilFromDays(days, year, month, day);
-  char buffer[48];
-  int hour = static_cast<int>(second_of_day / 3600);
-  int minute = static_cast<int>(second_of_day / 60 % 60);
-  int second = static_cast<int>(second_of_day % 60);
-  if (millis != 0) {
-    std::snprintf(buffer, sizeof(buffer), "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                  static_cast<long long>(year), month, day, hour, minute, second,
-                  static_cast<int>(millis));
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%04lld-%02d-%02dT%02d:%02d:%02dZ",
-                  static_cast<long long>(year), month, day, hour, minute, second);
+  const int hour = static_cast<int>(second_of_day / 3600);
+  const int minute = static_cast<int>(second_of_day / 60 % 60);
+  const int second = static_cast<int>(second_of_day % 60);
+  if (year < 0 || year > 9999) {
+    // Outside four digits the printf form is the definition; such dates are rare.
+    const int n =
+        millis != 0
+            ? std::snprintf(out, kRfc3339Max, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                            static_cast<long long>(year), month, day, hour, minute, second,
+                            static_cast<int>(millis))
+            : std::snprintf(out, kRfc3339Max, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
+                            static_cast<long long>(year), month, day, hour, minute, second);
+    return n < 0 ? 0 : std::min(static_cast<size_t>(n), kRfc3339Max - 1);
   }
-  return buffer;
+  const int y = static_cast<int>(year);
+  PutTwoDigits(y / 100, out);
+  PutTwoDigits(y % 100, out + 2);
+  out[4] = '-';
+  PutTwoDigits(month, out + 5);
+  out[7] = '-';
+  PutTwoDigits(day, out + 8);
+  out[10] = 'T';
+  PutTwoDigits(hour, out + 11);
+  out[13] = ':';
+  PutTwoDigits(minute, out + 14);
+  out[16] = ':';
+  PutTwoDigits(second, out + 17);
+  size_t n = 19;
+  if (millis != 0) {
+    out[n++] = '.';
+    out[n++] = static_cast<char>('0' + millis / 100);
+    PutTwoDigits(static_cast<int>(millis % 100), out + n);
+    n += 2;
+  }
+  out[n++] = 'Z';
+  return n;
+}
+
+// Bytes a JSON string holds as they are: printable ASCII except '"' and '\\'. Bytes from 0x80
+// are UTF-8 and are checked sequence by sequence.
+struct PlainBytes {
+  bool plain[256] = {};
+  constexpr PlainBytes() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainBytes kPlain;
+
+// Whether the 8 bytes at p are all plain ASCII, tested together: most of an item's text is.
+// Each test is exact about whether some byte matches (the classic "has a byte less than n" word
+// tricks), so a word is never wrongly taken as plain.
+bool EightPlainBytes(const unsigned char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  uint64_t word;
+  std::memcpy(&word, p, sizeof(word));
+  const uint64_t quote = word ^ (kOnes * '"');
+  const uint64_t backslash = word ^ (kOnes * '\\');
+  const uint64_t special = ((word - kOnes * 0x20) & ~word) | ((quote - kOnes) & ~quote) |
+                           ((backslash - kOnes) & ~backslash) | word;
+  return (special & kHighBits) == 0;
+}
+
+// The length of the well-formed UTF-8 sequence at p (Unicode table 3-7: no overlong forms, no
+// surrogates, nothing past U+10FFFF), or minus the number of bytes to drop when it is not
+// well formed: its lead byte alone when that cannot start a sequence, else the valid prefix, so
+// that the byte which broke the sequence is read again. nlohmann's decoder drops the same bytes.
+int Utf8Sequence(const unsigned char* p, const unsigned char* end) {
+  const unsigned char lead = p[0];
+  int length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return -1;
+  }
+  for (int i = 1; i < length; ++i) {
+    if (p + i >= end || p[i] < low || p[i] > high) return -i;
+    low = 0x80;
+    high = 0xBF;
+  }
+  return length;
+}
+
+// Appends a string literal without measuring it at run time.
+template <size_t N>
+void AppendLiteral(const char (&text)[N], std::string* out) {
+  out->append(text, N - 1);
+}
+
+void AppendEscaped(unsigned char c, std::string* out) {
+  switch (c) {
+    case '"': AppendLiteral("\\\"", out); return;
+    case '\\': AppendLiteral("\\\\", out); return;
+    case '\b': AppendLiteral("\\b", out); return;
+    case '\f': AppendLiteral("\\f", out); return;
+    case '\n': AppendLiteral("\\n", out); return;
+    case '\r': AppendLiteral("\\r", out); return;
+    case '\t': AppendLiteral("\\t", out); return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char escape[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out->append(escape, 6);
+    }
+  }
+}
+
+void AppendStringOrNull(const std::string& text, std::string* out) {
+  if (text.empty()) {
+    AppendLiteral("null", out);
+  } else {
+    AppendJsonString(text, out);
+  }
+}
+
+void AppendDateOrNull(const std::optional<int64_t>& ms, std::string* out) {
+  if (!ms) {
+    AppendLiteral("null", out);
+    return;
+  }
+  char buffer[kRfc3339Max];
+  out->push_back('"');
+  out->append(buffer, FormatRfc3339To(*ms, buffer));
+  out->push_back('"');
+}
+
+void AppendInt(int64_t value, std::string* out) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out->append(buffer, static_cast<size_t>(result.ptr - buffer));
+}
+
+std::optional<int64_t> DateFromJson(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_string()) return ParseRfc3339Utc(it->get<std::string>());
+  return std::nullopt;
+}
+
+std::string StringFromJson(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string FormatRfc3339(int64_t ms) {
+  char buffer[kRfc3339Max];
+  return std::string(buffer, FormatRfc3339To(ms, buffer));
 }
 
 json ItemToJson(const Item& item) {
@@ -124,6 +268,96 @@ json ItemToJson(const Item& item) {
               {"content", StringOrNull(item.content)},
               {"categories", item.categories},
               {"enclosures", std::move(enclosures)}};
+}
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  const auto* run = p;  // start of the bytes not yet appended, all to be kept as they are
+  out->push_back('"');
+  while (p < end) {
+    if (end - p >= 8 && EightPlainBytes(p)) {
+      p += 8;
+      continue;
+    }
+    // A word that is not plain is taken byte by byte, and so is the next one only after it:
+    // text dense in non-ASCII letters would otherwise pay for a failed word test per letter.
+    const unsigned char* const stop = end - p > 8 ? p + 8 : end;
+    while (p < stop) {
+      const unsigned char c = *p;
+      if (kPlain.plain[c]) {
+        ++p;
+        continue;
+      }
+      int length = 0;
+      if (c >= 0x80) {
+        length = Utf8Sequence(p, end);
+        if (length > 0) {
+          p += length;
+          continue;
+        }
+      }
+      out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+      if (length < 0) {
+        AppendLiteral("\xEF\xBF\xBD", out);  // U+FFFD
+        p += -length;
+      } else {
+        AppendEscaped(c, out);
+        ++p;
+      }
+      run = p;
+    }
+  }
+  out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+  out->push_back('"');
+}
+
+// Members in the order dump() writes them: nlohmann's objects are std::maps, sorted by name.
+void AppendItemJson(const Item& item, std::string* out) {
+  AppendLiteral("{\"author\":", out);
+  AppendStringOrNull(item.author, out);
+  AppendLiteral(",\"categories\":[", out);
+  for (size_t i = 0; i < item.categories.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(item.categories[i], out);
+  }
+  AppendLiteral("],\"content\":", out);
+  AppendStringOrNull(item.content, out);
+  AppendLiteral(",\"enclosures\":[", out);
+  for (size_t i = 0; i < item.enclosures.size(); ++i) {
+    const Enclosure& e = item.enclosures[i];
+    if (i > 0) out->push_back(',');
+    AppendLiteral("{\"length\":", out);
+    if (e.length) {
+      AppendInt(*e.length, out);
+    } else {
+      AppendLiteral("null", out);
+    }
+    AppendLiteral(",\"type\":", out);
+    AppendStringOrNull(e.type, out);
+    AppendLiteral(",\"url\":", out);
+    AppendStringOrNull(e.url, out);
+    out->push_back('}');
+  }
+  AppendLiteral("],\"id\":", out);
+  if (item.id && !item.id->empty()) {
+    AppendJsonString(*item.id, out);
+  } else {
+    AppendLiteral("null", out);
+  }
+  AppendLiteral(",\"key\":", out);
+  AppendJsonString(item.key, out);
+  AppendLiteral(",\"link\":", out);
+  AppendStringOrNull(item.link, out);
+  AppendLiteral(",\"published\":", out);
+  AppendDateOrNull(item.published_ms, out);
+  AppendLiteral(",\"summary\":", out);
+  AppendStringOrNull(item.summary, out);
+  AppendLiteral(",\"title\":", out);
+  AppendStringOrNull(item.title, out);
+  AppendLiteral(",\"updated\":", out);
+  AppendDateOrNull(item.updated_ms, out);
+  out->push_back('}');
 }
 
 Item ItemFromJson(const json& j) {

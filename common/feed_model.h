@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -58,6 +59,15 @@ std::string FormatRfc3339(int64_t ms);
 
 // JSON forms. Empty strings and missing dates become null so consumers can tell "absent" apart.
 nlohmann::json ItemToJson(const Item& item);
+// Appends the text of ItemToJson(item).dump() to *out without building a json value (the form
+// the item store keeps; several times faster, and *out can be reused across items). Byte for byte
+// the same as dump() for valid UTF-8, which is all the parser produces. Where dump() would throw
+// on invalid UTF-8, each bad sequence becomes U+FFFD as with nlohmann's error_handler_t::replace.
+void AppendItemJson(const Item& item, std::string* out);
+// Appends `text` as a JSON string literal (quotes included), escaped as nlohmann's dump() does:
+// \" \\ \b \f \n \r \t, other control characters as \u00xx, everything else as is;
+// invalid UTF-8 as in AppendItemJson.
+void AppendJsonString(std::string_view text, std::string* out);
 Item ItemFromJson(const nlohmann::json& json);  // inverse of ItemToJson; tolerates missing fields
 nlohmann::json FeedInfoToJson(const FeedInfo& feed);
 nlohmann::json ParsedFeedToJson(const ParsedFeed& parsed);

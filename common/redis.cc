@@ -374,6 +374,9 @@ StatusOr<RedisReply> RedisClient::Command(const std::vector<std::string>& argv) 
 
 StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  if (pending_replies() > 0) {
+    return Status::Internal("Redis replies of earlier commands are still pending");
+  }
   std::vector<RedisReply> replies;
   if (commands.empty()) return replies;
   for (const auto& command : commands) {
@@ -417,6 +420,71 @@ StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     context_ = nullptr;
   }
   return Status::Unavailable("Redis at " + Describe(address_) + ": " + last_error);
+}
+
+void RedisClient::DropConnection() {
+  if (context_ != nullptr) redisFree(Ctx(context_));
+  context_ = nullptr;
+  lost_ += pending_;
+  pending_ = 0;
+}
+
+Status RedisClient::Send(const std::vector<std::string_view>& argv) {
+  if (argv.empty()) return Status::InvalidArgument("empty Redis command");
+  ScopedSigpipeBlock no_sigpipe;
+  if (context_ == nullptr || Ctx(context_)->err != 0) {
+    DropConnection();
+    Status s = Reconnect();
+    if (!s.ok()) return s;
+  }
+  redisContext* c = Ctx(context_);
+  std::vector<const char*> pointers;
+  std::vector<size_t> lengths;
+  pointers.reserve(argv.size());
+  lengths.reserve(argv.size());
+  for (std::string_view arg : argv) {
+    pointers.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), pointers.data(),
+                             lengths.data()) != REDIS_OK) {
+    const std::string error = ContextError(c);
+    DropConnection();
+    return Status::Unavailable("Redis at " + Describe(address_) + ": " + error);
+  }
+  // Written out now, so that the server works on it while the caller does something else.
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(c, &done) != REDIS_OK) {
+      const std::string error = ContextError(c);
+      DropConnection();
+      return Status::Unavailable("Redis at " + Describe(address_) + ": " + error);
+    }
+  }
+  ++pending_;
+  return Status::Ok();
+}
+
+StatusOr<RedisReply> RedisClient::Receive() {
+  if (lost_ > 0) {
+    --lost_;
+    return Status::Unavailable("Redis at " + Describe(address_) +
+                               ": the connection broke before the reply");
+  }
+  if (pending_ == 0) return Status::Internal("no Redis reply is pending");
+  ScopedSigpipeBlock no_sigpipe;
+  redisContext* c = Ctx(context_);
+  void* raw = nullptr;
+  if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
+    const std::string error = ContextError(c);
+    --pending_;
+    DropConnection();
+    return Status::Unavailable("Redis at " + Describe(address_) + ": " + error);
+  }
+  --pending_;
+  RedisReply reply = ConvertReply(static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  return reply;
 }
 
 }  // namespace feedcrawl

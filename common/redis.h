@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -49,16 +50,32 @@ class RedisClient {
   // reached the server); an I/O failure is a non-ok Status after one reconnect attempt.
   StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
   // Sends all commands in one round trip and returns their replies in order.
+  // Internal error while replies of Send are pending.
   StatusOr<std::vector<RedisReply>> Pipeline(const std::vector<std::vector<std::string>>& commands);
+
+  // Pipelining across calls, for a caller that works while the server runs its commands: Send
+  // writes one command out (the views are copied) and returns without waiting; Receive returns
+  // the reply of the oldest command sent and not yet received, waiting for it if needed. Unlike
+  // Pipeline, nothing is sent twice: when the connection breaks, every command whose reply it
+  // took gets Unavailable from its Receive, in order, and the caller decides whether repeating
+  // it is safe. A failed Send took no reply slot (the command may still have reached the
+  // server). Command and Pipeline may be used again once every reply has been received.
+  Status Send(const std::vector<std::string_view>& argv);
+  StatusOr<RedisReply> Receive();
+  size_t pending_replies() const { return pending_ + lost_; }
 
   const RedisAddress& address() const { return address_; }
 
  private:
   RedisClient(RedisAddress address, int timeout_ms);
   Status Reconnect();
+  // Frees a broken connection; the replies it still owed become lost.
+  void DropConnection();
   RedisAddress address_;
   int timeout_ms_;
   void* context_ = nullptr;  // redisContext*
+  size_t pending_ = 0;       // replies of Send still to read from this connection
+  size_t lost_ = 0;          // replies of Send that went with a broken connection
 };
 
 }  // namespace feedcrawl

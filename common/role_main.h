@@ -1,7 +1,9 @@
 // What every role executable's main() does around its role object: serve metrics when asked,
-// and run the role until SIGINT or SIGTERM asks it to stop. Header-only; call from main's thread.
+// take the CURVE key files from flags or FEEDCRAWL_CURVE_* variables, and run the role until
+// SIGINT or SIGTERM asks it to stop. Header-only; call from main's thread.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -9,8 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "common/curve_keys.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "common/wire.h"
 
 namespace feedcrawl {
 
@@ -22,6 +26,48 @@ inline StatusOr<std::unique_ptr<MetricsServer>> StartMetricsIfEnabled(
   auto server = MetricsServer::Start(bind_address, port, std::move(collector));
   if (!server.ok()) spdlog::error("{}", server.status().ToString());
   return server;
+}
+
+// The coordinator's CURVE flags: its secret key and the allow-list of worker public keys.
+inline void AddCurveServerFlags(CLI::App& app, CurveKeyFiles& files) {
+  app.add_option("--curve-secret-key-file", files.secret_key_file,
+                 "CURVE: this coordinator's secret key (from `feedcrawl keygen`); with "
+                 "--curve-allow-keys-file it turns encryption and authentication on")
+      ->envname("FEEDCRAWL_CURVE_SECRET_KEY_FILE");
+  app.add_option("--curve-allow-keys-file", files.allow_keys_file,
+                 "CURVE: the workers' public keys it admits, one per line (# comments)")
+      ->envname("FEEDCRAWL_CURVE_ALLOW_KEYS_FILE");
+}
+
+// A worker's CURVE flags: its secret key and the coordinator's public key.
+inline void AddCurveClientFlags(CLI::App& app, CurveKeyFiles& files) {
+  app.add_option("--curve-secret-key-file", files.secret_key_file,
+                 "CURVE: this worker's secret key (from `feedcrawl keygen`); with "
+                 "--curve-server-key-file it turns encryption and authentication on")
+      ->envname("FEEDCRAWL_CURVE_SECRET_KEY_FILE");
+  app.add_option("--curve-server-key-file", files.server_key_file,
+                 "CURVE: the coordinator's public key")
+      ->envname("FEEDCRAWL_CURVE_SERVER_KEY_FILE");
+}
+
+// Reads the key files named by the flags above into `security` (left disabled when none is
+// named). Logs why and returns false when they cannot be used; call after InitLogging.
+inline bool LoadCurveSecurity(const CurveKeyFiles& files, bool server, WireSecurity& security) {
+  auto loaded = server ? LoadCurveServerSecurity(files) : LoadCurveClientSecurity(files);
+  if (!loaded.ok()) {
+    spdlog::error("cannot use the CURVE keys: {}", loaded.status().ToString());
+    return false;
+  }
+  security = std::move(*loaded);
+  if (!security.enabled()) {
+    spdlog::info("CURVE is off: ZeroMQ traffic is neither encrypted nor authenticated");
+  } else if (server) {
+    spdlog::info("CURVE on: public key {}, {} worker keys admitted", security.public_key,
+                 security.allowed_client_keys.size());
+  } else {
+    spdlog::info("CURVE on: public key {}", security.public_key);
+  }
+  return true;
 }
 
 namespace role_main_internal {

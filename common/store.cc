@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 #include <utility>
 
 namespace feedcrawl {
@@ -67,16 +68,52 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1
 )lua";
 
+// KEYS: feeds, feed:<id>, schedule, run. ARGV[1] id, ARGV[2] next_due_ms, ARGV[3] run id,
+// ARGV[4] n, then n pairs counter, increment, then field, value... Returns 0 (feed gone), 1
+// (written; this run had already counted it) or 2 (written and counted). The marker is read
+// before the record is written, so a retry after a lost reply finds it and adds nothing.
+constexpr char kSaveFeedInRunScript[] = R"lua(
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local run = ARGV[3]
+local last = 4 + 2 * tonumber(ARGV[4])
+local counted = 0
+if redis.call('HGET', KEYS[2], 'run_id') ~= run and redis.call('HGET', KEYS[4], 'id') == run then
+  for i = 5, last, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1]) end
+  counted = 1
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, last + 1))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1 + counted
+)lua";
+
+// KEYS: run. ARGV: run id, state, finished_ms. Returns 0 when P run is another run.
+constexpr char kEndRunScript[] = R"lua(
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'finished_ms', ARGV[3])
+return 1
+)lua";
+
 // KEYS: items:<id>, items:<id>:order, stream:items. ARGV[1] stream cap (0: no stream), ARGV[2]
 // feed id, then key, json, time_ms for each item. Returns {new items, items stored afterwards}.
 // Only new items go to the stream, in the same script, so a consumer sees each item once even
 // when a job is repeated. MAXLEN ~ lets Redis trim whole macro nodes: cheap, slightly over cap.
+// The order entries of new items go in one ZADD per 1,000 items (each redis.call costs about as
+// much as a small command; unpack() is bounded by Lua's C stack).
 constexpr char kStoreItemsScript[] = R"lua(
 local cap = tonumber(ARGV[1])
 local added = 0
+local order = {}
+local function flush_order()
+  if #order > 0 then
+    redis.call('ZADD', KEYS[2], unpack(order))
+    order = {}
+  end
+end
 for i = 3, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
-    redis.call('ZADD', KEYS[2], ARGV[i + 2], ARGV[i])
+    order[#order + 1] = ARGV[i + 2]
+    order[#order + 1] = ARGV[i]
+    if #order >= 2000 then flush_order() end
     if cap > 0 then
       redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*', 'feed', ARGV[2], 'key', ARGV[i],
                  'item', ARGV[i + 1])
@@ -84,6 +121,7 @@ for i = 3, #ARGV, 3 do
     added = added + 1
   end
 end
+flush_order()
 return {added, redis.call('HLEN', KEYS[1])}
 )lua";
 
@@ -126,7 +164,7 @@ int64_t ScoreToMs(const std::string& text) {
 
 std::vector<std::string> FeedFields(const FeedRecord& f) {
   std::vector<std::string> out;
-  out.reserve(54);
+  out.reserve(56);
   auto add = [&out](const char* name, std::string value) {
     out.emplace_back(name);
     out.push_back(std::move(value));
@@ -158,6 +196,7 @@ std::vector<std::string> FeedFields(const FeedRecord& f) {
   add("redirect_url", f.redirect_url);
   add("redirect_seen", std::to_string(f.redirect_seen));
   add("redirect_since_ms", std::to_string(f.redirect_since_ms));
+  add("run_id", std::to_string(f.run_id));
   return out;
 }
 
@@ -208,6 +247,7 @@ FeedRecord FeedFromHash(uint64_t id, const RedisReply& reply) {
   text("redirect_url", &f.redirect_url);
   f.redirect_seen = static_cast<uint32_t>(count("redirect_seen"));
   f.redirect_since_ms = number("redirect_since_ms");
+  f.run_id = count("run_id");
   return f;
 }
 
@@ -393,17 +433,39 @@ StatusOr<std::optional<uint64_t>> Store::FindFeedId(const std::string& url) {
   return std::optional<uint64_t>(id);
 }
 
-Status Store::SaveFeed(const FeedRecord& feed) {
-  if (feed.id == 0) return Status::InvalidArgument("feed without an id");
+StatusOr<std::vector<std::optional<FeedRecord>>> Store::GetFeeds(
+    const std::vector<uint64_t>& ids) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(ids.size());
+  for (uint64_t id : ids) commands.push_back({"HGETALL", Key("feed:" + std::to_string(id))});
+  StatusOr<std::vector<RedisReply>> hashes = BatchedPipeline(*redis_, std::move(commands));
+  if (!hashes.ok()) return hashes.status();
+  std::vector<std::optional<FeedRecord>> feeds(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const RedisReply& h = (*hashes)[i];
+    if (h.IsError()) return ErrorReply("get feed " + std::to_string(ids[i]), h);
+    if (!h.elements.empty()) feeds[i] = FeedFromHash(ids[i], h);
+  }
+  return feeds;
+}
+
+std::vector<std::string> Store::SaveFeedArgs(const FeedRecord& feed) const {
   const std::string id = std::to_string(feed.id);
   std::vector<std::string> argv = {Key("feeds"), Key("feed:" + id), Key("schedule"), id,
                                    std::to_string(feed.next_due_ms)};
   std::vector<std::string> fields = FeedFields(feed);
   argv.insert(argv.end(), std::make_move_iterator(fields.begin()),
               std::make_move_iterator(fields.end()));
-  StatusOr<RedisReply> reply = RunScript(kSaveFeedScript, &save_feed_sha_, 3, argv);
+  return argv;
+}
+
+Status Store::SaveFeed(const FeedRecord& feed) {
+  if (feed.id == 0) return Status::InvalidArgument("feed without an id");
+  StatusOr<RedisReply> reply = RunScript(kSaveFeedScript, &save_feed_sha_, 3, SaveFeedArgs(feed));
   if (!reply.ok()) return reply.status();
-  if (reply->integer == 0) return Status::NotFound("feed " + id + " is not in the store");
+  if (reply->integer == 0) {
+    return Status::NotFound("feed " + std::to_string(feed.id) + " is not in the store");
+  }
   return Status::Ok();
 }
 
@@ -450,28 +512,73 @@ return 1
 
 StatusOr<StoreItemsResult> Store::StoreItems(uint64_t feed_id,
                                              const std::vector<StoredItem>& items) {
-  const std::string id = std::to_string(feed_id);
-  std::vector<std::string> argv;
-  argv.reserve(5 + items.size() * 3);
-  argv.push_back(Key("items:" + id));
-  argv.push_back(Key("items:" + id + ":order"));
-  argv.push_back(Key("stream:items"));
-  argv.push_back(std::to_string(item_stream_max_len_));
-  argv.push_back(id);
+  if (redis_->pending_replies() > 0) {
+    return Status::Internal("store items: earlier calls are still pending");
+  }
+  for (int attempt = 0;; ++attempt) {
+    Status sent = SendStoreItems(feed_id, items);
+    if (sent.code() == StatusCode::kInvalidArgument) return sent;
+    StatusOr<StoreItemsResult> result =
+        sent.ok() ? ReceiveStoreItems() : StatusOr<StoreItemsResult>(sent);
+    // Again after a broken connection, and again if the server behind the new connection forgot
+    // the script (a restart does both): storing the same items again adds nothing.
+    if (result.ok() || attempt == 2) return result;
+  }
+}
+
+Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& items) {
   for (const auto& item : items) {
     if (item.key.empty()) return Status::InvalidArgument("item without a key");
-    argv.push_back(item.key);
-    argv.push_back(item.json);
-    argv.push_back(std::to_string(item.time_ms));
   }
-  StatusOr<RedisReply> reply = RunScript(kStoreItemsScript, &store_items_sha_, 3, argv);
+  if (store_items_sha_.empty() && redis_->pending_replies() == 0) {
+    StatusOr<RedisReply> loaded = redis_->Command({"SCRIPT", "LOAD", kStoreItemsScript});
+    if (!loaded.ok()) return loaded.status();
+    if (loaded->IsError()) return ErrorReply("SCRIPT LOAD", *loaded);
+    store_items_sha_ = loaded->str;
+  }
+  const std::string id = std::to_string(feed_id);
+  const std::string items_key = Key("items:" + id);
+  const std::string order_key = items_key + ":order";
+  const std::string stream_key = Key("stream:items");
+  const std::string cap = std::to_string(item_stream_max_len_);
+  std::vector<std::string> times(items.size());
+  // The JSON is not copied here: the command is formatted straight from the items.
+  std::vector<std::string_view> argv;
+  argv.reserve(8 + items.size() * 3);
+  // Without a loaded SHA1 (the server forgot the script while calls were pending) the script
+  // text goes along; EVAL caches it again for the EVALSHA calls that follow.
+  if (store_items_sha_.empty()) {
+    argv.insert(argv.end(), {"EVAL", kStoreItemsScript});
+  } else {
+    argv.insert(argv.end(), {"EVALSHA", store_items_sha_});
+  }
+  argv.insert(argv.end(), {"3", items_key, order_key, stream_key, cap, id});
+  for (size_t i = 0; i < items.size(); ++i) {
+    times[i] = std::to_string(items[i].time_ms);
+    argv.insert(argv.end(), {items[i].key, items[i].json, times[i]});
+  }
+  return redis_->Send(argv);
+}
+
+StatusOr<StoreItemsResult> Store::ReceiveStoreItems() {
+  StatusOr<RedisReply> reply = redis_->Receive();
   if (!reply.ok()) return reply.status();
+  if (reply->IsError()) {
+    if (reply->str.rfind("NOSCRIPT", 0) == 0) {
+      // The server restarted (or SCRIPT FLUSH ran): load it again before the next call.
+      store_items_sha_.clear();
+      return Status::Unavailable("store items: the server did not know the script");
+    }
+    return ErrorReply("store items", *reply);
+  }
   if (reply->elements.size() != 2) return Status::Internal("store items: unexpected reply");
   StoreItemsResult result;
   result.new_items = static_cast<uint32_t>(reply->elements[0].integer);
   result.total_items = static_cast<uint64_t>(reply->elements[1].integer);
   return result;
 }
+
+size_t Store::pending_store_items() const { return redis_->pending_replies(); }
 
 StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
   std::vector<uint64_t> feed_ids;
@@ -701,6 +808,163 @@ StatusOr<uint64_t> Store::NextCoordinatorEpoch() {
   if (!r.ok()) return r.status();
   if (r->IsError()) return ErrorReply("coordinator epoch", *r);
   return static_cast<uint64_t>(r->integer);
+}
+
+StatusOr<std::optional<RunRecord>> Store::GetRun() {
+  StatusOr<RedisReply> h = redis_->Command({"HGETALL", Key("run")});
+  if (!h.ok()) return h.status();
+  if (h->IsError()) return ErrorReply("get run", *h);
+  if (h->elements.empty()) return std::optional<RunRecord>();
+  RunRecord run;
+  for (size_t i = 0; i + 1 < h->elements.size(); i += 2) {
+    const std::string& name = h->elements[i].str;
+    const std::string& value = h->elements[i + 1].str;
+    if (name == "id") {
+      run.id = ToUint64(value);
+    } else if (name == "state") {
+      run.state = value;
+    } else if (name == "started_ms") {
+      run.started_ms = ToInt64(value);
+    } else if (name == "finished_ms") {
+      run.finished_ms = ToInt64(value);
+    } else {
+      run.counters[name] = ToUint64(value);
+    }
+  }
+  return std::optional<RunRecord>(std::move(run));
+}
+
+Status Store::WriteRun(const RunRecord& run) {
+  if (run.id == 0) return Status::InvalidArgument("run without an id");
+  std::vector<std::string> hset = {"HSET", Key("run"), "id", std::to_string(run.id), "state",
+                                   run.state, "started_ms", std::to_string(run.started_ms),
+                                   "finished_ms", std::to_string(run.finished_ms)};
+  for (const auto& [name, value] : run.counters) {
+    hset.push_back(name);
+    hset.push_back(std::to_string(value));
+  }
+  StatusOr<std::vector<RedisReply>> replies =
+      redis_->Pipeline({{"MULTI"}, {"DEL", Key("run")}, std::move(hset), {"EXEC"}});
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.IsError()) return ErrorReply("write run", r);
+  }
+  if (replies->back().type != RedisReply::Type::kArray) {
+    return ErrorReply("write run", replies->back());
+  }
+  return Status::Ok();
+}
+
+Status Store::EndRun(uint64_t run_id, const std::string& state, int64_t now_ms) {
+  const std::vector<std::string> argv = {Key("run"), std::to_string(run_id), state,
+                                         std::to_string(now_ms)};
+  StatusOr<RedisReply> reply = RunScript(kEndRunScript, &end_run_sha_, 1, argv);
+  if (!reply.ok()) return reply.status();
+  if (reply->integer == 0) {
+    return Status::NotFound("run " + std::to_string(run_id) + " is not the current run");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> Store::SaveFeedInRunArgs(
+    const FeedRecord& feed, uint64_t run_id,
+    const std::map<std::string, int64_t>& counters) const {
+  const std::string id = std::to_string(feed.id);
+  std::vector<std::string> argv = {Key("feeds"), Key("feed:" + id), Key("schedule"), Key("run"),
+                                   id, std::to_string(feed.next_due_ms), std::to_string(run_id),
+                                   std::to_string(counters.size())};
+  for (const auto& [name, increment] : counters) {
+    argv.push_back(name);
+    argv.push_back(std::to_string(increment));
+  }
+  FeedRecord marked = feed;
+  marked.run_id = run_id;
+  std::vector<std::string> fields = FeedFields(marked);
+  argv.insert(argv.end(), std::make_move_iterator(fields.begin()),
+              std::make_move_iterator(fields.end()));
+  return argv;
+}
+
+StatusOr<bool> Store::SaveFeedInRun(const FeedRecord& feed, uint64_t run_id,
+                                    const std::map<std::string, int64_t>& counters) {
+  if (feed.id == 0) return Status::InvalidArgument("feed without an id");
+  if (run_id == 0) return Status::InvalidArgument("run id 0");
+  StatusOr<RedisReply> reply = RunScript(kSaveFeedInRunScript, &save_feed_in_run_sha_, 4,
+                                         SaveFeedInRunArgs(feed, run_id, counters));
+  if (!reply.ok()) return reply.status();
+  if (reply->integer == 0) {
+    return Status::NotFound("feed " + std::to_string(feed.id) + " is not in the store");
+  }
+  return reply->integer == 2;
+}
+
+Status Store::LoadScript(const char* body, std::string* sha) {
+  if (!sha->empty()) return Status::Ok();
+  StatusOr<RedisReply> loaded = redis_->Command({"SCRIPT", "LOAD", body});
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->IsError()) return ErrorReply("SCRIPT LOAD", *loaded);
+  *sha = loaded->str;
+  return Status::Ok();
+}
+
+StatusOr<std::vector<FeedSaveResult>> Store::SaveFeeds(const std::vector<FeedSave>& saves) {
+  std::vector<FeedSaveResult> results(saves.size());
+  bool any_plain = false, any_run = false;
+  for (const FeedSave& save : saves) {
+    if (save.feed.id == 0) return Status::InvalidArgument("feed without an id");
+    (save.run_id == 0 ? any_plain : any_run) = true;
+  }
+  if (any_plain) {
+    if (Status s = LoadScript(kSaveFeedScript, &save_feed_sha_); !s.ok()) return s;
+  }
+  if (any_run) {
+    if (Status s = LoadScript(kSaveFeedInRunScript, &save_feed_in_run_sha_); !s.ok()) return s;
+  }
+  // The script as an EVALSHA command, or as EVAL with its text once the server forgot it.
+  auto command = [&](const FeedSave& save, bool with_text) {
+    const bool in_run = save.run_id != 0;
+    std::vector<std::string> argv =
+        in_run ? SaveFeedInRunArgs(save.feed, save.run_id, save.counters) : SaveFeedArgs(save.feed);
+    std::vector<std::string> out;
+    out.reserve(argv.size() + 3);
+    if (with_text) {
+      out.insert(out.end(), {"EVAL", in_run ? kSaveFeedInRunScript : kSaveFeedScript});
+    } else {
+      out.insert(out.end(), {"EVALSHA", in_run ? save_feed_in_run_sha_ : save_feed_sha_});
+    }
+    out.push_back(in_run ? "4" : "3");
+    out.insert(out.end(), std::make_move_iterator(argv.begin()),
+               std::make_move_iterator(argv.end()));
+    return out;
+  };
+  std::vector<size_t> todo(saves.size());
+  for (size_t i = 0; i < saves.size(); ++i) todo[i] = i;
+  // A second round only for scripts the server did not know (it restarted since they were
+  // loaded): NOSCRIPT means that script did not run, so nothing is written twice.
+  for (int round = 0; round < 2 && !todo.empty(); ++round) {
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(todo.size());
+    for (size_t i : todo) commands.push_back(command(saves[i], round == 1));
+    StatusOr<std::vector<RedisReply>> replies = BatchedPipeline(*redis_, std::move(commands));
+    if (!replies.ok()) return replies.status();
+    std::vector<size_t> unknown;
+    for (size_t k = 0; k < todo.size(); ++k) {
+      const size_t i = todo[k];
+      const RedisReply& reply = (*replies)[k];
+      if (reply.IsError() && reply.str.rfind("NOSCRIPT", 0) == 0 && round == 0) {
+        unknown.push_back(i);
+      } else if (reply.IsError()) {
+        results[i].status = ErrorReply("save feed " + std::to_string(saves[i].feed.id), reply);
+      } else if (reply.integer == 0) {
+        results[i].status =
+            Status::NotFound("feed " + std::to_string(saves[i].feed.id) + " is not in the store");
+      } else {
+        results[i].counted = saves[i].run_id != 0 && reply.integer == 2;
+      }
+    }
+    todo = std::move(unknown);
+  }
+  return results;
 }
 
 }  // namespace feedcrawl

@@ -16,6 +16,8 @@
 //   P worker:<role>:<id>      HASH    one live fetcher or processor's numbers, with a TTL
 //   P workers                 ZSET    "<role>:<id>" scored by when its hash expires (ms)
 //   P coordinator:epoch       STRING  incremented by each coordinator start
+//   P run                     HASH    the current or last --once run: id, state, started_ms,
+//                                     finished_ms and its counters (RunRecord)
 #pragma once
 
 #include <cstdint>
@@ -68,6 +70,36 @@ struct FeedRecord {
   std::string redirect_url;
   uint32_t redirect_seen = 0;
   int64_t redirect_since_ms = 0;
+  // The --once run that last reported this feed (0: none). Written by SaveFeedInRun in the same
+  // script as the state that report produced, so "reported in run R" and that state are one write.
+  uint64_t run_id = 0;
+};
+
+// The --once run (P run). A coordinator started with --once resumes a run whose state is
+// "running" (it was killed) and starts a new one otherwise. Counters are named fields of the hash
+// ("feeds", "done", "ok", "failed", "failed_<reason>", "items_new", ...); the store only keeps and
+// increments them, their meaning is the coordinator's.
+struct RunRecord {
+  uint64_t id = 0;
+  std::string state = "running";  // running, finished, or abandoned (a continuous coordinator)
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  std::map<std::string, uint64_t> counters;
+};
+
+// One feed's state for Store::SaveFeeds: written like SaveFeed when run_id is 0, like
+// SaveFeedInRun (with `counters`) otherwise.
+struct FeedSave {
+  FeedRecord feed;
+  uint64_t run_id = 0;
+  std::map<std::string, int64_t> counters;
+};
+
+struct FeedSaveResult {
+  // Ok; NotFound when the feed is no longer in P feeds (nothing written); or the error Redis
+  // gave for this feed's script alone.
+  Status status;
+  bool counted = false;  // run saves: the counters were added by this call
 };
 
 struct AddFeedsResult {
@@ -126,6 +158,9 @@ class Store {
   // feeds there are (LoadFeeds holds them all at once). Stops at the first Redis error.
   Status ForEachFeed(const std::function<void(FeedRecord&&)>& visit);
   StatusOr<std::optional<FeedRecord>> GetFeed(uint64_t id);
+  // GetFeed for many feeds in one pipelined round trip: one entry per id, in order, nullopt for
+  // a feed that is gone. Fails as a whole (nothing read) on a connection error.
+  StatusOr<std::vector<std::optional<FeedRecord>>> GetFeeds(const std::vector<uint64_t>& ids);
   StatusOr<std::optional<uint64_t>> FindFeedId(const std::string& url);
   // Writes the whole record (P feed:<id>) and its schedule entry in one round trip.
   // NotFound (and nothing written) when the feed is no longer in P feeds, e.g. it was removed
@@ -143,6 +178,16 @@ class Store {
   // Items. Stores each item whose key is new for the feed, leaves existing ones untouched, in
   // one round trip (server-side script). Idempotent: storing the same items twice adds nothing.
   StatusOr<StoreItemsResult> StoreItems(uint64_t feed_id, const std::vector<StoredItem>& items);
+  // StoreItems in two halves, so that the caller can work (parse the next feed) while Redis
+  // stores this one: SendStoreItems writes the call out and returns at once; ReceiveStoreItems
+  // waits for and returns the result of the oldest call sent, so each Send is answered by one
+  // Receive, in order. A failed Receive (connection lost, script unknown to the server) leaves
+  // that call's items stored or not: repeat them with StoreItems, which is idempotent, after
+  // every pending call has been received. No other method may be called while calls are
+  // pending (they fail with Internal).
+  Status SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& items);
+  StatusOr<StoreItemsResult> ReceiveStoreItems();
+  size_t pending_store_items() const;
   // Rows come oldest first within a feed (ties by item key); across feeds, feed by feed in id
   // order. `limit` therefore keeps the oldest matching items; use since_ms to page forward.
   StatusOr<std::vector<ItemRow>> QueryItems(const ItemQuery& query);
@@ -172,8 +217,34 @@ class Store {
   // Increments and returns the coordinator epoch (makes job ids unique across restarts).
   StatusOr<uint64_t> NextCoordinatorEpoch();
 
+  // The --once run (P run); nullopt when no run was ever started.
+  StatusOr<std::optional<RunRecord>> GetRun();
+  // Replaces P run whole and atomically (a new run, or a resumed one with its feed count).
+  Status WriteRun(const RunRecord& run);
+  // Sets the state (finished, abandoned) and finished_ms of run `run_id`. NotFound, and nothing
+  // changed, when P run holds another run.
+  Status EndRun(uint64_t run_id, const std::string& state, int64_t now_ms);
+  // SaveFeed for a report of run `run_id`: writes the record with run_id set, its schedule entry,
+  // and adds `counters` to P run, in one script. The counters are added only when the feed was
+  // not yet marked with this run and P run is this run, so a retried write never counts twice.
+  // Returns whether they were added; NotFound (nothing written) like SaveFeed.
+  StatusOr<bool> SaveFeedInRun(const FeedRecord& feed, uint64_t run_id,
+                               const std::map<std::string, int64_t>& counters);
+  // SaveFeed / SaveFeedInRun for many feeds in one pipelined round trip, each by the same
+  // script as alone (so removed feeds and run counting behave exactly the same). Returns one
+  // result per save, in order. A failed call (connection lost) may have written any of them:
+  // repeating the saves is safe, a run's counters are still added once per feed.
+  StatusOr<std::vector<FeedSaveResult>> SaveFeeds(const std::vector<FeedSave>& saves);
+
  private:
   std::string Key(const std::string& suffix) const { return prefix_ + suffix; }
+  // The EVALSHA arguments (after the SHA1) of the save scripts, shared by the single and the
+  // batched saves.
+  std::vector<std::string> SaveFeedArgs(const FeedRecord& feed) const;
+  std::vector<std::string> SaveFeedInRunArgs(const FeedRecord& feed, uint64_t run_id,
+                                             const std::map<std::string, int64_t>& counters) const;
+  // Loads a script once and keeps its SHA1 in *sha.
+  Status LoadScript(const char* body, std::string* sha);
   // Runs a Lua script by its SHA1, loading it on first use and again after the server forgot it
   // (NOSCRIPT after a restart). `argv` holds the num_keys keys, then the arguments.
   StatusOr<RedisReply> RunScript(const char* body, std::string* sha, size_t num_keys,
@@ -184,6 +255,8 @@ class Store {
   uint64_t item_stream_max_len_ = 0;
   std::string add_feeds_sha_;
   std::string save_feed_sha_;
+  std::string save_feed_in_run_sha_;
+  std::string end_run_sha_;
 };
 
 }  // namespace feedcrawl

@@ -2,6 +2,11 @@
 // socket kinds the system uses, multipart messages as strings, non-blocking send and receive,
 // polling, and the results forwarder. ZeroMQ errors become Status values; nothing here throws.
 //
+// CURVE: sockets whose options enable security encrypt and authenticate every peer. The first
+// CURVE server socket of a WireContext starts the context's ZAP handler (RFC 27) on a thread of
+// its own; it admits only the client keys the server sockets allow and lives until the context
+// is destroyed, so a server socket never runs without it.
+//
 // A Socket belongs to one thread at a time. A WireContext may be shared by threads.
 #pragma once
 
@@ -23,12 +28,46 @@ class WireContext {
   WireContext& operator=(const WireContext&) = delete;
   void* native();  // zmq::context_t*, for Socket only
 
+  // CURVE clients refused by this context's ZAP handler (their key is not allowed); 0 while no
+  // CURVE server socket has been created. Thread-safe.
+  uint64_t zap_refused() const;
+
  private:
+  friend class Socket;  // starts the ZAP handler and registers allow-lists
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 enum class SocketKind { kRouter, kDealer, kPush, kPull, kPair };
+
+// CURVE security for the sockets between hosts (docs/RELIABILITY.md, "Securing a cluster").
+// Keys are Z85 text (40 characters), as `feedcrawl keygen` prints them. Off while secret_key is
+// empty. The coordinator's sockets are CURVE servers that admit only allowed_client_keys (checked
+// by a ZAP handler in the WireContext); workers' sockets are CURVE clients of server_public_key.
+struct WireSecurity {
+  std::string public_key;                        // this process's keypair
+  std::string secret_key;
+  std::string server_public_key;                 // workers: the coordinator's public key
+  std::vector<std::string> allowed_client_keys;  // coordinator: the workers it admits
+  bool enabled() const { return !secret_key.empty(); }
+};
+
+// Whether this libzmq was built with CURVE support (it needs libsodium or its bundled
+// tweetnacl). Without it every socket with security enabled fails to be created.
+bool CurveSupported();
+
+struct CurveKeyPair {
+  std::string public_key;  // Z85, 40 characters
+  std::string secret_key;
+};
+
+// A new random keypair (zmq_curve_keypair). Unavailable when libzmq lacks CURVE.
+StatusOr<CurveKeyPair> MakeCurveKeyPair();
+// The public key of a Z85 secret key (zmq_curve_public). InvalidArgument for a malformed key.
+StatusOr<std::string> CurvePublicKey(const std::string& secret_key);
+// Ok when `key` is 40 characters of Z85 that decode to 32 bytes; otherwise InvalidArgument
+// naming `what` (e.g. "curve secret key") without quoting a secret.
+Status CheckCurveKey(const std::string& key, const std::string& what);
 
 // Limits are set deliberately on every socket (see docs/ARCHITECTURE.md, "ZeroMQ limits").
 struct SocketOptions {
@@ -39,6 +78,8 @@ struct SocketOptions {
   std::string identity;                       // routing id for DEALER sockets
   bool router_mandatory = true;               // ROUTER: error on unroutable peers, not silence
   int heartbeat_ivl_ms = 0;                   // ZMTP heartbeats (0: off)
+  WireSecurity security;                      // CURVE, when security.enabled()
+  bool curve_server = false;                  // this socket is the CURVE server side
 };
 
 // One multipart message. `peer` is the routing id on ROUTER sockets (first frame) and empty
@@ -60,6 +101,8 @@ class Socket {
   Status Bind(const std::string& endpoint);
   Status Connect(const std::string& endpoint);
   Status Disconnect(const std::string& endpoint);
+  // How long closing the socket may wait for queued messages to leave (ZMQ_LINGER).
+  Status SetLinger(int ms);
   // The endpoint actually bound last, with the chosen port for tcp://...:*.
   std::string LastEndpoint() const;
 

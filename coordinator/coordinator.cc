@@ -18,6 +18,8 @@ namespace v1 = feedcrawl::v1;
 
 namespace {
 
+constexpr int kMaxMessagesPerTurn = 2000;  // control messages read per loop turn
+
 // The reason a failed job is counted under in the stats and the run summary.
 std::string FailureReason(const v1::JobReport& report) {
   if (report.outcome() == v1::OUTCOME_HTTP_ERROR) {
@@ -42,6 +44,8 @@ bool IsScheduled(const FeedRecord& feed) {
 constexpr int64_t kStoreRetryMs = 5'000;
 // How long a report's feed state is retried while Redis is unreachable (e.g. restarting).
 constexpr int64_t kStoreOutageMs = 60'000;
+// P run counters "job_latency_bucket_<index>": the run's job latencies by LatencyHistogram bucket.
+constexpr char kLatencyBucketPrefix[] = "job_latency_bucket_";
 
 uint64_t JitterSeed(uint64_t configured) {
   if (configured != 0) return configured;
@@ -68,6 +72,8 @@ Status Coordinator::Start() {
   control_options.send_hwm = 100'000;
   control_options.recv_hwm = 100'000;
   control_options.max_message_bytes = 1 << 20;  // control messages are small
+  control_options.security = options_.security;
+  control_options.curve_server = true;
   auto control = Socket::Create(context_, SocketKind::kRouter, control_options);
   if (!control.ok()) return control.status();
   control_ = std::move(*control);
@@ -76,8 +82,12 @@ Status Coordinator::Start() {
   SocketOptions in_options;
   in_options.recv_hwm = options_.forward_hwm;
   in_options.max_message_bytes = static_cast<int64_t>(options_.max_body_bytes) + (1 << 20);
+  in_options.security = options_.security;
+  in_options.curve_server = true;
   SocketOptions out_options;
   out_options.send_hwm = options_.forward_hwm;
+  out_options.security = options_.security;
+  out_options.curve_server = true;
   auto in = Socket::Create(context_, SocketKind::kPull, in_options);
   auto out = Socket::Create(context_, SocketKind::kPush, out_options);
   auto pipe_end = Socket::Create(context_, SocketKind::kPair);
@@ -118,20 +128,132 @@ Coordinator::FeedStatus Coordinator::StatusOf(const std::string& status) {
   return FeedStatus::kDisabled;  // disabled, or anything this version does not know
 }
 
+StatusOr<uint64_t> Coordinator::ResumableRun() {
+  auto stored = store_->GetRun();
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value() || (*stored)->state != "running") return uint64_t{0};
+  const RunRecord& run = **stored;
+  if (!options_.once) {
+    spdlog::info("run {} was left unfinished; abandoned, every feed is crawled anyway", run.id);
+    Status s = store_->EndRun(run.id, "abandoned", clock_.NowMs());
+    if (!s.ok() && !s.IsNotFound()) return s;
+    return uint64_t{0};
+  }
+  auto counter = [&run](const std::string& name) {
+    auto it = run.counters.find(name);
+    return it == run.counters.end() ? uint64_t{0} : it->second;
+  };
+  run_.id = run.id;
+  run_.resumes = counter("resumes") + 1;
+  run_.started_ms = run.started_ms;
+  run_.done = counter("done");
+  run_.ok = counter("ok");
+  run_.not_modified = counter("not_modified");
+  run_.failed = counter("failed");
+  run_.items_new = counter("items_new");
+  run_.items_parsed = counter("items_parsed");
+  run_.bytes = counter("bytes");
+  const std::string failed_prefix = "failed_";
+  const std::string latency_prefix = kLatencyBucketPrefix;
+  run_latency_.Reset();
+  for (const auto& [name, value] : run.counters) {
+    if (name.rfind(failed_prefix, 0) == 0) {
+      run_.failed_by_reason[name.substr(failed_prefix.size())] = value;
+    } else if (name.rfind(latency_prefix, 0) == 0) {
+      const std::string index = name.substr(latency_prefix.size());
+      if (!index.empty() && index.size() < 6 &&
+          index.find_first_not_of("0123456789") == std::string::npos) {
+        run_latency_.AddToBucket(std::stoul(index), value);
+      }
+    }
+  }
+  return run.id;
+}
+
 Status Coordinator::LoadFeeds() {
   const int64_t now = clock_.NowMs();
   run_ = RunCounters{};
   run_.started_ms = now;
   items_total_ = 0;
-  return store_->ForEachFeed([&](FeedRecord&& record) {
+  auto resumed = ResumableRun();
+  if (!resumed.ok()) return resumed.status();
+  uint64_t pending = 0;
+  Status loaded = store_->ForEachFeed([&](FeedRecord&& record) {
     items_total_ += record.items_total;
-    if (options_.once ? record.status == "active" : IsScheduled(record)) {
+    // A feed reported in the resumed run is done, whatever state that report left it in.
+    const bool reported = *resumed != 0 && record.run_id == *resumed;
+    if (options_.once ? record.status == "active" && !reported : IsScheduled(record)) {
       const int64_t due = options_.once ? now : std::max<int64_t>(record.next_due_ms, 0);
       scheduler_.Schedule(record.id, record.url, due);
-      if (options_.once) ++run_.feeds;
+      ++pending;
     }
     feeds_.emplace(record.id, StatusOf(record.status));
   });
+  if (!loaded.ok() || !options_.once) return loaded;
+  // The run is every feed reported in it plus every active feed still to crawl: feeds added
+  // after a crash join the resumed run, feeds removed since are no longer waited for.
+  if (*resumed == 0) run_.id = epoch_;
+  run_.feeds = run_.done + pending;
+  if (*resumed != 0) {
+    spdlog::info("resuming run {}: {} feeds reported, {} to go", run_.id, run_.done, pending);
+  }
+  return store_->WriteRun(RunRecordOf());
+}
+
+RunRecord Coordinator::RunRecordOf() const {
+  RunRecord record;
+  record.id = run_.id;
+  record.state = "running";
+  record.started_ms = run_.started_ms;
+  record.counters = {{"feeds", run_.feeds},
+                     {"done", run_.done},
+                     {"ok", run_.ok},
+                     {"not_modified", run_.not_modified},
+                     {"failed", run_.failed},
+                     {"items_new", run_.items_new},
+                     {"items_parsed", run_.items_parsed},
+                     {"bytes", run_.bytes},
+                     {"resumes", run_.resumes}};
+  for (const auto& [reason, count] : run_.failed_by_reason) {
+    record.counters["failed_" + reason] = count;
+  }
+  run_latency_.ForEachBucket([&record](size_t index, uint64_t count) {
+    record.counters[kLatencyBucketPrefix + std::to_string(index)] = count;
+  });
+  return record;
+}
+
+void Coordinator::AddToRun(const RunIncrements& increments) {
+  for (const auto& [name, value] : increments) {
+    const uint64_t n = static_cast<uint64_t>(value);
+    if (name == "done") {
+      run_.done += n;
+    } else if (name == "ok") {
+      run_.ok += n;
+    } else if (name == "not_modified") {
+      run_.not_modified += n;
+    } else if (name == "failed") {
+      run_.failed += n;
+    } else if (name == "items_new") {
+      run_.items_new += n;
+    } else if (name == "items_parsed") {
+      run_.items_parsed += n;
+    } else if (name == "bytes") {
+      run_.bytes += n;
+    } else if (name.rfind("failed_", 0) == 0) {
+      run_.failed_by_reason[name.substr(7)] += n;
+    }
+    // Latency buckets are recorded exactly by FinishFeed; the bucket counter is for the store.
+  }
+}
+
+Status Coordinator::EndRun() {
+  const uint64_t id = run_.id;
+  const int64_t now = clock_.NowMs();
+  Status s = RetryThroughOutage([&] { return store_->EndRun(id, "finished", now); },
+                                "ending run " + std::to_string(id));
+  // Another coordinator's run in P run (an operator started one meanwhile) is not ours to end.
+  return s.IsNotFound() ? Status::Ok() : s;
 }
 
 void Coordinator::ReloadFeeds() {
@@ -175,7 +297,9 @@ Status Coordinator::Run() {
     if (!lease_deadlines_.empty()) wake = std::min(wake, lease_deadlines_.top().first);
     auto ready = PollReadable({control_.get()}, static_cast<int>(std::max<int64_t>(0, wake - now)));
     if (!ready.ok()) return ready.status();
-    while (true) {
+    // Bounded, so a flood of messages (hostile or not) cannot starve dispatch, lease expiry
+    // and the stats; what is left is read on the next turn.
+    for (int read = 0; read < kMaxMessagesPerTurn; ++read) {
       auto message = control_->TryRecv();
       if (!message.ok()) {
         spdlog::warn("control socket: {}", message.status().ToString());
@@ -186,6 +310,9 @@ Status Coordinator::Run() {
     }
     ExpireLeases();
     ReapSilentWorkers();
+    // Before anything reads the feeds again (dispatch, reload) or the counters (stats, the end
+    // of the run), the states of this turn's reports are written.
+    FlushReports();
     const int64_t after = clock_.NowMs();
     if (after >= next_stats_ms_) {
       (void)WriteStats(false);
@@ -197,10 +324,16 @@ Status Coordinator::Run() {
       next_reload_ms_ = after + options_.reload_interval_ms;
     }
     if (RunComplete()) {
-      spdlog::info("run complete: {} feeds, {} ok, {} not modified, {} failed", run_.done,
-                   run_.ok, run_.not_modified, run_.failed);
+      spdlog::info("run {} complete: {} feeds, {} ok, {} not modified, {} failed", run_.id,
+                   run_.done, run_.ok, run_.not_modified, run_.failed);
       break;
     }
+  }
+  FlushReports();
+  // A run stopped before its end stays "running" in the store, for the next start to resume.
+  Status ended = RunComplete() ? EndRun() : Status::Ok();
+  if (!ended.ok()) {
+    spdlog::error("run {} could not be marked finished: {}", run_.id, ended.ToString());
   }
   Status s = WriteStats(true);
   StopForwarder();
@@ -208,16 +341,15 @@ Status Coordinator::Run() {
 }
 
 void Coordinator::HandleMessage(const WireMessage& message) {
-  if (message.frames.empty()) {
+  // The same receive check as every role's: frame count, version, the kinds this socket
+  // carries and their fields. Anything else is counted and dropped.
+  auto inbound = DecodeInbound(InboundSocket::kCoordinatorControl, message.frames);
+  if (!inbound.ok()) {
     ++bad_messages_;
+    spdlog::debug("dropped control message: {}", inbound.status().ToString());
     return;
   }
-  auto envelope = DecodeEnvelope(message.frames[0]);
-  if (!envelope.ok()) {
-    ++bad_messages_;
-    spdlog::debug("dropped control message: {}", envelope.status().ToString());
-    return;
-  }
+  const v1::Envelope* envelope = &inbound->envelope;
   const int64_t now = clock_.NowMs();
   auto worker = workers_.find(message.peer);
   if (worker != workers_.end()) worker->second.last_seen_ms = now;
@@ -233,6 +365,7 @@ void Coordinator::HandleMessage(const WireMessage& message) {
       }
       break;
     case v1::Envelope::kHeartbeat: {
+      if (worker == workers_.end()) worker = Readmit(message.peer, envelope->heartbeat());
       if (worker != workers_.end()) {
         const v1::Heartbeat& beat = envelope->heartbeat();
         worker->second.processed = beat.processed();
@@ -255,6 +388,28 @@ void Coordinator::HandleMessage(const WireMessage& message) {
       ++bad_messages_;
       break;
   }
+}
+
+std::map<std::string, Coordinator::Worker>::iterator Coordinator::Readmit(
+    const std::string& peer, const v1::Heartbeat& beat) {
+  // A worker that was silent too long (a stalled host, a long pause) was dropped and its jobs
+  // handed out again, but it is alive: take it back with the slots it says are free, so it does
+  // not stay idle forever. Jobs it still holds from before are no longer its leases; their
+  // reports will be ignored as stale.
+  if (beat.role() != v1::ROLE_FETCHER && beat.role() != v1::ROLE_PROCESSOR) return workers_.end();
+  // A worker that knows another epoch (or none) is about to say Hello to this coordinator: the
+  // Hello and its Credit state its slots, so nothing is guessed from the heartbeat.
+  if (beat.coordinator_epoch() != epoch_) return workers_.end();
+  Worker& worker = workers_[peer];
+  worker.peer = peer;
+  worker.role = beat.role();
+  worker.worker_id = beat.worker_id();
+  worker.credit = beat.role() == v1::ROLE_FETCHER ? beat.free_slots() : 0;
+  worker.last_seen_ms = clock_.NowMs();
+  worker.joined_ms = worker.last_seen_ms;
+  spdlog::info("{} {} is back; readmitted with {} free slots",
+               beat.role() == v1::ROLE_FETCHER ? "fetcher" : "processor", peer, worker.credit);
+  return workers_.find(peer);
 }
 
 void Coordinator::HandleHello(const std::string& peer, const v1::Hello& hello) {
@@ -284,7 +439,11 @@ void Coordinator::HandleHello(const std::string& peer, const v1::Hello& hello) {
 
 void Coordinator::HandleGoodbye(const std::string& peer, const v1::Goodbye& goodbye) {
   for (uint64_t job_id : goodbye.returned_job_ids()) {
-    if (leases_.count(job_id)) ReleaseLease(job_id, /*count_attempt=*/false, "returned");
+    // Only the fetcher holding a lease may hand it back.
+    auto lease = leases_.find(job_id);
+    if (lease != leases_.end() && lease->second.fetcher == peer) {
+      ReleaseLease(job_id, /*count_attempt=*/false, "returned");
+    }
   }
   auto it = workers_.find(peer);
   if (it == workers_.end()) return;
@@ -303,33 +462,60 @@ Coordinator::Worker* Coordinator::FindFetcherWithCredit() {
 
 void Coordinator::Dispatch() {
   const int64_t now = clock_.NowMs();
-  while (Worker* fetcher = FindFetcherWithCredit()) {
-    std::optional<uint64_t> feed_id = scheduler_.NextDispatch(now);
-    if (!feed_id) break;
-    auto stored = store_->GetFeed(*feed_id);
-    if (!stored.ok()) {
-      spdlog::warn("feed {} not dispatched, store unavailable: {}", *feed_id,
-                   stored.status().ToString());
-      scheduler_.Complete(*feed_id, now, now + kStoreRetryMs);
-      break;
+  while (true) {
+    uint64_t credit = 0;
+    for (const auto& [peer, worker] : workers_) {
+      if (worker.role == v1::ROLE_FETCHER) credit += worker.credit;
     }
-    if (!stored->has_value() || !feeds_.count(*feed_id)) {  // removed meanwhile
-      scheduler_.Complete(*feed_id, now, std::nullopt);
-      scheduler_.Remove(*feed_id);
-      feeds_.erase(*feed_id);
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(credit, kDispatchBatch));
+    std::vector<uint64_t> taken;
+    taken.reserve(want);
+    while (taken.size() < want) {
+      std::optional<uint64_t> feed_id = scheduler_.NextDispatch(now);
+      if (!feed_id) break;
+      taken.push_back(*feed_id);
+    }
+    if (taken.empty()) return;
+    auto records = store_->GetFeeds(taken);
+    if (!records.ok()) {
+      spdlog::warn("{} feeds not dispatched, store unavailable: {}", taken.size(),
+                   records.status().ToString());
+      for (uint64_t feed_id : taken) scheduler_.Complete(feed_id, now, now + kStoreRetryMs);
+      return;
+    }
+    SendJobs(taken, *records, now);
+    if (taken.size() < want) return;  // nothing more may start now
+  }
+}
+
+void Coordinator::SendJobs(const std::vector<uint64_t>& taken,
+                           std::vector<std::optional<FeedRecord>>& records, int64_t now) {
+  for (size_t i = 0; i < taken.size(); ++i) {
+    const uint64_t feed_id = taken[i];
+    if (!records[i].has_value() || !feeds_.count(feed_id)) {  // removed meanwhile
+      scheduler_.Complete(feed_id, now, std::nullopt);
+      scheduler_.Remove(feed_id);
+      feeds_.erase(feed_id);
       if (options_.once) ++run_.done;  // nothing left to crawl, but the run must still end
       continue;
     }
-    auto feed = in_flight_.insert_or_assign(*feed_id, std::move(**stored)).first;
+    Worker* fetcher = FindFetcherWithCredit();
+    if (fetcher == nullptr) {
+      // The fetchers whose credit this batch counted on were dropped: the feed waits for the
+      // next one. Its host slot is freed; the host's spacing still counts from this take.
+      scheduler_.Complete(feed_id, now, now);
+      continue;
+    }
+    auto feed = in_flight_.insert_or_assign(feed_id, std::move(*records[i])).first;
     const uint64_t job_id = (epoch_ << 32) | (++next_job_seq_ & 0xffffffffULL);
     v1::Envelope envelope;
     v1::FetchJob* job = envelope.mutable_job();
     job->set_job_id(job_id);
-    job->set_feed_id(*feed_id);
+    job->set_feed_id(feed_id);
     job->set_url(feed->second.url);
     job->set_etag(feed->second.etag);
     job->set_last_modified(feed->second.last_modified);
-    job->set_attempt(attempts_[*feed_id] + 1);
+    job->set_attempt(attempts_[feed_id] + 1);
     job->set_max_body_bytes(options_.max_body_bytes);
     job->set_connect_timeout_ms(options_.connect_timeout_ms);
     job->set_total_timeout_ms(options_.fetch_timeout_ms);
@@ -339,14 +525,14 @@ void Coordinator::Dispatch() {
     if (!sent.ok()) {
       spdlog::warn("fetcher {} unreachable ({}), dropping it", fetcher->peer, sent.ToString());
       workers_.erase(fetcher->peer);
-      in_flight_.erase(*feed_id);
-      scheduler_.Complete(*feed_id, now, now);
+      in_flight_.erase(feed_id);
+      scheduler_.Complete(feed_id, now, now);
       continue;
     }
     --fetcher->credit;
     const int64_t deadline = now + options_.fetch_timeout_ms + options_.lease_grace_ms;
-    leases_[job_id] = Lease{*feed_id, fetcher->peer, deadline, now};
-    feed_job_[*feed_id] = job_id;
+    leases_[job_id] = Lease{feed_id, fetcher->peer, deadline, now};
+    feed_job_[feed_id] = job_id;
     lease_deadlines_.emplace(deadline, job_id);
   }
 }
@@ -359,10 +545,11 @@ void Coordinator::HandleReport(const v1::JobReport& report) {
     return;
   }
   const uint64_t feed_id = it->second.feed_id;
-  NoteHostFetch(feed_id, clock_.NowMs() - it->second.dispatched_ms, IsSuccess(report.outcome()));
+  const int64_t latency_ms = clock_.NowMs() - it->second.dispatched_ms;
+  NoteHostFetch(feed_id, latency_ms, IsSuccess(report.outcome()));
   leases_.erase(it);
   feed_job_.erase(feed_id);
-  FinishFeed(feed_id, report);
+  FinishFeed(feed_id, report, latency_ms);
 }
 
 void Coordinator::ReleaseLease(uint64_t job_id, bool count_attempt, const std::string& why) {
@@ -379,7 +566,7 @@ void Coordinator::ReleaseLease(uint64_t job_id, bool count_attempt, const std::s
     report.set_feed_id(feed_id);
     report.set_outcome(v1::OUTCOME_LEASE_EXPIRED);
     report.set_error("no report after " + std::to_string(attempts) + " attempts: " + why);
-    FinishFeed(feed_id, report);
+    FinishFeed(feed_id, report, std::nullopt);
     return;
   }
   spdlog::info("feed {} due again ({}; attempt {})", feed_id, why, attempts);
@@ -444,22 +631,94 @@ void Coordinator::MoveFeed(FeedRecord& feed, const std::string& new_url) {
   feed.url = new_url;
 }
 
-Status Coordinator::SaveFeedThroughOutage(const FeedRecord& feed) {
+Status Coordinator::RetryThroughOutage(const std::function<Status()>& write,
+                                       const std::string& what) {
   // A report's state must not be lost to a Redis restart: wait for the store to come back (the
   // loop is paused meanwhile, and nothing could be stored anyway), up to kStoreOutageMs.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStoreOutageMs);
   int64_t backoff_ms = 50;
   while (true) {
-    Status s = store_->SaveFeed(feed);
+    Status s = write();
     if (s.ok() || s.IsNotFound() || stop_ || std::chrono::steady_clock::now() >= give_up) return s;
-    spdlog::warn("saving feed {} failed ({}), retrying in {} ms", feed.id, s.ToString(),
-                 backoff_ms);
+    spdlog::warn("{} failed ({}), retrying in {} ms", what, s.ToString(), backoff_ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 2000);
   }
 }
 
-void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report) {
+std::vector<Status> Coordinator::SaveFeedsThroughOutage(const std::vector<FeedSave>& saves) {
+  // Like RetryThroughOutage, for a batch: saves that are done (written, or their feed is gone)
+  // are not sent again; the others are retried together. Repeating a save is harmless: the state
+  // is the same, and a run's counters are added once per feed.
+  std::vector<Status> statuses(saves.size());
+  std::vector<size_t> todo(saves.size());
+  for (size_t i = 0; i < saves.size(); ++i) todo[i] = i;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStoreOutageMs);
+  int64_t backoff_ms = 50;
+  while (true) {
+    StatusOr<std::vector<FeedSaveResult>> results = Status::Ok();
+    if (todo.size() == saves.size()) {
+      results = store_->SaveFeeds(saves);
+    } else {
+      std::vector<FeedSave> subset;
+      subset.reserve(todo.size());
+      for (size_t i : todo) subset.push_back(saves[i]);
+      results = store_->SaveFeeds(subset);
+    }
+    Status failure;
+    if (!results.ok()) {
+      failure = results.status();
+      for (size_t i : todo) statuses[i] = failure;
+    } else {
+      std::vector<size_t> again;
+      for (size_t k = 0; k < todo.size(); ++k) {
+        const Status& s = (*results)[k].status;
+        statuses[todo[k]] = s;
+        if (s.ok() || s.IsNotFound()) continue;
+        failure = s;
+        again.push_back(todo[k]);
+      }
+      todo = std::move(again);
+    }
+    if (todo.empty() || stop_ || std::chrono::steady_clock::now() >= give_up) return statuses;
+    spdlog::warn("saving {} feed states failed ({}), retrying in {} ms", todo.size(),
+                 failure.ToString(), backoff_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 2000);
+  }
+}
+
+void Coordinator::FlushReports() {
+  if (report_saves_.empty()) return;
+  std::vector<FeedSave> saves = std::move(report_saves_);
+  std::vector<ReportFollowUp> follow_ups = std::move(report_follow_ups_);
+  report_saves_.clear();
+  report_follow_ups_.clear();
+  const std::vector<Status> statuses = SaveFeedsThroughOutage(saves);
+  const int64_t now = clock_.NowMs();
+  for (size_t i = 0; i < saves.size(); ++i) {
+    const FeedRecord& feed = saves[i].feed;
+    const ReportFollowUp& follow_up = follow_ups[i];
+    if (statuses[i].IsNotFound()) {
+      spdlog::info("feed {} was removed while in flight", feed.id);
+    } else if (!statuses[i].ok()) {
+      spdlog::error("saving feed {} failed: {}", feed.id, statuses[i].ToString());
+    }
+    if (options_.once) {
+      scheduler_.Complete(feed.id, now, std::nullopt);
+    } else if (feed.url != follow_up.url_before && follow_up.next_due_ms) {
+      // The host may have changed with the URL: the feed re-enters under its new host.
+      scheduler_.Complete(feed.id, now, std::nullopt);
+      scheduler_.Remove(feed.id);
+      scheduler_.Schedule(feed.id, feed.url, *follow_up.next_due_ms);
+    } else {
+      scheduler_.Complete(feed.id, now, follow_up.next_due_ms);
+    }
+  }
+}
+
+void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
+                             std::optional<int64_t> latency_ms) {
   const int64_t now = clock_.NowMs();
   attempts_.erase(feed_id);
   auto it = in_flight_.find(feed_id);
@@ -479,43 +738,49 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report) {
     scheduler_.PauseHost(url_before, *decision.pause_host_until_ms);
   }
   if (decision.move_to_url) MoveFeed(feed, *decision.move_to_url);
-  items_total_ += feed.items_total - std::min(items_before, feed.items_total);
+  const uint64_t growth = feed.items_total - std::min(items_before, feed.items_total);
+  items_total_ += growth;
   known->second = StatusOf(feed.status);
-  if (Status s = SaveFeedThroughOutage(feed); !s.ok()) {
-    spdlog::error("saving feed {} failed: {}", feed_id, s.ToString());
+  const bool success = IsSuccess(report.outcome());
+  // The run counters cover the coordinator's lifetime in continuous mode, the pass in --once.
+  // New items are the growth of the feed's stored items, so items stored by a job whose report
+  // was lost (its processor or the coordinator died) still count once, in the job that follows.
+  RunIncrements increments = {{"done", 1}};
+  if (report.outcome() == v1::OUTCOME_OK) increments["ok"] = 1;
+  if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) increments["not_modified"] = 1;
+  if (!success) {
+    increments["failed"] = 1;
+    increments["failed_" + FailureReason(report)] = 1;
+  }
+  const uint64_t items_new = std::max<uint64_t>(growth, report.new_items());
+  if (items_new > 0) increments["items_new"] = static_cast<int64_t>(items_new);
+  if (report.parsed_items() > 0) increments["items_parsed"] = report.parsed_items();
+  if (report.body_bytes() > 0) increments["bytes"] = static_cast<int64_t>(report.body_bytes());
+  if (latency_ms) {
+    job_latency_.Record(*latency_ms);
+    run_latency_.Record(*latency_ms);
+    increments[kLatencyBucketPrefix + std::to_string(LatencyHistogram::BucketOf(*latency_ms))] = 1;
   }
   ++fetches_total_;
-  const bool success = IsSuccess(report.outcome());
   if (!success) ++errors_total_;
   if (report.outcome() == v1::OUTCOME_OK) ++ok_total_;
   if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) ++not_modified_total_;
   if (!success) ++errors_by_class_[FailureReason(report)];
   items_new_total_ += report.new_items();
-  // The run counters cover the coordinator's lifetime in continuous mode, the pass in --once.
-  ++run_.done;
-  if (report.outcome() == v1::OUTCOME_OK) ++run_.ok;
-  if (report.outcome() == v1::OUTCOME_NOT_MODIFIED) ++run_.not_modified;
-  if (!success) {
-    ++run_.failed;
-    ++run_.failed_by_reason[FailureReason(report)];
-  }
-  run_.items_new += report.new_items();
-  run_.items_parsed += report.parsed_items();
-  run_.bytes += report.body_bytes();
-  if (options_.once) {
-    scheduler_.Complete(feed_id, now, std::nullopt);
-  } else if (feed.url != url_before && decision.next_due_ms) {
-    // The host may have changed with the URL: the feed re-enters under its new host.
-    scheduler_.Complete(feed_id, now, std::nullopt);
-    scheduler_.Remove(feed_id);
-    scheduler_.Schedule(feed_id, feed.url, *decision.next_due_ms);
-  } else {
-    scheduler_.Complete(feed_id, now, decision.next_due_ms);
-  }
+  AddToRun(increments);
   if (!success) {
     spdlog::debug("feed {} {} failed: {} {}", feed_id, feed.url, FailureReason(report),
                   report.error());
   }
+  FeedSave save;
+  if (options_.once) {
+    save.run_id = run_.id;
+    save.counters = std::move(increments);
+  }
+  save.feed = std::move(feed);
+  report_saves_.push_back(std::move(save));
+  report_follow_ups_.push_back(ReportFollowUp{url_before, decision.next_due_ms});
+  if (report_saves_.size() >= kReportBatch) FlushReports();
 }
 
 Status Coordinator::WriteStats(bool final_write) {
@@ -571,6 +836,7 @@ Status Coordinator::WriteStats(bool final_write) {
       {"items_new_total", number(items_new_total_)},
       {"stale_reports", number(stale_reports_)},
       {"bad_messages", number(bad_messages_)},
+      {"zap_refused_total", number(context_.zap_refused())},  // CURVE clients not admitted
       {"run_once", options_.once ? "1" : "0"},
   };
   for (const auto& [reason, count] : errors_by_class_) {
@@ -589,7 +855,20 @@ Status Coordinator::WriteStats(bool final_write) {
   stats["run_items_parsed"] = number(run_.items_parsed);
   stats["run_bytes"] = number(run_.bytes);
   stats["run_started_ms"] = number(run_.started_ms);
+  if (options_.once) {
+    stats["run_id"] = number(run_.id);
+    stats["run_resumes"] = number(run_.resumes);
+  }
   stats["run_elapsed_ms"] = number(now - run_.started_ms);
+  auto add_latency = [&](const std::string& prefix, const LatencyHistogram& histogram) {
+    if (histogram.count() == 0) return;
+    stats[prefix + "p50_ms"] = number(histogram.Quantile(0.50));
+    stats[prefix + "p90_ms"] = number(histogram.Quantile(0.90));
+    stats[prefix + "p99_ms"] = number(histogram.Quantile(0.99));
+    stats[prefix + "max_ms"] = number(histogram.max());
+  };
+  add_latency("job_latency_", job_latency_);
+  add_latency("run_job_latency_", run_latency_);
   if (options_.once) stats["run_complete"] = final_write && RunComplete() ? "1" : "0";
   if (options_.metrics != nullptr) {
     options_.metrics->Publish(MetricsFromStats("coordinator", stats));

@@ -4,6 +4,16 @@
 // publishes P stats. It also runs the results forwarder (fetchers PUSH -> processors PULL), so
 // every worker connects to stable endpoints on the coordinator and needs no other address.
 //
+// In once mode the run is kept in the store (P run, and a run marker in each feed's record written
+// with its state), so a coordinator killed mid-run and started again resumes that run: feeds it
+// already reported count as done and are not fetched again. A run that ends is marked finished,
+// and the next once-mode start begins a new one.
+//
+// Store round trips are batched: one Dispatch() turn reads the records of up to kDispatchBatch
+// feeds at once, and the reports of one pass over the control socket are written together (up to
+// kReportBatch) before anything else happens, so a loop turn costs two round trips, not one per
+// job.
+//
 // Run() owns the calling thread until stopped (or, in once mode, until every feed is reported);
 // the forwarder runs on a thread of its own. Stop() may be called from a signal handler's flag.
 #pragma once
@@ -11,8 +21,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <thread>
@@ -25,6 +37,7 @@
 #include "common/store.h"
 #include "common/wire.h"
 #include "coordinator/freshness.h"
+#include "coordinator/latency_histogram.h"
 #include "coordinator/scheduler.h"
 #include "proto/feedcrawl.pb.h"
 
@@ -51,10 +64,17 @@ struct CoordinatorOptions {
   int64_t worker_ttl_ms = 10'000;      // TTL of the P worker:fetcher:<id> hashes
   size_t stats_hosts = 10;             // busiest and slowest hosts published in P stats:hosts
   MetricsSnapshot* metrics = nullptr;  // when set, receives the numbers of every stats write
+  WireSecurity security;               // CURVE on the three bound sockets when enabled
 };
 
 class Coordinator {
  public:
+  // Feeds read from the store per round trip when dispatching, and feed states written per round
+  // trip when reports come: enough to amortise the round trip, small enough that one turn of the
+  // loop stays short.
+  static constexpr size_t kDispatchBatch = 512;
+  static constexpr size_t kReportBatch = 512;
+
   Coordinator(CoordinatorOptions options, std::unique_ptr<Store> store, Clock& clock);
   ~Coordinator();
 
@@ -105,10 +125,20 @@ class Coordinator {
     int64_t dispatched_ms = 0;
   };
   struct RunCounters {
+    uint64_t id = 0;       // once mode: the P run this coordinator works on
+    uint64_t resumes = 0;  // how many coordinators took the run over from a killed one
     uint64_t feeds = 0, done = 0, ok = 0, not_modified = 0, failed = 0;
     uint64_t items_new = 0, items_parsed = 0, bytes = 0;
     std::map<std::string, uint64_t> failed_by_reason;
     int64_t started_ms = 0;
+  };
+  // What one report adds to the run counters, by their names in P run ("done", "ok",
+  // "failed_<reason>", ...). The same map updates the memory and the store, so they agree.
+  using RunIncrements = std::map<std::string, int64_t>;
+  // What a queued report still has to do once its feed state is written.
+  struct ReportFollowUp {
+    std::string url_before;              // the feed's URL before a permanent redirect moved it
+    std::optional<int64_t> next_due_ms;  // continuous mode: when the feed is due again
   };
 
   // What the coordinator keeps of a feed that is not in flight: one byte beside the
@@ -117,18 +147,41 @@ class Coordinator {
   static FeedStatus StatusOf(const std::string& status);
 
   Status LoadFeeds();
+  // Once mode: the id of P run when a killed coordinator left it running (its counters are
+  // loaded into run_), else 0 and LoadFeeds begins a new run. Continuous mode: a run left
+  // running is abandoned, since every feed is crawled anyway; always 0.
+  StatusOr<uint64_t> ResumableRun();
+  void AddToRun(const RunIncrements& increments);
+  RunRecord RunRecordOf() const;
+  Status EndRun();
   void HandleMessage(const WireMessage& message);
   void HandleHello(const std::string& peer, const feedcrawl::v1::Hello& hello);
+  // Takes back a worker that heartbeats after it was dropped as silent; end() if not a worker.
+  std::map<std::string, Worker>::iterator Readmit(const std::string& peer,
+                                                  const feedcrawl::v1::Heartbeat& beat);
   void HandleReport(const feedcrawl::v1::JobReport& report);
   void HandleGoodbye(const std::string& peer, const feedcrawl::v1::Goodbye& goodbye);
   void Dispatch();
   void ExpireLeases();
   void ReapSilentWorkers();
+  // Sends the jobs of feeds taken from the scheduler, with their records read from the store
+  // (nullopt: the feed is gone). Feeds that cannot be sent go back to the scheduler.
+  void SendJobs(const std::vector<uint64_t>& taken,
+                std::vector<std::optional<FeedRecord>>& records, int64_t now);
   // Ends a lease without a report (expired, or its fetcher left): the feed is due again, or
   // failed once its attempts are used up.
   void ReleaseLease(uint64_t job_id, bool count_attempt, const std::string& why);
-  void FinishFeed(uint64_t feed_id, const feedcrawl::v1::JobReport& report);
-  Status SaveFeedThroughOutage(const FeedRecord& feed);
+  // Applies a report (latency_ms: dispatch to report, when a worker sent it) to the counters and
+  // queues the feed's state for FlushReports(); the feed stays in flight in the scheduler until
+  // its state is written.
+  void FinishFeed(uint64_t feed_id, const feedcrawl::v1::JobReport& report,
+                  std::optional<int64_t> latency_ms);
+  // Writes the queued feed states in one round trip, then lets the scheduler have the feeds.
+  void FlushReports();
+  // Writes the states (with the run's counters in once mode), waiting through a Redis outage for
+  // up to a minute. One status per save: Ok, NotFound (removed feed) or the last error.
+  std::vector<Status> SaveFeedsThroughOutage(const std::vector<FeedSave>& saves);
+  Status RetryThroughOutage(const std::function<Status()>& write, const std::string& what);
   // Moves a feed to the target of its confirmed permanent redirect, in the store and in the
   // scheduler's host queues. Keeps the old URL when the store refuses.
   void MoveFeed(FeedRecord& feed, const std::string& new_url);
@@ -173,6 +226,13 @@ class Coordinator {
   size_t fetcher_cursor_ = 0;
 
   RunCounters run_;
+  // Dispatch to report of every job reported to this coordinator, and of the run's jobs (kept in
+  // P run with the counters, so a resumed run keeps the times of the reports before the crash).
+  LatencyHistogram job_latency_;
+  LatencyHistogram run_latency_;
+  // Reports applied in memory whose feed states wait for FlushReports(); one follow-up per save.
+  std::vector<FeedSave> report_saves_;
+  std::vector<ReportFollowUp> report_follow_ups_;
   uint64_t fetches_total_ = 0, errors_total_ = 0, stale_reports_ = 0, bad_messages_ = 0;
   uint64_t items_total_ = 0;
   uint64_t ok_total_ = 0, not_modified_total_ = 0, items_new_total_ = 0;

@@ -33,6 +33,7 @@ constexpr int kSilentHeartbeats = 5;
 constexpr int64_t kMaxHelloBackoffMs = 60'000;
 // Lets the Goodbye and the last results leave after the sockets close.
 constexpr int kLingerMs = 2000;
+constexpr int kEmptyGoodbyeLingerMs = 200;
 
 std::string HostName() {
   char buffer[256] = {};
@@ -57,6 +58,8 @@ struct Fetcher::Loop {
     control_options.identity = o.worker_id;
     control_options.linger_ms = kLingerMs;
     control_options.heartbeat_ivl_ms = std::max(o.heartbeat_ms, 100);
+    control_options.max_message_bytes = 1 << 20;  // jobs are small; a larger frame is hostile
+    control_options.security = o.security;
     auto made_control = Socket::Create(f.context_, SocketKind::kDealer, control_options);
     if (!made_control.ok()) return made_control.status();
     control = std::move(made_control).value();
@@ -64,6 +67,7 @@ struct Fetcher::Loop {
     SocketOptions results_options;
     results_options.send_hwm = std::max(o.results_send_hwm, 1);
     results_options.linger_ms = kLingerMs;
+    results_options.security = o.security;
     auto made_results = Socket::Create(f.context_, SocketKind::kPush, results_options);
     if (!made_results.ok()) return made_results.status();
     results = std::move(made_results).value();
@@ -126,6 +130,10 @@ struct Fetcher::Loop {
     pending.clear();
     PublishStats();
     const int returned = goodbye->returned_job_ids_size();
+    // Handed-back jobs are worth waiting for (they are due again at once instead of at lease
+    // expiry); a Goodbye with nothing in it is not worth holding up the exit when the
+    // coordinator is already gone, as at the end of a --once run.
+    if (returned == 0) (void)control->SetLinger(kEmptyGoodbyeLingerMs);
     Status s = SendControl(std::move(envelope));
     if (!s.ok()) spdlog::warn("could not say goodbye: {}", s.ToString());
     spdlog::info("fetcher {} stopped; {} jobs handed back", o.worker_id, returned);
@@ -177,27 +185,18 @@ struct Fetcher::Loop {
         return;
       }
       if (!received->has_value()) return;
+      auto inbound = DecodeInbound(InboundSocket::kFetcherControl, (*received)->frames);
+      if (!inbound.ok()) {
+        Drop(inbound.status().message());
+        continue;
+      }
+      // Only a valid message proves the coordinator is there: garbage must not hide its silence.
       HeardFromCoordinator(now);
-      const WireMessage& message = **received;
-      if (message.frames.empty()) {
-        Drop("empty message");
-        continue;
-      }
-      auto envelope = DecodeEnvelope(message.frames[0]);
-      if (!envelope.ok()) {
-        Drop(envelope.status().message());
-        continue;
-      }
-      switch (envelope->body_case()) {
-        case v1::Envelope::kJob:
-          StartJob(envelope->job());
-          break;
-        case v1::Envelope::kHeartbeat:
-          NoteCoordinatorEpoch(envelope->heartbeat().coordinator_epoch());
-          break;
-        default:
-          Drop("unexpected message type " + std::to_string(envelope->body_case()));
-          break;
+      const v1::Envelope& envelope = inbound->envelope;
+      if (envelope.body_case() == v1::Envelope::kJob) {
+        StartJob(envelope.job());
+      } else {
+        NoteCoordinatorEpoch(envelope.heartbeat().coordinator_epoch());
       }
     }
   }
@@ -240,9 +239,21 @@ struct Fetcher::Loop {
     coordinator_epoch = epoch;
   }
 
+  // ZeroMQ never reconnects a connection it dropped for a protocol error (such as a frame above
+  // the maximum size): without a fresh connection a hostile frame would cut this fetcher off for
+  // good. Messages still queued on the old connection are lost; the Hello that follows restates
+  // everything the coordinator needs.
+  void ReconnectControl() {
+    (void)control->Disconnect(o.control_endpoint);
+    if (Status s = control->Connect(o.control_endpoint); !s.ok()) {
+      spdlog::warn("cannot reconnect to the coordinator: {}", s.ToString());
+    }
+  }
+
   void CheckSilence(int64_t now) {
     if (now < next_silence_hello_ms) return;
     spdlog::warn("no word from the coordinator for {} ms; saying Hello again", hello_backoff_ms);
+    ReconnectControl();
     SayHello();
     // Back off so a long outage does not become a stream of Hellos.
     hello_backoff_ms =
@@ -300,6 +311,8 @@ struct Fetcher::Loop {
     heartbeat->set_free_slots(o.concurrency - std::min(o.concurrency, Held()));
     heartbeat->set_processed(f.processed_.load());
     heartbeat->set_errors(f.errors_.load());
+    // The coordinator this fetcher knows: one that dropped it readmits it only if it is the same.
+    heartbeat->set_coordinator_epoch(coordinator_epoch.value_or(0));
     Status s = SendControl(std::move(envelope));
     if (!s.ok() && !s.IsWouldBlock()) spdlog::warn("could not send Heartbeat: {}", s.ToString());
   }
@@ -464,6 +477,8 @@ int FetcherMain(int argc, char** argv) {
       ->envname("FEEDCRAWL_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  CurveKeyFiles curve;
+  AddCurveClientFlags(app, curve);
   CLI11_PARSE(app, argc, argv);
 
   Status s = InitLogging(log_options);
@@ -471,6 +486,7 @@ int FetcherMain(int argc, char** argv) {
     fprintf(stderr, "fetcher: %s\n", s.ToString().c_str());
     return 2;
   }
+  if (!LoadCurveSecurity(curve, /*server=*/false, options.security)) return 2;
   if (options.worker_id.empty()) options.worker_id = HostName() + "-" + std::to_string(getpid());
 
   WireContext context;

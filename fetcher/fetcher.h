@@ -32,6 +32,7 @@ struct FetcherOptions {
   // every queued result may carry a body of up to max_body_bytes.
   int results_send_hwm = 16;
   HttpClientOptions http;
+  WireSecurity security;  // CURVE client of the coordinator when enabled
 };
 
 // Counters, readable while the loop runs.

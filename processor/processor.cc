@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -18,6 +17,11 @@ namespace feedcrawl {
 namespace v1 = feedcrawl::v1;
 
 namespace {
+
+// How long a report may wait for room on the control socket. A connection ZeroMQ dropped for
+// good blocks sends for ever; past this the job is left to its lease and the silence check
+// reconnects.
+constexpr int64_t kReportSendMs = 1000;
 
 std::string DefaultWorkerId() {
   char host[256] = {0};
@@ -61,6 +65,16 @@ int64_t PublishIntervalMs(const std::vector<Item>& items) {
   return gaps[gaps.size() / 2];
 }
 
+// About the length of an item's JSON text, so that it is written into one allocation: the
+// strings as they are plus the member names and dates (escapes rarely add much).
+size_t JsonSizeHint(const Item& item) {
+  size_t size = 256 + item.key.size() + (item.id ? item.id->size() : 0) + item.title.size() +
+                item.link.size() + item.author.size() + item.summary.size() + item.content.size();
+  for (const std::string& category : item.categories) size += category.size() + 3;
+  for (const Enclosure& e : item.enclosures) size += e.url.size() + e.type.size() + 48;
+  return size + size / 16;
+}
+
 }  // namespace
 
 Processor::Processor(ProcessorOptions options, std::unique_ptr<Store> store, Clock& clock)
@@ -72,11 +86,13 @@ Status Processor::Start() {
   SocketOptions control_options;
   control_options.identity = "p:" + options_.worker_id;
   control_options.max_message_bytes = 1 << 20;
+  control_options.security = options_.security;
   auto control = Socket::Create(context_, SocketKind::kDealer, control_options);
   if (!control.ok()) return control.status();
   control_ = std::move(*control);
   SocketOptions results_options;
   results_options.recv_hwm = options_.recv_hwm;
+  results_options.security = options_.security;
   auto results = Socket::Create(context_, SocketKind::kPull, results_options);
   if (!results.ok()) return results.status();
   results_ = std::move(*results);
@@ -101,12 +117,14 @@ void Processor::SayHello() {
 }
 
 void Processor::SendHeartbeat() {
+  CompletePending(0);  // the store's connection is needed for the worker hash
   v1::Envelope envelope;
   v1::Heartbeat* beat = envelope.mutable_heartbeat();
   beat->set_role(v1::ROLE_PROCESSOR);
   beat->set_worker_id(options_.worker_id);
   beat->set_processed(processed_);
   beat->set_errors(errors_);
+  beat->set_coordinator_epoch(coordinator_epoch_);  // the coordinator this processor knows
   (void)control_->Send(WireMessage{"", {EncodeEnvelope(envelope)}});
 
   // The same numbers for operators: a hash that outlives this process by its TTL at most.
@@ -145,11 +163,21 @@ Status Processor::Run() {
       next_heartbeat_ms_ = now + options_.heartbeat_ms;
       // A coordinator that stays silent may have restarted without our noticing: say Hello again.
       if (now - last_heard_ms_ > 5 * options_.heartbeat_ms) {
+        // A fresh connection too: ZeroMQ never reconnects one it dropped for a protocol error
+        // (such as a frame above the maximum size).
+        (void)control_->Disconnect(options_.control_endpoint);
+        if (Status s = control_->Connect(options_.control_endpoint); !s.ok()) {
+          spdlog::warn("cannot reconnect to the coordinator: {}", s.ToString());
+        }
         SayHello();
         last_heard_ms_ = now;
       }
     }
-    const int timeout = static_cast<int>(std::clamp<int64_t>(next_heartbeat_ms_ - now, 0, 200));
+    // Reports held back for a store reply are not left waiting on an idle socket.
+    const int timeout =
+        pending_.empty()
+            ? static_cast<int>(std::clamp<int64_t>(next_heartbeat_ms_ - now, 0, 200))
+            : 0;
     auto ready = PollReadable({control_.get(), results_.get()}, timeout);
     if (!ready.ok()) return ready.status();
     while (true) {
@@ -159,21 +187,25 @@ Status Processor::Run() {
     }
     // One result per turn keeps heartbeats flowing while a backlog is worked through.
     auto message = results_->TryRecv();
-    if (message.ok() && message->has_value()) HandleResult(**message);
+    if (message.ok() && message->has_value()) {
+      HandleResult(**message);
+    } else {
+      CompletePending(0);  // no more work at hand: finish what Redis is storing
+    }
   }
+  CompletePending(0);
   (void)store_->DeleteWorker("processor", options_.worker_id);
   return Status::Ok();
 }
 
 void Processor::HandleControl(const WireMessage& message) {
-  if (message.frames.empty()) return;
-  auto envelope = DecodeEnvelope(message.frames[0]);
-  if (!envelope.ok() || envelope->body_case() != v1::Envelope::kHeartbeat) {
+  auto inbound = DecodeInbound(InboundSocket::kProcessorControl, message.frames);
+  if (!inbound.ok()) {
     ++bad_messages_;
     return;
   }
   last_heard_ms_ = clock_.MonotonicMs();
-  const uint64_t epoch = envelope->heartbeat().coordinator_epoch();
+  const uint64_t epoch = inbound->envelope.heartbeat().coordinator_epoch();
   if (coordinator_epoch_ != 0 && epoch != coordinator_epoch_) {
     spdlog::info("coordinator restarted (epoch {} -> {}), announcing again", coordinator_epoch_,
                  epoch);
@@ -183,31 +215,107 @@ void Processor::HandleControl(const WireMessage& message) {
 }
 
 void Processor::HandleResult(const WireMessage& message) {
-  if (message.frames.size() != 2) {
+  auto inbound = DecodeInbound(InboundSocket::kProcessorResults, message.frames);
+  if (!inbound.ok()) {
     ++bad_messages_;
+    spdlog::debug("dropped data-plane message: {}", inbound.status().ToString());
     return;
   }
-  auto envelope = DecodeEnvelope(message.frames[0]);
-  if (!envelope.ok() || envelope->body_case() != v1::Envelope::kResult) {
-    ++bad_messages_;
-    spdlog::debug("dropped data-plane message: {}",
-                  envelope.ok() ? "not a result" : envelope.status().ToString());
+  PendingStore job = Prepare(inbound->envelope.result(), inbound->body);
+  if (!job.needs_store) {
+    SendReport(job.report);
     return;
   }
-  std::optional<v1::JobReport> report = Process(envelope->result(), message.frames[1]);
-  if (!report) return;
+  // The items go to Redis now and the report once Redis has answered, so parsing the next
+  // results overlaps with the store; the report (which ends the lease) still waits for the items.
+  if (Status s = store_->SendStoreItems(job.report.feed_id(), job.items); !s.ok()) {
+    spdlog::warn("job {}: sending items to the store failed ({}), storing synchronously",
+                 job.report.job_id(), s.ToString());
+    CompletePending(0);
+    StoreAndReport(job);
+    return;
+  }
+  pending_.push_back(std::move(job));
+  const size_t depth = static_cast<size_t>(std::max(1, options_.store_pipeline_depth));
+  if (pending_.size() >= depth) CompletePending(depth - 1);
+}
+
+void Processor::SendReport(v1::JobReport& report) {
   v1::Envelope out;
-  *out.mutable_report() = std::move(*report);
-  if (Status s = control_->Send(WireMessage{"", {EncodeEnvelope(out)}}, /*dont_wait=*/false);
-      !s.ok()) {
-    spdlog::warn("report for job {} not sent: {}", out.report().job_id(), s.ToString());
+  *out.mutable_report() = std::move(report);
+  const WireMessage message_out{"", {EncodeEnvelope(out)}};
+  Status s = control_->Send(message_out, /*dont_wait=*/true);
+  const int64_t give_up = clock_.MonotonicMs() + kReportSendMs;
+  while (s.IsWouldBlock() && !stop_ && clock_.MonotonicMs() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    s = control_->Send(message_out, /*dont_wait=*/true);
   }
+  if (!s.ok()) spdlog::warn("report for job {} not sent: {}", out.report().job_id(), s.ToString());
+}
+
+void Processor::CompletePending(size_t keep) {
+  std::vector<PendingStore> failed;
+  // After a failure every reply still due is read (or comes back lost with the connection) so
+  // that the store can be used synchronously again.
+  while (pending_.size() > keep || (!failed.empty() && !pending_.empty())) {
+    PendingStore job = std::move(pending_.front());
+    pending_.pop_front();
+    StatusOr<StoreItemsResult> stored = store_->ReceiveStoreItems();
+    if (!stored.ok()) {
+      spdlog::warn("job {}: store reply failed ({}), storing again", job.report.job_id(),
+                   stored.status().ToString());
+      failed.push_back(std::move(job));
+      continue;
+    }
+    SetStored(job.report, *stored);
+    SendReport(job.report);
+  }
+  for (PendingStore& job : failed) {
+    // Once the store stays unavailable for one job it is for the others too: they are left to
+    // their leases without waiting out the retry time again.
+    if (!StoreAndReport(job)) break;
+  }
+}
+
+bool Processor::StoreAndReport(PendingStore& job) {
+  auto stored = StoreWithRetry(job.report.feed_id(), job.items);
+  if (!stored.ok()) {
+    ++errors_;
+    spdlog::error("job {}: store unavailable, leaving the job to its lease: {}",
+                  job.report.job_id(), stored.status().ToString());
+    return false;
+  }
+  SetStored(job.report, *stored);
+  SendReport(job.report);
+  return true;
+}
+
+void Processor::SetStored(v1::JobReport& report, const StoreItemsResult& stored) {
+  report.set_new_items(stored.new_items);
+  report.set_total_items(static_cast<uint32_t>(stored.total_items));
 }
 
 std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
                                                 std::string_view body) {
+  CompletePending(0);
+  PendingStore job = Prepare(result, body);
+  if (!job.needs_store) return std::move(job.report);
+  auto stored = StoreWithRetry(job.report.feed_id(), job.items);
+  if (!stored.ok()) {
+    ++errors_;
+    spdlog::error("job {}: store unavailable, leaving the job to its lease: {}",
+                  job.report.job_id(), stored.status().ToString());
+    return std::nullopt;
+  }
+  SetStored(job.report, *stored);
+  return std::move(job.report);
+}
+
+Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::string_view body) {
   ++processed_;
-  v1::JobReport report = ReportFor(result);
+  PendingStore job;
+  v1::JobReport& report = job.report;
+  report = ReportFor(result);
   report.set_processor_id(options_.worker_id);
   if (result.outcome() != v1::OUTCOME_OK) {
     // Transport outcomes pass through; 304 carries possibly refreshed validators.
@@ -217,7 +325,7 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
     } else {
       ++errors_;
     }
-    return report;
+    return job;
   }
   const std::string& base = result.effective_url().empty() ? result.job().url()
                                                            : result.effective_url();
@@ -228,24 +336,19 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
     ++errors_;
     report.set_outcome(v1::OUTCOME_PARSE_ERROR);
     report.set_error(parsed.error.empty() ? "not a feed" : parsed.error);
-    return report;
+    return job;
   }
   const int64_t seen_ms = result.fetched_at_ms() > 0 ? result.fetched_at_ms() : clock_.NowMs();
-  std::vector<StoredItem> items;
-  items.reserve(parsed.items.size());
-  for (const Item& item : parsed.items) {
-    int64_t time_ms = item.published_ms.value_or(item.updated_ms.value_or(seen_ms));
-    items.push_back(StoredItem{item.key, ItemToJson(item).dump(), time_ms});
+  job.needs_store = true;
+  job.items.resize(parsed.items.size());
+  for (size_t i = 0; i < parsed.items.size(); ++i) {
+    Item& item = parsed.items[i];
+    StoredItem& stored = job.items[i];
+    stored.json.reserve(JsonSizeHint(item));
+    AppendItemJson(item, &stored.json);
+    stored.key = std::move(item.key);  // the parsed item is not needed in full after this
+    stored.time_ms = item.published_ms.value_or(item.updated_ms.value_or(seen_ms));
   }
-  auto stored = StoreWithRetry(result.job().feed_id(), items);
-  if (!stored.ok()) {
-    ++errors_;
-    spdlog::error("job {}: store unavailable, leaving the job to its lease: {}",
-                  result.job().job_id(), stored.status().ToString());
-    return std::nullopt;
-  }
-  report.set_new_items(stored->new_items);
-  report.set_total_items(static_cast<uint32_t>(stored->total_items));
   report.set_parsed_items(static_cast<uint32_t>(parsed.items.size()));
   report.set_feed_title(parsed.feed.title);
   report.set_ttl_minutes(parsed.feed.ttl_minutes);
@@ -255,7 +358,7 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
   report.set_etag(result.etag());
   report.set_last_modified(result.last_modified());
   if (parsed.bozo) report.set_error(parsed.error);
-  return report;
+  return job;
 }
 
 StatusOr<StoreItemsResult> Processor::StoreWithRetry(uint64_t feed_id,

@@ -3,12 +3,16 @@
 // for the feed (Store::StoreItems, idempotent), and sends a JobReport to the coordinator's control
 // socket, which ends the job's lease. Results are taken one at a time with a small receive
 // buffer, so a processor that dies loses little, and what it loses comes back by lease expiry.
+// Stores are pipelined: a result's items are sent to Redis and the next result is parsed while
+// Redis stores them (up to store_pipeline_depth results at once); each report is sent only after
+// Redis confirmed that result's items, so a processor killed in between has reported nothing.
 //
 // Run() owns the calling thread; Stop() is safe to call from a signal handler.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,7 +34,11 @@ struct ProcessorOptions {
   int recv_hwm = 4;                  // results buffered in this process
   int64_t store_retry_ms = 30'000;   // how long to retry an unavailable store before giving up
   int64_t worker_ttl_ms = 10'000;    // TTL of this processor's P worker:processor:<id> hash
+  // Results whose items may be on their way into Redis at once (1: wait for each before the
+  // next). Their reports are sent as the store confirms them.
+  int store_pipeline_depth = 8;
   MetricsSnapshot* metrics = nullptr;  // when set, receives this processor's numbers
+  WireSecurity security;               // CURVE client of the coordinator when enabled
 };
 
 class Processor {
@@ -57,6 +65,23 @@ class Processor {
   void HandleResult(const WireMessage& message);
   StatusOr<StoreItemsResult> StoreWithRetry(uint64_t feed_id, const std::vector<StoredItem>& items);
 
+  // A result on its way through the processor: its report, and the items the store must confirm
+  // before the report may go (kept until then, to store again if a reply is lost).
+  struct PendingStore {
+    feedcrawl::v1::JobReport report;
+    bool needs_store = false;
+    std::vector<StoredItem> items;
+  };
+  // Parses the result and fills everything of the report but the store's counts.
+  PendingStore Prepare(const feedcrawl::v1::FetchResult& result, std::string_view body);
+  // Reads store replies until at most `keep` calls are pending, sending their reports; calls
+  // whose reply failed are stored again synchronously.
+  void CompletePending(size_t keep);
+  // Stores synchronously (with retries) and reports; false when the store stayed unavailable.
+  bool StoreAndReport(PendingStore& job);
+  static void SetStored(feedcrawl::v1::JobReport& report, const StoreItemsResult& stored);
+  void SendReport(feedcrawl::v1::JobReport& report);
+
   ProcessorOptions options_;
   std::unique_ptr<Store> store_;
   Clock& clock_;
@@ -70,6 +95,7 @@ class Processor {
   uint64_t processed_ = 0;
   uint64_t errors_ = 0;
   uint64_t bad_messages_ = 0;
+  std::deque<PendingStore> pending_;  // sent to the store, oldest first
 };
 
 // Flag parsing, logging and signal handling around Processor; the body of main().

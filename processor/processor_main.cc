@@ -41,12 +41,15 @@ int ProcessorMain(int argc, char** argv) {
       ->envname("FEEDCRAWL_STREAM_MAXLEN");
   app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
+  CurveKeyFiles curve;
+  AddCurveClientFlags(app, curve);
   CLI11_PARSE(app, argc, argv);
 
   if (Status s = InitLogging(log); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 2;
   }
+  if (!LoadCurveSecurity(curve, /*server=*/false, options.security)) return 2;
   auto store = Store::Open(redis_url, prefix);
   if (!store.ok()) {
     spdlog::error("cannot open store {}: {}", redis_url, store.status().ToString());

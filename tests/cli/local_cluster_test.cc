@@ -81,6 +81,35 @@ TEST(LocalClusterTest, CoordinatorArguments) {
   EXPECT_EQ(FlagValue(args, "--max-redirects"), "0");
 }
 
+TEST(LocalClusterTest, ScheduleSettingsReachTheCoordinatorOnlyWhenGiven) {
+  ClusterOptions options = Options();
+  Args args = CoordinatorArgs(options, MakeEndpoints("/r"));
+  for (const char* flag : {"--default-interval-ms", "--min-interval-ms", "--max-interval-ms",
+                           "--retry-base-ms", "--max-backoff-ms", "--pause-after-failures",
+                           "--max-attempts"}) {
+    EXPECT_FALSE(HasFlag(args, flag)) << flag;
+  }
+
+  options.schedule.default_interval_ms = 1'800'000;
+  options.schedule.min_interval_ms = 60'000;
+  options.schedule.max_interval_ms = 86'400'000;
+  options.schedule.retry_base_ms = 30'000;
+  options.schedule.max_backoff_ms = 7'200'000;
+  options.schedule.pause_after_failures = 7;
+  options.schedule.max_attempts = 4;
+  args = CoordinatorArgs(options, MakeEndpoints("/r"));
+  EXPECT_EQ(FlagValue(args, "--default-interval-ms"), "1800000");
+  EXPECT_EQ(FlagValue(args, "--min-interval-ms"), "60000");
+  EXPECT_EQ(FlagValue(args, "--max-interval-ms"), "86400000");
+  EXPECT_EQ(FlagValue(args, "--retry-base-ms"), "30000");
+  EXPECT_EQ(FlagValue(args, "--max-backoff-ms"), "7200000");
+  EXPECT_EQ(FlagValue(args, "--pause-after-failures"), "7");
+  EXPECT_EQ(FlagValue(args, "--max-attempts"), "4");
+  // Scheduling is the coordinator's: the workers never see these.
+  Args fetcher = FetcherArgs(options, MakeEndpoints("/r"), 1);
+  EXPECT_FALSE(HasFlag(fetcher, "--min-interval-ms"));
+}
+
 TEST(LocalClusterTest, FetcherArguments) {
   ClusterOptions options = Options();
   Args args = FetcherArgs(options, MakeEndpoints("/r"), 3);
@@ -91,13 +120,16 @@ TEST(LocalClusterTest, FetcherArguments) {
   EXPECT_EQ(FlagValue(args, "--id"), "fetcher-3");
   EXPECT_FALSE(HasFlag(args, "--allow-private-networks"));
   EXPECT_FALSE(HasFlag(args, "--user-agent"));
+  EXPECT_FALSE(HasFlag(args, "--proxy"));
 
   options.allow_private_networks = true;
   options.user_agent = "test-agent/1";
+  options.proxy = "http://proxy.example:3128";
   options.log_level = "debug";
   args = FetcherArgs(options, MakeEndpoints("/r"), 1);
   EXPECT_TRUE(HasFlag(args, "--allow-private-networks"));
   EXPECT_EQ(FlagValue(args, "--user-agent"), "test-agent/1");
+  EXPECT_EQ(FlagValue(args, "--proxy"), "http://proxy.example:3128");
   EXPECT_EQ(FlagValue(args, "--log-level"), "debug");
 }
 

@@ -72,6 +72,16 @@ TEST(RunCommandTest, BadFeedListIsAUsageErrorBeforeAnythingStarts) {
   EXPECT_EQ(missing.exit.exit_code, 2);
 }
 
+TEST(RunCommandTest, MalformedDurationIsAUsageError) {
+  feedcrawl::testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(CliResult result,
+                       RunFeedcrawl({"run", "--once", "--data-dir", dir.File("data"),
+                                     "--max-interval", "soon"}));
+  EXPECT_EQ(result.exit.exit_code, 2);
+  EXPECT_NE(result.err.find("--max-interval"), std::string::npos) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(DataDir(dir.File("data")).LogsDir() + "/redis.log"));
+}
+
 // Ctrl-C: the children are stopped, redis-server too, and the exit status is 130.
 TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   feedcrawl::testing::TempDir dir;
@@ -84,12 +94,22 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
                        feedcrawl::testing::Subprocess::Start(
                            FeedcrawlPath(),
                            {"run", "--no-progress", "--processors", "1", "--data-dir",
-                            data.root()},
+                            data.root(), "--min-interval", "1h30m", "--pause-after-failures",
+                            "9"},
                            options));
   // The last child started is the fetcher; its log appears when it is spawned.
   ASSERT_TRUE(WaitForFile(data.LogPath("fetcher", 1), std::chrono::seconds(60)))
       << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
-  EXPECT_GE(ProcessesMentioning(data.root()).size(), 4u);  // redis, coordinator, 2 workers
+  std::vector<std::string> children = ProcessesMentioning(data.root());
+  EXPECT_GE(children.size(), 4u);  // redis, coordinator, 2 workers
+  // Scheduling settings given to `run` reach its coordinator.
+  bool coordinator_told = false;
+  for (const std::string& command : children) {
+    if (command.find("feedcrawl-coordinator") == std::string::npos) continue;
+    coordinator_told = command.find("--min-interval-ms 5400000") != std::string::npos &&
+                       command.find("--pause-after-failures 9") != std::string::npos;
+  }
+  EXPECT_TRUE(coordinator_told);
 
   ASSERT_OK(run->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));

@@ -1,7 +1,7 @@
 // docker-compose.yml is valid for docker-compose (as CI checks it, without a Docker engine),
 // refuses to start without a Redis password, and describes the deployment docs/OPERATIONS.md
-// promises: scalable workers on stable endpoints, Redis with AOF, health checks, and the demo
-// profile.
+// promises: scalable workers on stable endpoints, Redis with AOF, health checks, the demo
+// profile, and CURVE keys as compose secrets.
 #include <gtest/gtest.h>
 
 #include "tests/compose/compose_plan.h"
@@ -71,6 +71,46 @@ TEST_F(ComposeConfigTest, WorkersReachOnlyTheCoordinatorAndFetchersNeverSeeRedis
   EXPECT_TRUE(has("--appendonly", "yes"));
   EXPECT_TRUE(has("--requirepass", "p"));
   EXPECT_EQ(plan->services().count("testserver"), 1u);
+}
+
+TEST_F(ComposeConfigTest, CurveKeysComeAsSecretsFromTheSecretsFolder) {
+  auto plan = ComposePlan::Load(
+      kComposeFile, {},
+      {{"FEEDCRAWL_REDIS_PASSWORD", "p"}, {"FEEDCRAWL_SECRETS_DIR", "/srv/keys"}},
+      scratch_.path());
+  ASSERT_OK(plan.status());
+  const std::map<std::string, std::string> files = {
+      {"coordinator_curve_secret", "/srv/keys/coordinator.key_secret"},
+      {"coordinator_curve_public", "/srv/keys/coordinator.key"},
+      {"worker_curve_secret", "/srv/keys/worker.key_secret"},
+      {"curve_allowed_workers", "/srv/keys/allowed_workers"},
+  };
+  EXPECT_EQ(plan->secret_files(), files);
+
+  // Each role gets exactly the secrets it needs, under the names its variables give.
+  const auto& services = plan->services();
+  const auto& coordinator = services.at("coordinator");
+  EXPECT_EQ(coordinator.secrets,
+            (std::vector<std::string>{"coordinator_curve_secret", "curve_allowed_workers"}));
+  EXPECT_EQ(coordinator.environment.at("FEEDCRAWL_CURVE_SECRET_KEY_FILE"),
+            "/run/secrets/coordinator_curve_secret");
+  EXPECT_EQ(coordinator.environment.at("FEEDCRAWL_CURVE_ALLOW_KEYS_FILE"),
+            "/run/secrets/curve_allowed_workers");
+  for (const char* name : {"fetcher", "processor"}) {
+    const auto& worker = services.at(name);
+    EXPECT_EQ(worker.secrets,
+              (std::vector<std::string>{"worker_curve_secret", "coordinator_curve_public"}))
+        << name;
+    EXPECT_EQ(worker.environment.at("FEEDCRAWL_CURVE_SECRET_KEY_FILE"),
+              "/run/secrets/worker_curve_secret")
+        << name;
+    EXPECT_EQ(worker.environment.at("FEEDCRAWL_CURVE_SERVER_KEY_FILE"),
+              "/run/secrets/coordinator_curve_public")
+        << name;
+  }
+  // No secret key reaches a role that does not own it, and Redis gets none.
+  EXPECT_TRUE(services.at("redis").secrets.empty());
+  EXPECT_TRUE(services.at("import").secrets.empty());
 }
 
 }  // namespace

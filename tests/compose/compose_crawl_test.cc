@@ -3,7 +3,9 @@
 // test feed server, with the commands and environment the compose file gives them. While they
 // crawl the demo feeds, the test reads P stats and checks the numbers agree with each other;
 // afterwards it checks the totals against the feeds, the item stream, the metrics endpoints,
-// `feedcrawl status`, and that a killed worker's hash disappears within its TTL.
+// `feedcrawl status`, and that a killed worker's hash disappears within its TTL. The CURVE keys
+// the compose file mounts as secrets are made by deploy/make-curve-keys.sh, so all of this runs
+// encrypted, with the coordinator admitting the compose workers' key.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -59,6 +61,7 @@ class ComposeCrawlTest : public ::testing::Test {
       GTEST_SKIP() << "docker-compose is not installed (scripts/setup installs it)";
     }
     const std::string root = FEEDCRAWL_SOURCE_DIR;
+    ASSERT_NO_FATAL_FAILURE(MakeCurveKeys(root));
     auto plan = ComposePlan::Load(
         root + "/docker-compose.yml", {"demo"},
         {{"FEEDCRAWL_REDIS_PASSWORD", kPassword},
@@ -66,10 +69,28 @@ class ComposeCrawlTest : public ::testing::Test {
          {"FEEDCRAWL_ALLOW_PRIVATE_NETWORKS", "true"},
          {"FEEDCRAWL_WORKER_TTL_MS", std::to_string(kWorkerTtlMs)},
          {"FEEDCRAWL_FETCH_TIMEOUT_MS", "5000"},
-         {"FEEDCRAWL_RELOAD_INTERVAL_MS", "1000"}},
+         {"FEEDCRAWL_RELOAD_INTERVAL_MS", "1000"},
+         {"FEEDCRAWL_SECRETS_DIR", scratch_.File("secrets")}},
         scratch_.path());
     ASSERT_OK(plan.status());
     plan_ = std::make_unique<ComposePlan>(std::move(*plan));
+  }
+
+  // The deployment's key-making script, run as an operator would, into the scratch folder.
+  void MakeCurveKeys(const std::string& root) {
+    SubprocessOptions options;
+    options.capture_stdout = true;
+    options.env = {{"FEEDCRAWL_BIN", std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl"}};
+    options.stderr_path = scratch_.File("make-curve-keys.log");
+    auto script = Subprocess::Start("sh", {root + "/deploy/make-curve-keys.sh",
+                                           scratch_.File("secrets")}, options);
+    ASSERT_OK(script.status());
+    auto output = (*script)->ReadAll(30'000);
+    auto exit = (*script)->Wait(10'000);
+    ASSERT_OK(exit.status());
+    auto log = testing::ReadFile(scratch_.File("make-curve-keys.log"));
+    ASSERT_TRUE(exit->Success()) << (output.ok() ? *output : "") << "\n"
+                                 << (log.ok() ? *log : "");
   }
 
   // Starts instance n of a service; its log goes to a file in the scratch folder.
@@ -97,6 +118,19 @@ class ComposeCrawlTest : public ::testing::Test {
     }
     processes_[service + "-" + std::to_string(n)] = std::move(*process);
     return processes_[service + "-" + std::to_string(n)].get();
+  }
+
+  // The last lines of every role's log, for failure messages.
+  std::string Logs() {
+    std::string out;
+    for (const auto& [name, process] : processes_) {
+      if (name.rfind("redis", 0) == 0) continue;
+      auto text = testing::ReadFile(scratch_.File(name + ".log"));
+      if (!text.ok()) continue;
+      const size_t start = text->size() > 3000 ? text->size() - 3000 : 0;
+      out += "==== " + name + " ====\n" + text->substr(start) + "\n";
+    }
+    return out;
   }
 
   std::string RedisUrl() {
@@ -189,7 +223,7 @@ TEST_F(ComposeCrawlTest, CrawlsTheDemoWithConsistentNumbers) {
     for (const FeedRecord& feed : *now_feeds) all_fetched &= feed.last_fetch_ms > 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  ASSERT_TRUE(all_fetched) << "the demo feeds were not all fetched";
+  ASSERT_TRUE(all_fetched) << "the demo feeds were not all fetched\n" << Logs();
   EXPECT_GT(samples, 0u);
   // Let the coordinator publish the last reports.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -212,6 +246,11 @@ TEST_F(ComposeCrawlTest, CrawlsTheDemoWithConsistentNumbers) {
   EXPECT_EQ(Field(*stats, "processors_live"), 2);
   EXPECT_GT(Field(*stats, "errors_total"), 0);  // the demo's faults
   EXPECT_GT(Field(*stats, "fetches_per_min"), 0);
+  // The compose workers got in with their key, and nobody was turned away.
+  EXPECT_EQ(Field(*stats, "zap_refused_total"), 0);
+  auto coordinator_log = testing::ReadFile(scratch_.File("coordinator-0.log"));
+  ASSERT_OK(coordinator_log.status());
+  EXPECT_NE(coordinator_log->find("CURVE on"), std::string::npos) << *coordinator_log;
   // Every new item went to the stream once (the cap is far above the demo's size).
   auto xlen = store->redis().Command({"XLEN", "fc:stream:items"});
   ASSERT_OK(xlen.status());

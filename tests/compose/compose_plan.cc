@@ -109,7 +109,26 @@ StatusOr<ComposePlan> ComposePlan::Load(
                                                                 : second - first - 1));
       }
     }
+    if (spec.contains("secrets")) {
+      for (const auto& secret : spec["secrets"]) {
+        // Short form "name", or long form {source, target}; the target defaults to the name,
+        // and a relative one lives under /run/secrets as well.
+        const std::string source =
+            secret.is_string() ? secret.get<std::string>() : secret.value("source", "");
+        std::string target = secret.is_object() ? secret.value("target", source) : source;
+        if (target.empty() || target[0] != '/') target = "/run/secrets/" + target;
+        service.secrets.push_back(source);
+        service.secret_targets[source] = target;
+      }
+    }
     plan.services_[name] = std::move(service);
+  }
+  if (config.contains("secrets") && config["secrets"].is_object()) {
+    for (const auto& [name, spec] : config["secrets"].items()) {
+      if (spec.is_object() && spec.contains("file")) {
+        plan.secret_files_[name] = spec["file"].get<std::string>();
+      }
+    }
   }
   return plan;
 }
@@ -178,6 +197,14 @@ StatusOr<LocalProcess> ComposePlan::Localize(const std::string& name, int n, boo
       ::mkdir(dir.c_str(), 0755);
       paths.emplace_back(target, dir);
     }
+  }
+  // Secrets are read in place: copying would lose the secret files' modes.
+  for (const std::string& secret : service.secrets) {
+    auto file = secret_files_.find(secret);
+    if (file == secret_files_.end()) {
+      return Status::NotFound(name + " uses secret " + secret + ", which names no file");
+    }
+    paths.emplace_back(service.secret_targets.at(secret), file->second);
   }
   auto localize = [&](const std::string& value) {
     auto own = own_ports.find(value);

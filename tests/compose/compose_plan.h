@@ -4,7 +4,8 @@
 // machine, changing only what must differ outside Docker: service host names become 127.0.0.1,
 // listening ports become free ports, 0.0.0.0 and tcp://* become 127.0.0.1, and volume paths
 // become local folders (bind-mounted files that name services are copied with those names
-// rewritten). Everything else (program, arguments, variables) is used as written.
+// rewritten), and compose secrets are read from their files where they are. Everything else
+// (program, arguments, variables) is used as written.
 //
 // Not thread-safe; used from one test.
 #pragma once
@@ -25,6 +26,8 @@ struct ComposeService {
   std::vector<std::string> expose;                         // container ports
   std::vector<std::string> profiles;                       // empty: always started
   std::vector<std::pair<std::string, std::string>> volumes;  // source (path or volume), target
+  std::vector<std::string> secrets;                          // names of top-level secrets
+  std::map<std::string, std::string> secret_targets;         // secret name -> path inside
 };
 
 // A service instance ready to start: program, arguments and environment.
@@ -45,6 +48,8 @@ class ComposePlan {
                                     const std::string& scratch_dir);
 
   const std::map<std::string, ComposeService>& services() const { return services_; }
+  // Top-level secrets: name -> file on this machine.
+  const std::map<std::string, std::string>& secret_files() const { return secret_files_; }
 
   // Instance `n` of `service`: its exposed ports get free ports of their own when the service is
   // replicated (`replicated`), else the ports every other service reaches it on. Named volumes
@@ -60,6 +65,7 @@ class ComposePlan {
  private:
   StatusOr<int> SharedPort(const std::string& service, const std::string& port);
   std::map<std::string, ComposeService> services_;
+  std::map<std::string, std::string> secret_files_;
   std::map<std::string, int> shared_ports_;  // "service:port" -> local port
   std::string scratch_dir_;
 };

@@ -296,8 +296,14 @@ TEST_F(CoordinatorTest, SilentFetcherLosesItsJobsToALiveOne) {
   Peer alive(context_, "alive", coordinator_->control_endpoint());
   alive.Hello(v1::ROLE_FETCHER, 5);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  clock_.AdvanceMs(1500);
-  alive.Heartbeat();  // the live fetcher keeps talking; the other went silent
+  // The live fetcher keeps talking; the other went silent. Time moves in two steps with a
+  // heartbeat between, so the live one is never silent for the timeout whenever the coordinator
+  // looks (one jump of 1500 ms before the heartbeat could make both look dead).
+  clock_.AdvanceMs(600);
+  alive.Heartbeat();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  clock_.AdvanceMs(900);
+  alive.Heartbeat();
   std::set<uint64_t> feeds;
   for (int i = 0; i < 2; ++i) {
     auto job = alive.Next(v1::Envelope::kJob);
@@ -305,6 +311,60 @@ TEST_F(CoordinatorTest, SilentFetcherLosesItsJobsToALiveOne) {
     feeds.insert(job->job().feed_id());
   }
   EXPECT_EQ(feeds.size(), 2u);
+}
+
+// A fetcher that stalls longer than the worker timeout (an overloaded host) is dropped and its
+// job handed out again; when it speaks again it must get work again, not idle forever.
+TEST_F(CoordinatorTest, FetcherDroppedAsSilentIsReadmittedWhenItHeartbeatsAgain) {
+  AddFeeds(3);
+  CoordinatorOptions options;
+  options.once = true;
+  options.worker_timeout_ms = 1000;
+  StartCoordinator(options);
+  Peer stalled(context_, "stalled", coordinator_->control_endpoint());
+  stalled.Hello(v1::ROLE_FETCHER, 1);
+  ASSERT_TRUE(stalled.Next(v1::Envelope::kJob).has_value());
+  stalled.Heartbeat();
+  auto reply = stalled.Next(v1::Envelope::kHeartbeat);
+  ASSERT_TRUE(reply.has_value());
+  const uint64_t epoch = reply->heartbeat().coordinator_epoch();
+
+  clock_.AdvanceMs(1500);  // silent past the worker timeout: dropped
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(stalled.Next(v1::Envelope::kJob, 300).has_value());
+
+  // It heartbeats again, knowing this coordinator, with 3 free slots (its old job is given up).
+  v1::Envelope beat;
+  beat.mutable_heartbeat()->set_role(v1::ROLE_FETCHER);
+  beat.mutable_heartbeat()->set_worker_id("stalled");
+  beat.mutable_heartbeat()->set_free_slots(3);
+  beat.mutable_heartbeat()->set_coordinator_epoch(epoch);
+  stalled.Send(beat);
+  std::set<uint64_t> feeds;
+  for (int i = 0; i < 3; ++i) {
+    auto job = stalled.Next(v1::Envelope::kJob);
+    ASSERT_TRUE(job.has_value()) << "the readmitted fetcher got no job " << i;
+    feeds.insert(job->job().feed_id());
+  }
+  EXPECT_EQ(feeds.size(), 3u);
+}
+
+// A heartbeat naming another epoch comes from a worker that will say Hello: no credit is guessed.
+TEST_F(CoordinatorTest, HeartbeatFromAnUnknownWorkerOfAnotherEpochGetsNoJobs) {
+  AddFeeds(1);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer stranger(context_, "stranger", coordinator_->control_endpoint());
+  v1::Envelope beat;
+  beat.mutable_heartbeat()->set_role(v1::ROLE_FETCHER);
+  beat.mutable_heartbeat()->set_free_slots(5);
+  beat.mutable_heartbeat()->set_coordinator_epoch(987654);
+  stranger.Send(beat);
+  auto reply = stranger.Next(v1::Envelope::kHeartbeat);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_NE(reply->heartbeat().coordinator_epoch(), 987654u);
+  EXPECT_FALSE(stranger.Next(v1::Envelope::kJob, 500).has_value());
 }
 
 TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {

@@ -197,7 +197,10 @@ StatusOr<int> FeedServer::Impl::Bind() {
   http_.set_write_timeout(10);
   http_.set_payload_max_length(1 << 20);
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
-    if (!IsStatsPath(req.path)) stats_.Begin(&req, req.get_header_value("Host"));
+    if (!IsStatsPath(req.path)) {
+      stats_.Begin(&req, req.get_header_value("Host"));
+      stats_.AddPeer(req.remote_addr);
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {

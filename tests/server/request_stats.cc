@@ -35,9 +35,15 @@ void RequestStats::AddBytesSent(uint64_t bytes) {
   bytes_sent_ += bytes;
 }
 
+void RequestStats::AddPeer(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  peers_[address]++;
+}
+
 void RequestStats::Reset() {
   std::lock_guard lock(mutex_);
   requests_ = 0;
+  peers_.clear();
   bytes_sent_ = 0;
   by_status_.clear();
   by_path_.clear();
@@ -71,6 +77,8 @@ nlohmann::json RequestStats::ToJson() const {
                            {"current", counters.current},
                            {"max_concurrent", counters.max_concurrent}};
   }
+  json["peers"] = nlohmann::json::object();
+  for (const auto& [address, n] : peers_) json["peers"][address] = n;
   return json;
 }
 

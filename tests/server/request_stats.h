@@ -1,6 +1,7 @@
 // Counters of the test feed server, served as JSON at GET /_stats: requests by status and path,
 // bytes sent, and per Host header the requests now in progress and the most seen at once (what
-// politeness tests check). A request is "in progress" from routing until its last body byte.
+// politeness tests check), and requests per client address (so a test can tell which network a
+// fetcher came from). A request is "in progress" from routing until its last body byte.
 // Thread-safe.
 #pragma once
 
@@ -21,11 +22,14 @@ class RequestStats {
   // counted, but no host's in-progress number changes.
   void End(const void* token, const std::string& path, int status);
   void AddBytesSent(uint64_t bytes);
+  // Counts one request from the client at `address` (the peer's IP, without port).
+  void AddPeer(const std::string& address);
   void Reset();
 
   // {"requests", "not_modified", "bytes_sent", "in_flight", "max_in_flight",
   //  "by_status": {"200": n}, "by_path": {"/a.xml": n},
-  //  "hosts": {"127.0.0.1:8080": {"requests", "current", "max_concurrent"}}}
+  //  "hosts": {"127.0.0.1:8080": {"requests", "current", "max_concurrent"}},
+  //  "peers": {"127.0.0.1": n}}
   nlohmann::json ToJson() const;
 
  private:
@@ -43,6 +47,7 @@ class RequestStats {
   std::map<int, uint64_t> by_status_;
   std::map<std::string, uint64_t> by_path_;
   std::map<std::string, HostCounters> hosts_;
+  std::map<std::string, uint64_t> peers_;  // client address -> requests
   std::unordered_map<const void*, std::string> running_;  // token -> host
 };
 

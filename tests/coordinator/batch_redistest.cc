@@ -1,0 +1,381 @@
+// Batched store round trips of the coordinator, against a real redis-server. First the store's
+// batch calls (GetFeeds, SaveFeeds) on their own; then a coordinator over real ZeroMQ sockets,
+// with the test playing fetchers and processor and a FakeClock driving time: more feeds than one
+// dispatch batch, feeds removed or unreadable when taken, a fetcher gone when its jobs are sent,
+// and the job latency published in P stats, the metrics and P run.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/messages.h"
+#include "common/metrics.h"
+#include "common/store.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/latency_histogram.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace feedcrawl {
+namespace {
+
+namespace v1 = feedcrawl::v1;
+using testing::RedisServer;
+
+std::vector<std::string> Urls(int n, int hosts = 3) {
+  std::vector<std::string> urls;
+  for (int i = 0; i < n; ++i) {
+    urls.push_back("http://h" + std::to_string(i % hosts) + ".test/" + std::to_string(i));
+  }
+  return urls;
+}
+
+class StoreBatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(redis_.Start());
+    ASSERT_OK_AND_ASSIGN(store_, Store::Open(redis_.Url()));
+    ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds(Urls(5), 1000));
+    ids_ = added.ids;
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<Store> store_;
+  std::vector<uint64_t> ids_;
+};
+
+TEST_F(StoreBatchTest, GetFeedsReadsEveryRecordInOrderAndNulloptForGoneOnes) {
+  ASSERT_OK(store_->RemoveFeed("http://h1.test/1"));
+  std::vector<uint64_t> wanted = {ids_[4], ids_[1], 999, ids_[0]};
+  ASSERT_OK_AND_ASSIGN(auto feeds, store_->GetFeeds(wanted));
+  ASSERT_EQ(feeds.size(), 4u);
+  ASSERT_TRUE(feeds[0].has_value());
+  EXPECT_EQ(feeds[0]->id, ids_[4]);
+  EXPECT_EQ(feeds[0]->url, "http://h1.test/4");
+  EXPECT_FALSE(feeds[1].has_value()) << "removed feed";
+  EXPECT_FALSE(feeds[2].has_value()) << "unknown id";
+  ASSERT_TRUE(feeds[3].has_value());
+  EXPECT_EQ(feeds[3]->url, "http://h0.test/0");
+  ASSERT_OK_AND_ASSIGN(auto none, store_->GetFeeds({}));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_F(StoreBatchTest, SaveFeedsWritesEachStateAndReportsRemovedFeeds) {
+  ASSERT_OK_AND_ASSIGN(auto feeds, store_->GetFeeds(ids_));
+  std::vector<FeedSave> saves;
+  for (auto& feed : feeds) {
+    FeedSave save;
+    save.feed = *feed;
+    save.feed.etag = "\"e" + std::to_string(feed->id) + "\"";
+    save.feed.next_due_ms = 5000 + static_cast<int64_t>(feed->id);
+    saves.push_back(std::move(save));
+  }
+  ASSERT_OK(store_->RemoveFeed("http://h2.test/2"));
+  ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds(saves));
+  ASSERT_EQ(results.size(), saves.size());
+  for (size_t i = 0; i < saves.size(); ++i) {
+    const uint64_t id = saves[i].feed.id;
+    ASSERT_OK_AND_ASSIGN(auto stored, store_->GetFeed(id));
+    if (id == ids_[2]) {
+      EXPECT_TRUE(results[i].status.IsNotFound()) << results[i].status.ToString();
+      EXPECT_FALSE(stored.has_value()) << "a late write brought a removed feed back";
+      continue;
+    }
+    EXPECT_OK(results[i].status);
+    EXPECT_FALSE(results[i].counted);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->etag, saves[i].feed.etag);
+    ASSERT_OK_AND_ASSIGN(auto score, store_->redis().Command(
+                                         {"ZSCORE", "fc:schedule", std::to_string(id)}));
+    EXPECT_EQ(score.str, std::to_string(saves[i].feed.next_due_ms));
+  }
+}
+
+TEST_F(StoreBatchTest, RunSavesCountOncePerFeedAndSurviveAForgottenScript) {
+  RunRecord run;
+  run.id = 7;
+  run.counters = {{"feeds", 5}};
+  ASSERT_OK(store_->WriteRun(run));
+  ASSERT_OK_AND_ASSIGN(auto feeds, store_->GetFeeds(ids_));
+  std::vector<FeedSave> saves;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    FeedSave save;
+    save.feed = *feeds[i];
+    // Three feeds in the run, two plain saves (a continuous coordinator's), in one batch.
+    if (i < 3) {
+      save.run_id = 7;
+      save.counters = {{"done", 1}, {"ok", 1}};
+    }
+    saves.push_back(std::move(save));
+  }
+  ASSERT_OK_AND_ASSIGN(auto first, store_->SaveFeeds(saves));
+  for (size_t i = 0; i < saves.size(); ++i) {
+    EXPECT_OK(first[i].status);
+    EXPECT_EQ(first[i].counted, i < 3) << i;
+  }
+  // The server forgets its scripts (as after a restart); the batch is repeated, as after a lost
+  // reply: written again, counted no more.
+  ASSERT_OK_AND_ASSIGN(auto flushed, store_->redis().Command({"SCRIPT", "FLUSH"}));
+  ASSERT_FALSE(flushed.IsError());
+  ASSERT_OK_AND_ASSIGN(auto second, store_->SaveFeeds(saves));
+  for (size_t i = 0; i < saves.size(); ++i) {
+    EXPECT_OK(second[i].status);
+    EXPECT_FALSE(second[i].counted) << i;
+  }
+  ASSERT_OK_AND_ASSIGN(auto stored_run, store_->GetRun());
+  ASSERT_TRUE(stored_run.has_value());
+  EXPECT_EQ(stored_run->counters["done"], 3u);
+  EXPECT_EQ(stored_run->counters["ok"], 3u);
+  for (size_t i = 0; i < saves.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(auto stored, store_->GetFeed(saves[i].feed.id));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->run_id, i < 3 ? 7u : 0u) << i;
+  }
+}
+
+TEST_F(StoreBatchTest, BatchCallsFailWholeWhenRedisIsDown) {
+  ASSERT_OK(redis_.Stop());
+  EXPECT_FALSE(store_->GetFeeds(ids_).ok());
+  FeedSave save;
+  save.feed.id = ids_[0];
+  save.feed.url = "http://h0.test/0";
+  EXPECT_FALSE(store_->SaveFeeds({save}).ok());
+  save.feed.id = 0;
+  ASSERT_OK(redis_.Start());
+  EXPECT_EQ(store_->SaveFeeds({save}).status().code(), StatusCode::kInvalidArgument);
+}
+
+// A fetcher or processor played by the test over a DEALER socket.
+class Peer {
+ public:
+  Peer(WireContext& context, const std::string& identity, const std::string& endpoint) {
+    SocketOptions options;
+    options.identity = identity;
+    socket_ = std::move(*Socket::Create(context, SocketKind::kDealer, options));
+    EXPECT_OK(socket_->Connect(endpoint));
+  }
+  void Send(const v1::Envelope& envelope) {
+    EXPECT_OK(socket_->Send(WireMessage{"", {EncodeEnvelope(envelope)}}, false));
+  }
+  // Every job that arrives until none came for quiet_ms (or timeout_ms passed).
+  std::vector<v1::FetchJob> Jobs(size_t at_least, int quiet_ms = 300, int timeout_ms = 10'000) {
+    std::vector<v1::FetchJob> jobs;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(quiet_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (jobs.size() >= at_least && std::chrono::steady_clock::now() >= quiet_until) break;
+      auto ready = PollReadable({socket_.get()}, 20);
+      if (!ready.ok()) break;
+      while (true) {
+        auto message = socket_->TryRecv();
+        if (!message.ok() || !message->has_value()) break;
+        auto envelope = DecodeEnvelope((**message).frames.at(0));
+        if (!envelope.ok() || envelope->body_case() != v1::Envelope::kJob) continue;
+        jobs.push_back(envelope->job());
+        quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(quiet_ms);
+      }
+    }
+    return jobs;
+  }
+  void Hello(v1::Role role, uint32_t credit) {
+    v1::Envelope hello;
+    hello.mutable_hello()->set_role(role);
+    hello.mutable_hello()->set_worker_id("test");
+    Send(hello);
+    if (credit > 0) {
+      v1::Envelope c;
+      c.mutable_credit()->set_slots(credit);
+      Send(c);
+    }
+  }
+  void Report(const v1::FetchJob& job) {
+    v1::Envelope envelope;
+    v1::JobReport* report = envelope.mutable_report();
+    report->set_job_id(job.job_id());
+    report->set_feed_id(job.feed_id());
+    report->set_outcome(v1::OUTCOME_OK);
+    report->set_http_status(200);
+    report->set_etag("\"r" + std::to_string(job.feed_id()) + "\"");
+    report->set_new_items(2);
+    report->set_total_items(2);
+    Send(envelope);
+  }
+
+ private:
+  std::unique_ptr<Socket> socket_;
+};
+
+class CoordinatorBatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(redis_.Start());
+    ASSERT_OK_AND_ASSIGN(store_, Store::Open(redis_.Url()));
+  }
+  void TearDown() override {
+    if (coordinator_) coordinator_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<uint64_t> AddFeeds(int n) {
+    auto added = store_->AddFeeds(Urls(n), clock_.NowMs());
+    EXPECT_OK(added.status());
+    return added.ok() ? added->ids : std::vector<uint64_t>{};
+  }
+  void StartCoordinator(CoordinatorOptions options) {
+    options.control_bind = "tcp://127.0.0.1:*";
+    options.results_in_bind = "tcp://127.0.0.1:*";
+    options.results_out_bind = "tcp://127.0.0.1:*";
+    options.politeness = {0, 0};
+    options.stats_interval_ms = 100;
+    options.metrics = &metrics_;
+    auto store = Store::Open(redis_.Url());
+    ASSERT_OK(store.status());
+    coordinator_ = std::make_unique<Coordinator>(options, std::move(*store), clock_);
+    ASSERT_OK(coordinator_->Start());
+    thread_ = std::thread([this] { run_status_ = coordinator_->Run(); });
+  }
+  std::map<std::string, std::string> Stats() {
+    auto stats = store_->ReadStats();
+    EXPECT_OK(stats.status());
+    return stats.ok() ? *stats : std::map<std::string, std::string>{};
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<Store> store_;
+  FakeClock clock_;
+  MetricsSnapshot metrics_;
+  WireContext context_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::thread thread_;
+  Status run_status_;
+};
+
+TEST_F(CoordinatorBatchTest, MoreFeedsThanABatchAreEachDispatchedOnceAndTheirLatencyPublished) {
+  const int kFeeds = static_cast<int>(Coordinator::kDispatchBatch) * 2 + 100;
+  AddFeeds(kFeeds);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, 5000);
+
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds);
+  ASSERT_EQ(jobs.size(), size_t(kFeeds));
+  std::set<uint64_t> feeds;
+  for (const auto& job : jobs) feeds.insert(job.feed_id());
+  EXPECT_EQ(feeds.size(), size_t(kFeeds)) << "a feed was dispatched twice";
+
+  // Every job takes 250 ms from dispatch to report (the coordinator's clock moves only here).
+  clock_.AdvanceMs(250);
+  for (const auto& job : jobs) processor.Report(job);
+  thread_.join();
+  EXPECT_OK(run_status_);
+
+  auto stats = Stats();
+  EXPECT_EQ(stats["run_done"], std::to_string(kFeeds));
+  EXPECT_EQ(stats["run_ok"], std::to_string(kFeeds));
+  EXPECT_EQ(stats["run_complete"], "1");
+  for (const char* field : {"job_latency_p50_ms", "job_latency_p90_ms", "job_latency_p99_ms",
+                            "job_latency_max_ms", "run_job_latency_p50_ms",
+                            "run_job_latency_p99_ms", "run_job_latency_max_ms"}) {
+    EXPECT_EQ(stats[field], "250") << field;
+  }
+  std::set<std::string> exported;
+  for (const Metric& metric : metrics_.Get()) exported.insert(metric.name);
+  EXPECT_TRUE(exported.count("coordinator_job_latency_p99_ms"));
+  EXPECT_TRUE(exported.count("coordinator_run_job_latency_p50_ms"));
+
+  // Every report's state was written, and the run's latencies are in P run by bucket.
+  const std::vector<uint64_t> reported(feeds.begin(), feeds.end());
+  ASSERT_OK_AND_ASSIGN(auto records, store_->GetFeeds(reported));
+  for (const auto& record : records) {
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->etag, "\"r" + std::to_string(record->id) + "\"");
+    EXPECT_EQ(record->fetches, 1u);
+  }
+  ASSERT_OK_AND_ASSIGN(auto run, store_->GetRun());
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->counters["done"], uint64_t(kFeeds));
+  const std::string bucket =
+      "job_latency_bucket_" + std::to_string(LatencyHistogram::BucketOf(250));
+  EXPECT_EQ(run->counters[bucket], uint64_t(kFeeds));
+}
+
+TEST_F(CoordinatorBatchTest, FeedsRemovedBeforeTheirBatchIsReadAreSkippedAndCounted) {
+  std::vector<uint64_t> ids = AddFeeds(10);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  // Removed after the coordinator loaded them, before any fetcher offered credit.
+  for (int i : {1, 4, 7}) ASSERT_OK(store_->RemoveFeed(Urls(10)[i]));
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, 100);
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(7);
+  ASSERT_EQ(jobs.size(), 7u);
+  for (const auto& job : jobs) {
+    EXPECT_NE(job.feed_id(), ids[1]);
+    EXPECT_NE(job.feed_id(), ids[4]);
+    EXPECT_NE(job.feed_id(), ids[7]);
+  }
+  for (const auto& job : jobs) processor.Report(job);
+  thread_.join();
+  EXPECT_OK(run_status_);
+  auto stats = Stats();
+  EXPECT_EQ(stats["run_done"], "10") << "removed feeds must still end the run";
+  EXPECT_EQ(stats["run_ok"], "7");
+  ASSERT_OK_AND_ASSIGN(auto gone, store_->GetFeed(ids[4]));
+  EXPECT_FALSE(gone.has_value()) << "a removed feed came back";
+}
+
+TEST_F(CoordinatorBatchTest, FeedsTakenWhileRedisIsDownAreDispatchedOnceItIsBack) {
+  AddFeeds(6);
+  CoordinatorOptions options;
+  options.once = true;
+  options.worker_timeout_ms = 60'000;  // the fetcher stays live across the clock jump
+  StartCoordinator(options);
+  ASSERT_OK(redis_.Stop());
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 10);
+  EXPECT_TRUE(fetcher.Jobs(0, 500, 1000).empty()) << "dispatched without reading the records";
+  ASSERT_OK(redis_.Start());
+  // The feeds wait out the store's retry delay, then go out, each once.
+  clock_.AdvanceMs(6'000);
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(6);
+  std::set<uint64_t> feeds;
+  for (const auto& job : jobs) feeds.insert(job.feed_id());
+  EXPECT_EQ(jobs.size(), 6u);
+  EXPECT_EQ(feeds.size(), 6u);
+}
+
+TEST_F(CoordinatorBatchTest, JobsForAFetcherThatLeftGoToTheNextFetcher) {
+  CoordinatorOptions options;
+  options.reload_interval_ms = 1'000;
+  options.worker_timeout_ms = 60'000;
+  StartCoordinator(options);
+  {
+    // A fetcher offers credit while nothing is due, then disappears without a Goodbye.
+    Peer gone(context_, "gone", coordinator_->control_endpoint());
+    gone.Hello(v1::ROLE_FETCHER, 50);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Feeds arrive; the coordinator picks them up at its next reload and tries the gone fetcher.
+  std::vector<uint64_t> ids = AddFeeds(20);
+  clock_.AdvanceMs(1'500);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  Peer fetcher(context_, "f2", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 100);
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(20);
+  std::set<uint64_t> feeds;
+  for (const auto& job : jobs) feeds.insert(job.feed_id());
+  EXPECT_EQ(jobs.size(), 20u) << "feeds taken for the gone fetcher were not given back";
+  EXPECT_EQ(feeds, std::set<uint64_t>(ids.begin(), ids.end()));
+}
+
+}  // namespace
+}  // namespace feedcrawl

@@ -1,0 +1,176 @@
+// The processor's store path against a real redis-server: StoreItems split into SendStoreItems /
+// ReceiveStoreItems (several feeds in flight on one connection), the exactly-once guarantees of
+// the item script with its batched order entries, and what a caller sees when the connection
+// breaks or the server forgets the script while calls are in flight.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/store.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace feedcrawl {
+namespace {
+
+using testing::RedisServer;
+
+constexpr int64_t kBaseMs = 1'700'000'000'000;
+
+std::vector<StoredItem> Items(uint64_t feed_id, size_t count) {
+  std::vector<StoredItem> items;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string key = "https://example.com/" + std::to_string(feed_id) + "/" +
+                            std::to_string(i);
+    items.push_back({key, R"({"key":")" + key + R"(","title":"Заметка \")" + std::to_string(i) +
+                              R"(\""})",
+                     kBaseMs + static_cast<int64_t>(i) * 1000});
+  }
+  return items;
+}
+
+class StorePipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(redis_.Start());
+    ASSERT_OK_AND_ASSIGN(store_, Store::Open(redis_.Url()));
+    store_->set_item_stream_max_len(Store::kDefaultItemStreamMaxLen);
+    ASSERT_OK_AND_ASSIGN(raw_, redis_.Connect());
+  }
+
+  int64_t Integer(const std::vector<std::string>& argv) {
+    StatusOr<RedisReply> r = raw_->Command(argv);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->integer : -1;
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RedisClient> raw_;
+};
+
+TEST_F(StorePipelineTest, RepliesComeBackInOrderWithTheirOwnCounts) {
+  // Feed f gets f * 3 items; feed 2's items are sent twice in a row, so the second call of the
+  // same feed finds them all stored.
+  const std::vector<uint64_t> feeds = {1, 2, 2, 3, 4};
+  for (uint64_t feed : feeds) ASSERT_OK(store_->SendStoreItems(feed, Items(feed, feed * 3)));
+  EXPECT_EQ(store_->pending_store_items(), feeds.size());
+  const uint32_t want_new[] = {3, 6, 0, 9, 12};
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(StoreItemsResult result, store_->ReceiveStoreItems());
+    EXPECT_EQ(result.new_items, want_new[i]) << i;
+    EXPECT_EQ(result.total_items, feeds[i] * 3) << i;
+  }
+  EXPECT_EQ(store_->pending_store_items(), 0u);
+  EXPECT_FALSE(store_->ReceiveStoreItems().ok());  // nothing was sent
+
+  // Each item once in the hash, the order set (with its time) and the stream.
+  EXPECT_EQ(Integer({"HLEN", "fc:items:4"}), 12);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:4:order"}), 12);
+  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 3 + 6 + 9 + 12);
+  StatusOr<RedisReply> score = raw_->Command({"ZSCORE", "fc:items:3:order",
+                                              "https://example.com/3/8"});
+  ASSERT_OK(score.status());
+  EXPECT_EQ(score->str, std::to_string(kBaseMs + 8000));
+  ItemQuery query;
+  query.feed_id = 3;
+  ASSERT_OK_AND_ASSIGN(std::vector<ItemRow> rows, store_->QueryItems(query));
+  ASSERT_EQ(rows.size(), 9u);
+  EXPECT_EQ(rows[0].json, Items(3, 9)[0].json);
+}
+
+// The script writes order entries in batches: a feed larger than one batch, with duplicate keys
+// inside the call, still stores each key once.
+TEST_F(StorePipelineTest, LargeFeedWithDuplicatesStoresEachKeyOnce) {
+  std::vector<StoredItem> items = Items(7, 2500);
+  items.push_back(items[10]);
+  items.push_back(items[2400]);
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult result, store_->StoreItems(7, items));
+  EXPECT_EQ(result.new_items, 2500u);
+  EXPECT_EQ(result.total_items, 2500u);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:7:order"}), 2500);
+  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 2500);
+  ASSERT_OK_AND_ASSIGN(result, store_->StoreItems(7, items));
+  EXPECT_EQ(result.new_items, 0u);
+  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 2500);
+}
+
+TEST_F(StorePipelineTest, OtherCallsWaitForPendingReplies) {
+  ASSERT_OK(store_->SendStoreItems(1, Items(1, 2)));
+  EXPECT_EQ(store_->StoreItems(2, Items(2, 2)).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(store_->ReadStats().status().code(), StatusCode::kInternal);
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult result, store_->ReceiveStoreItems());
+  EXPECT_EQ(result.new_items, 2u);
+  ASSERT_OK(store_->ReadStats().status());
+  ASSERT_OK_AND_ASSIGN(result, store_->StoreItems(2, Items(2, 2)));
+  EXPECT_EQ(result.new_items, 2u);
+}
+
+TEST_F(StorePipelineTest, ItemWithoutKeyIsRefusedBeforeSending) {
+  std::vector<StoredItem> items = Items(1, 3);
+  items[1].key.clear();
+  EXPECT_EQ(store_->SendStoreItems(1, items).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->pending_store_items(), 0u);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:1"}), 0);
+}
+
+// A connection that breaks with calls in flight: every one of them comes back Unavailable, in
+// order, nothing is sent twice behind the caller's back, and the next call reconnects.
+TEST_F(StorePipelineTest, BrokenConnectionFailsEveryPendingCall) {
+  // Held up behind a blocking command on the same connection, the calls cannot have run when the
+  // connection is killed.
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult warm, store_->StoreItems(9, Items(9, 1)));
+  EXPECT_EQ(warm.new_items, 1u);
+  ASSERT_OK_AND_ASSIGN(RedisReply id, store_->redis().Command({"CLIENT", "ID"}));
+  ASSERT_OK(store_->redis().Send({"BLPOP", "never-pushed", "0"}));
+  ASSERT_OK(store_->SendStoreItems(1, Items(1, 4)));
+  ASSERT_OK(store_->SendStoreItems(2, Items(2, 4)));
+  EXPECT_EQ(Integer({"CLIENT", "KILL", "ID", std::to_string(id.integer)}), 1);
+
+  StatusOr<RedisReply> blocked = store_->redis().Receive();
+  EXPECT_EQ(blocked.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->pending_store_items(), 0u);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:1"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:2"}), 0);
+
+  // What the processor does next: store them again.
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult again, store_->StoreItems(1, Items(1, 4)));
+  EXPECT_EQ(again.new_items, 4u);
+  ASSERT_OK(store_->SendStoreItems(2, Items(2, 4)));
+  ASSERT_OK_AND_ASSIGN(again, store_->ReceiveStoreItems());
+  EXPECT_EQ(again.new_items, 4u);
+}
+
+// The server forgets its scripts (a restart, SCRIPT FLUSH) while calls are in flight: those calls
+// fail without storing anything, and later ones load the script again.
+TEST_F(StorePipelineTest, ForgottenScriptFailsPendingCallsThenRecovers) {
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult first, store_->StoreItems(1, Items(1, 2)));
+  EXPECT_EQ(first.new_items, 2u);
+  ASSERT_OK(raw_->Command({"SCRIPT", "FLUSH"}).status());
+  ASSERT_OK(store_->SendStoreItems(2, Items(2, 2)));
+  ASSERT_OK(store_->SendStoreItems(3, Items(3, 2)));
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  // Sent while another call is still pending: the script text goes along.
+  ASSERT_OK(store_->SendStoreItems(4, Items(4, 2)));
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult fourth, store_->ReceiveStoreItems());
+  EXPECT_EQ(fourth.new_items, 2u);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:2"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:3"}), 0);
+
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult second, store_->StoreItems(2, Items(2, 2)));
+  EXPECT_EQ(second.new_items, 2u);
+  // Forgotten once the SHA1 is known again: StoreItems recovers by itself.
+  ASSERT_OK(raw_->Command({"SCRIPT", "FLUSH"}).status());
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult third, store_->StoreItems(3, Items(3, 2)));
+  EXPECT_EQ(third.new_items, 2u);
+  ASSERT_OK(store_->SendStoreItems(5, Items(5, 2)));
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult fifth, store_->ReceiveStoreItems());
+  EXPECT_EQ(fifth.new_items, 2u);
+}
+
+}  // namespace
+}  // namespace feedcrawl
