@@ -26,6 +26,7 @@
 #include "tests/support/crawl_cluster.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/truth_check.h"
 
 namespace feedcrawl {
 namespace {
@@ -44,11 +45,6 @@ constexpr int kDelayMs = 150;
 constexpr int kConcurrency = 8;
 // A fetcher told to stop must be gone within this (its drain is 2 s).
 constexpr int kStopBoundMs = 15'000;
-
-nlohmann::json WithoutKey(nlohmann::json item) {
-  item.erase("key");
-  return item;
-}
 
 class ChaosE2eTest : public ::testing::Test {
  protected:
@@ -220,36 +216,10 @@ TEST_F(ChaosE2eTest, CrawlThroughKillsRestartsAndScalingLosesAndDuplicatesNothin
     EXPECT_EQ(record->last_outcome, "ok");
     EXPECT_EQ(record->run_id, run->id);
     EXPECT_EQ(record->items_total, feed.items.size());
-    ItemQuery query;
-    query.feed_id = ids_[i];
-    ASSERT_OK_AND_ASSIGN(std::vector<ItemRow> rows, store_->QueryItems(query));
-    ASSERT_EQ(rows.size(), feed.items.size()) << "items lost or duplicated";
-    std::map<std::string, nlohmann::json> by_key;
-    std::map<std::string, nlohmann::json> by_title;
-    for (const ItemRow& row : rows) {
-      auto json = nlohmann::json::parse(row.json);
-      const std::string key = json["key"].get<std::string>();
-      EXPECT_TRUE(by_key.emplace(key, json).second) << "key stored twice: " << key;
-      by_title[json["title"].is_string() ? json["title"].get<std::string>() : ""] = json;
-      stored_keys.emplace(ids_[i], key);
+    for (std::string& key : testing::ExpectStoredItemsMatch(*store_, ids_[i], feed.items)) {
+      stored_keys.emplace(ids_[i], std::move(key));
     }
-    for (const Item& expected : feed.items) {
-      ++expected_items;
-      nlohmann::json want = ItemToJson(expected);
-      nlohmann::json got;
-      if (!expected.key.empty()) {
-        auto it = by_key.find(expected.key);
-        ASSERT_NE(it, by_key.end()) << "missing item " << expected.key;
-        got = it->second;
-        EXPECT_EQ(got["key"], want["key"]);
-      } else {
-        auto it = by_title.find(expected.title);
-        ASSERT_NE(it, by_title.end()) << "missing item titled " << expected.title;
-        got = it->second;
-        EXPECT_EQ(got["key"].get<std::string>().rfind("h:", 0), 0u);
-      }
-      EXPECT_EQ(WithoutKey(got), WithoutKey(want));
-    }
+    expected_items += feed.items.size();
   }
   EXPECT_EQ(expected_items, kFeeds * kItemsPerFeed);
   EXPECT_EQ(stats["items_total"], std::to_string(expected_items));

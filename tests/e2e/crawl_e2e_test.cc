@@ -15,6 +15,7 @@
 #include "tests/gen/feed_generator.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/truth_check.h"
 #include "tests/support/subprocess.h"
 
 namespace feedcrawl {
@@ -126,11 +127,6 @@ class CrawlE2eTest : public ::testing::Test {
   std::string summary_;
 };
 
-nlohmann::json WithoutKey(nlohmann::json item) {
-  item.erase("key");
-  return item;
-}
-
 TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
   auto stats = RunOnce();
   const size_t total_feeds = kFeeds + Faults().size();
@@ -148,35 +144,8 @@ TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
     auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
     ASSERT_OK(id.status());
     ASSERT_TRUE(id->has_value());
-    ItemQuery query;
-    query.feed_id = **id;
-    auto rows = (*store)->QueryItems(query);
-    ASSERT_OK(rows.status());
-    ASSERT_EQ(rows->size(), feed.items.size()) << "items lost or duplicated";
-    std::map<std::string, nlohmann::json> stored_by_key;
-    std::map<std::string, nlohmann::json> stored_by_title;
-    for (const ItemRow& row : *rows) {
-      auto json = nlohmann::json::parse(row.json);
-      EXPECT_TRUE(stored_by_key.emplace(json["key"].get<std::string>(), json).second);
-      stored_by_title[json["title"].is_string() ? json["title"].get<std::string>() : ""] = json;
-    }
-    for (const Item& expected : feed.items) {
-      ++expected_items;
-      nlohmann::json want = ItemToJson(expected);
-      nlohmann::json got;
-      if (!expected.key.empty()) {
-        auto it = stored_by_key.find(expected.key);
-        ASSERT_NE(it, stored_by_key.end()) << "missing item " << expected.key;
-        got = it->second;
-        EXPECT_EQ(got["key"], want["key"]);
-      } else {
-        auto it = stored_by_title.find(expected.title);
-        ASSERT_NE(it, stored_by_title.end()) << "missing item titled " << expected.title;
-        got = it->second;
-        EXPECT_EQ(got["key"].get<std::string>().rfind("h:", 0), 0u);
-      }
-      EXPECT_EQ(WithoutKey(got), WithoutKey(want));
-    }
+    testing::ExpectStoredItemsMatch(**store, **id, feed.items);
+    expected_items += feed.items.size();
   }
   EXPECT_EQ(stats["run_items_new"], std::to_string(expected_items));
 

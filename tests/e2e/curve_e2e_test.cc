@@ -18,6 +18,7 @@
 #include "tests/support/crawl_cluster.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/truth_check.h"
 
 namespace feedcrawl {
 namespace {
@@ -31,11 +32,6 @@ using testing::TestFeedServer;
 
 constexpr size_t kFeeds = 200;
 constexpr size_t kItemsPerFeed = 6;
-
-nlohmann::json WithoutKey(nlohmann::json item) {
-  item.erase("key");
-  return item;
-}
 
 class CurveE2eTest : public ::testing::Test {
  protected:
@@ -152,33 +148,8 @@ TEST_F(CurveE2eTest, OnlyAllowedWorkersJoinAndTheCrawlCompletesThroughThem) {
   for (size_t i = 0; i < truth_.size(); ++i) {
     const GeneratedFeed& feed = truth_[i];
     SCOPED_TRACE(feed.path + " (" + feed.format + ")");
-    ItemQuery query;
-    query.feed_id = ids_[i];
-    ASSERT_OK_AND_ASSIGN(std::vector<ItemRow> rows, store_->QueryItems(query));
-    ASSERT_EQ(rows.size(), feed.items.size()) << "items lost or duplicated";
-    std::map<std::string, nlohmann::json> by_key;
-    std::map<std::string, nlohmann::json> by_title;
-    for (const ItemRow& row : rows) {
-      auto json = nlohmann::json::parse(row.json);
-      EXPECT_TRUE(by_key.emplace(json["key"].get<std::string>(), json).second);
-      by_title[json["title"].is_string() ? json["title"].get<std::string>() : ""] = json;
-    }
-    for (const Item& expected : feed.items) {
-      ++expected_items;
-      nlohmann::json want = ItemToJson(expected);
-      nlohmann::json got;
-      if (!expected.key.empty()) {
-        auto it = by_key.find(expected.key);
-        ASSERT_NE(it, by_key.end()) << "missing item " << expected.key;
-        got = it->second;
-        EXPECT_EQ(got["key"], want["key"]);
-      } else {
-        auto it = by_title.find(expected.title);
-        ASSERT_NE(it, by_title.end()) << "missing item titled " << expected.title;
-        got = it->second;
-      }
-      EXPECT_EQ(WithoutKey(got), WithoutKey(want));
-    }
+    testing::ExpectStoredItemsMatch(*store_, ids_[i], feed.items);
+    expected_items += feed.items.size();
   }
   EXPECT_EQ(expected_items, kFeeds * kItemsPerFeed);
   EXPECT_EQ(stats["items_total"], std::to_string(expected_items));

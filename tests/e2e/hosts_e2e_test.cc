@@ -24,6 +24,7 @@
 #include "tests/gen/feed_generator.h"
 #include "tests/support/netns.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/truth_check.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
 
@@ -50,11 +51,6 @@ std::string Tail(const std::string& path, size_t max_bytes = 3000) {
   if (!text.ok()) return "(no " + path + ")";
   if (text->size() <= max_bytes) return *text;
   return "..." + text->substr(text->size() - max_bytes);
-}
-
-nlohmann::json WithoutKey(nlohmann::json item) {
-  item.erase("key");
-  return item;
 }
 
 class HostsE2eTest : public ::testing::Test {
@@ -264,35 +260,8 @@ TEST_F(HostsE2eTest, CrawlAcrossNamespacesStoresEveryItemOnce) {
     auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
     ASSERT_OK(id.status());
     ASSERT_TRUE(id->has_value());
-    ItemQuery query;
-    query.feed_id = **id;
-    auto rows = (*store)->QueryItems(query);
-    ASSERT_OK(rows.status());
-    ASSERT_EQ(rows->size(), feed.items.size()) << "items lost or duplicated";
-    std::map<std::string, nlohmann::json> by_key;
-    std::map<std::string, nlohmann::json> by_title;
-    for (const ItemRow& row : *rows) {
-      auto json = nlohmann::json::parse(row.json);
-      EXPECT_TRUE(by_key.emplace(json["key"].get<std::string>(), json).second);
-      by_title[json["title"].is_string() ? json["title"].get<std::string>() : ""] = json;
-    }
-    for (const Item& expected : feed.items) {
-      ++expected_items;
-      const nlohmann::json want = ItemToJson(expected);
-      nlohmann::json got;
-      if (!expected.key.empty()) {
-        auto it = by_key.find(expected.key);
-        ASSERT_NE(it, by_key.end()) << "missing item " << expected.key;
-        got = it->second;
-        EXPECT_EQ(got["key"], want["key"]);
-      } else {
-        auto it = by_title.find(expected.title);
-        ASSERT_NE(it, by_title.end()) << "missing item titled " << expected.title;
-        got = it->second;
-        EXPECT_EQ(got["key"].get<std::string>().rfind("h:", 0), 0u);
-      }
-      EXPECT_EQ(WithoutKey(got), WithoutKey(want));
-    }
+    testing::ExpectStoredItemsMatch(**store, **id, feed.items);
+    expected_items += feed.items.size();
   }
   EXPECT_EQ((*stats)["run_items_new"], std::to_string(expected_items));
   EXPECT_EQ((*stats)["items_total"], std::to_string(expected_items));

@@ -42,6 +42,7 @@
 #include "tests/gen/feed_generator.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/truth_check.h"
 #include "tests/support/subprocess.h"
 
 namespace feedcrawl {
@@ -358,11 +359,6 @@ class WireFuzzE2eTest : public ::testing::Test {
   std::string base_url_;
 };
 
-nlohmann::json WithoutKey(nlohmann::json item) {
-  item.erase("key");
-  return item;
-}
-
 TEST_F(WireFuzzE2eTest, CrawlCompletesWhileEveryCoordinatorPortIsFlooded) {
   GenOptions gen;
   gen.feeds = kFeeds;
@@ -452,26 +448,8 @@ TEST_F(WireFuzzE2eTest, CrawlCompletesWhileEveryCoordinatorPortIsFlooded) {
     auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
     ASSERT_OK(id.status());
     ASSERT_TRUE(id->has_value());
-    ItemQuery query;
-    query.feed_id = **id;
-    auto rows = (*store)->QueryItems(query);
-    ASSERT_OK(rows.status());
-    ASSERT_EQ(rows->size(), feed.items.size()) << "items lost or duplicated";
-    std::map<std::string, nlohmann::json> by_key;
-    std::map<std::string, nlohmann::json> by_title;
-    for (const ItemRow& row : *rows) {
-      auto json = nlohmann::json::parse(row.json);
-      EXPECT_TRUE(by_key.emplace(json["key"].get<std::string>(), json).second);
-      by_title[json["title"].is_string() ? json["title"].get<std::string>() : ""] = json;
-    }
-    for (const Item& expected : feed.items) {
-      ++expected_items;
-      const nlohmann::json want = ItemToJson(expected);
-      const auto& index = expected.key.empty() ? by_title : by_key;
-      auto it = index.find(expected.key.empty() ? expected.title : expected.key);
-      ASSERT_NE(it, index.end()) << "missing item " << expected.key << " " << expected.title;
-      EXPECT_EQ(WithoutKey(it->second), WithoutKey(want));
-    }
+    testing::ExpectStoredItemsMatch(**store, **id, feed.items);
+    expected_items += feed.items.size();
   }
   EXPECT_EQ((*stats)["run_items_new"], std::to_string(expected_items));
 }
