@@ -15,6 +15,7 @@
 #include "common/store.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/latency_histogram.h"
+#include "tests/coordinator/control_peer.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 
@@ -147,65 +148,21 @@ TEST_F(StoreBatchTest, BatchCallsFailWholeWhenRedisIsDown) {
   EXPECT_EQ(store_->SaveFeeds({save}).status().code(), StatusCode::kInvalidArgument);
 }
 
-// A fetcher or processor played by the test over a DEALER socket.
-class Peer {
- public:
-  Peer(WireContext& context, const std::string& identity, const std::string& endpoint) {
-    SocketOptions options;
-    options.identity = identity;
-    socket_ = std::move(*Socket::Create(context, SocketKind::kDealer, options));
-    EXPECT_OK(socket_->Connect(endpoint));
-  }
-  void Send(const v1::Envelope& envelope) {
-    EXPECT_OK(socket_->Send(WireMessage{"", {EncodeEnvelope(envelope)}}, false));
-  }
-  // Every job that arrives until none came for quiet_ms (or timeout_ms passed).
-  std::vector<v1::FetchJob> Jobs(size_t at_least, int quiet_ms = 300, int timeout_ms = 10'000) {
-    std::vector<v1::FetchJob> jobs;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    auto quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(quiet_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (jobs.size() >= at_least && std::chrono::steady_clock::now() >= quiet_until) break;
-      auto ready = PollReadable({socket_.get()}, 20);
-      if (!ready.ok()) break;
-      while (true) {
-        auto message = socket_->TryRecv();
-        if (!message.ok() || !message->has_value()) break;
-        auto envelope = DecodeEnvelope((**message).frames.at(0));
-        if (!envelope.ok() || envelope->body_case() != v1::Envelope::kJob) continue;
-        jobs.push_back(envelope->job());
-        quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(quiet_ms);
-      }
-    }
-    return jobs;
-  }
-  void Hello(v1::Role role, uint32_t credit) {
-    v1::Envelope hello;
-    hello.mutable_hello()->set_role(role);
-    hello.mutable_hello()->set_worker_id("test");
-    Send(hello);
-    if (credit > 0) {
-      v1::Envelope c;
-      c.mutable_credit()->set_slots(credit);
-      Send(c);
-    }
-  }
-  void Report(const v1::FetchJob& job) {
-    v1::Envelope envelope;
-    v1::JobReport* report = envelope.mutable_report();
-    report->set_job_id(job.job_id());
-    report->set_feed_id(job.feed_id());
-    report->set_outcome(v1::OUTCOME_OK);
-    report->set_http_status(200);
-    report->set_etag("\"r" + std::to_string(job.feed_id()) + "\"");
-    report->set_new_items(2);
-    report->set_total_items(2);
-    Send(envelope);
-  }
+using Peer = testing::ControlPeer;
 
- private:
-  std::unique_ptr<Socket> socket_;
-};
+// A processor's report of a successful job with 2 items.
+void Report(testing::ControlPeer& processor, const v1::FetchJob& job) {
+  v1::Envelope envelope;
+  v1::JobReport* report = envelope.mutable_report();
+  report->set_job_id(job.job_id());
+  report->set_feed_id(job.feed_id());
+  report->set_outcome(v1::OUTCOME_OK);
+  report->set_http_status(200);
+  report->set_etag("\"r" + std::to_string(job.feed_id()) + "\"");
+  report->set_new_items(2);
+  report->set_total_items(2);
+  processor.Send(envelope);
+}
 
 class CoordinatorBatchTest : public ::testing::Test {
  protected:
@@ -270,7 +227,7 @@ TEST_F(CoordinatorBatchTest, MoreFeedsThanABatchAreEachDispatchedOnceAndTheirLat
 
   // Every job takes 250 ms from dispatch to report (the coordinator's clock moves only here).
   clock_.AdvanceMs(250);
-  for (const auto& job : jobs) processor.Report(job);
+  for (const auto& job : jobs) Report(processor, job);
   thread_.join();
   EXPECT_OK(run_status_);
 
@@ -322,7 +279,7 @@ TEST_F(CoordinatorBatchTest, FeedsRemovedBeforeTheirBatchIsReadAreSkippedAndCoun
     EXPECT_NE(job.feed_id(), ids[4]);
     EXPECT_NE(job.feed_id(), ids[7]);
   }
-  for (const auto& job : jobs) processor.Report(job);
+  for (const auto& job : jobs) Report(processor, job);
   thread_.join();
   EXPECT_OK(run_status_);
   auto stats = Stats();

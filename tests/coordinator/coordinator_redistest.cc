@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/messages.h"
+#include "tests/coordinator/control_peer.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 
@@ -19,55 +20,7 @@ namespace {
 namespace v1 = feedcrawl::v1;
 using testing::RedisServer;
 
-class Peer {
- public:
-  Peer(WireContext& context, const std::string& identity, const std::string& endpoint) {
-    SocketOptions options;
-    options.identity = identity;
-    socket_ = std::move(*Socket::Create(context, SocketKind::kDealer, options));
-    EXPECT_OK(socket_->Connect(endpoint));
-  }
-  void Send(const v1::Envelope& envelope) {
-    EXPECT_OK(socket_->Send(WireMessage{"", {EncodeEnvelope(envelope)}}, false));
-  }
-  void SendRaw(std::vector<std::string> frames) {
-    EXPECT_OK(socket_->Send(WireMessage{"", std::move(frames)}, false));
-  }
-  // Next envelope of the given kind within timeout; others (heartbeats) are skipped.
-  std::optional<v1::Envelope> Next(v1::Envelope::BodyCase kind, int timeout_ms = 3000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto ready = PollReadable({socket_.get()}, 50);
-      if (!ready.ok()) return std::nullopt;
-      while (true) {
-        auto message = socket_->TryRecv();
-        if (!message.ok() || !message->has_value()) break;
-        auto envelope = DecodeEnvelope((**message).frames.at(0));
-        if (envelope.ok() && envelope->body_case() == kind) return *envelope;
-      }
-    }
-    return std::nullopt;
-  }
-  void Hello(v1::Role role, uint32_t credit) {
-    v1::Envelope hello;
-    hello.mutable_hello()->set_role(role);
-    hello.mutable_hello()->set_worker_id("test");
-    Send(hello);
-    if (credit > 0) {
-      v1::Envelope c;
-      c.mutable_credit()->set_slots(credit);
-      Send(c);
-    }
-  }
-  void Heartbeat() {
-    v1::Envelope beat;
-    beat.mutable_heartbeat()->set_worker_id("test");
-    Send(beat);
-  }
-
- private:
-  std::unique_ptr<Socket> socket_;
-};
+using Peer = testing::ControlPeer;
 
 v1::Envelope Report(const v1::FetchJob& job, v1::Outcome outcome, int status) {
   v1::Envelope envelope;
@@ -365,6 +318,33 @@ TEST_F(CoordinatorTest, HeartbeatFromAnUnknownWorkerOfAnotherEpochGetsNoJobs) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_NE(reply->heartbeat().coordinator_epoch(), 987654u);
   EXPECT_FALSE(stranger.Next(v1::Envelope::kJob, 500).has_value());
+}
+
+// Only the fetcher that holds a lease may hand it back: another peer naming the job in its
+// Goodbye must not take the feed away from the fetcher working on it.
+TEST_F(CoordinatorTest, GoodbyeReturnsOnlyTheSendersOwnJobs) {
+  AddFeeds(1);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer holder(context_, "holder", coordinator_->control_endpoint());
+  holder.Hello(v1::ROLE_FETCHER, 1);
+  auto job = holder.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(job.has_value());
+  Peer waiting(context_, "waiting", coordinator_->control_endpoint());
+  waiting.Hello(v1::ROLE_FETCHER, 1);
+  Peer intruder(context_, "intruder", coordinator_->control_endpoint());
+  v1::Envelope goodbye;
+  goodbye.mutable_goodbye()->add_returned_job_ids(job->job().job_id());
+  intruder.Send(goodbye);
+  EXPECT_FALSE(waiting.Next(v1::Envelope::kJob, 700).has_value())
+      << "a Goodbye from another peer released the holder's lease";
+
+  // The holder itself can hand it back, and the feed goes to the waiting fetcher.
+  holder.Send(goodbye);
+  auto again = waiting.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->job().feed_id(), job->job().feed_id());
 }
 
 TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {
