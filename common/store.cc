@@ -98,7 +98,8 @@ return 1
 // Only new items go to the stream, in the same script, so a consumer sees each item once even
 // when a job is repeated. MAXLEN ~ lets Redis trim whole macro nodes: cheap, slightly over cap.
 // The order entries of new items go in one ZADD per 1,000 items (each redis.call costs about as
-// much as a small command; unpack() is bounded by Lua's C stack).
+// much as a small command; unpack() is bounded by Lua's C stack). XADD gets the cap as the
+// caller's string: a Lua number would be formatted again for every item.
 constexpr char kStoreItemsScript[] = R"lua(
 local cap = tonumber(ARGV[1])
 local added = 0
@@ -115,7 +116,7 @@ for i = 3, #ARGV, 3 do
     order[#order + 1] = ARGV[i]
     if #order >= 2000 then flush_order() end
     if cap > 0 then
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*', 'feed', ARGV[2], 'key', ARGV[i],
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'feed', ARGV[2], 'key', ARGV[i],
                  'item', ARGV[i + 1])
     end
     added = added + 1

@@ -24,7 +24,8 @@ namespace v1 = feedcrawl::v1;
 
 // Longest single wait, so a stop request from a signal handler is seen promptly.
 constexpr int kMaxWaitMs = 200;
-// Wait while results are stuck behind a full results socket: retry soon, but do not spin.
+// Longest wait while results are stuck behind a full results socket (the socket's own wake-up
+// normally comes first).
 constexpr int kPendingRetryMs = 100;
 // Control messages handled per loop turn, so a flood cannot starve transfers.
 constexpr int kMaxControlMessagesPerTurn = 1000;
@@ -325,7 +326,17 @@ struct Fetcher::Loop {
     // Sends since the last drain may have consumed the socket's edge-triggered wake-up, so ask
     // directly whether a message is already waiting.
     if (control->CanRecv()) timeout = 0;
-    Status s = http->Wait(control->Fd(), static_cast<int>(std::max<int64_t>(timeout, 0)));
+    // Results held back by a full results socket leave as soon as it has room again: its
+    // descriptor signals every change of state, and ZMQ_EVENTS (CanSend) says which. Retrying
+    // only on a timer starved the processors whenever less than one timer period of work was
+    // buffered between them and this fetcher.
+    int results_fd = -1;
+    if (!pending.empty()) {
+      if (results->CanSend()) timeout = 0;
+      results_fd = results->Fd();
+    }
+    Status s = http->Wait({control->Fd(), results_fd},
+                          static_cast<int>(std::max<int64_t>(timeout, 0)));
     if (!s.ok()) spdlog::warn("{}", s.ToString());
   }
 

@@ -289,13 +289,18 @@ class CurlHttpClient final : public HttpClient {
     StartTransfer(job, http1_hosts_.count(UrlHost(job.url())) != 0);
   }
 
-  Status Wait(int extra_fd, int timeout_ms) override {
+  Status Wait(std::initializer_list<int> extra_fds, int timeout_ms) override {
     if (!failed_starts_.empty()) return Status::Ok();  // something is ready already
-    curl_waitfd extra{};
-    extra.fd = extra_fd;
-    extra.events = CURL_WAIT_POLLIN;
-    const CURLMcode code = curl_multi_poll(multi_, extra_fd >= 0 ? &extra : nullptr,
-                                           extra_fd >= 0 ? 1 : 0, std::max(timeout_ms, 0), nullptr);
+    curl_waitfd extra[4] = {};
+    unsigned count = 0;
+    for (int fd : extra_fds) {
+      if (fd < 0 || count == std::size(extra)) continue;
+      extra[count].fd = fd;
+      extra[count].events = CURL_WAIT_POLLIN;
+      ++count;
+    }
+    const CURLMcode code = curl_multi_poll(multi_, count > 0 ? extra : nullptr, count,
+                                           std::max(timeout_ms, 0), nullptr);
     if (code != CURLM_OK) {
       return Status::Internal(std::string("curl_multi_poll: ") + curl_multi_strerror(code));
     }
@@ -567,7 +572,7 @@ FetchCompletion FetchNow(HttpClient& client, const v1::FetchJob& job) {
   while (true) {
     std::vector<FetchCompletion> done = client.Collect();
     if (!done.empty()) return std::move(done.front());
-    Status waited = client.Wait(-1, 1000);
+    Status waited = client.Wait({}, 1000);
     if (!waited.ok()) {
       client.AbortAll();
       FetchCompletion failed;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,9 +59,9 @@ class HttpClient {
   // memory, a refused option) still completes, with an error outcome, on the next Collect().
   virtual void Start(const feedcrawl::v1::FetchJob& job) = 0;
 
-  // Blocks until a transfer needs attention, `extra_fd` (-1: none) becomes readable, Wakeup() is
-  // called, or `timeout_ms` passes, whichever is first.
-  virtual Status Wait(int extra_fd, int timeout_ms) = 0;
+  // Blocks until a transfer needs attention, one of `extra_fds` (negative ones are ignored)
+  // becomes readable, Wakeup() is called, or `timeout_ms` passes, whichever is first.
+  virtual Status Wait(std::initializer_list<int> extra_fds, int timeout_ms) = 0;
 
   // Moves every transfer forward without blocking and returns those that finished.
   virtual std::vector<FetchCompletion> Collect() = 0;

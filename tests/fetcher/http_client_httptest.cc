@@ -223,7 +223,7 @@ TEST_F(HttpClientTest, ConcurrentTransfersEachCompleteOnce) {
   std::set<uint64_t> seen;
   int not_modified = 0;
   while (seen.size() < expected.size()) {
-    ASSERT_TRUE(client_->Wait(-1, 1000).ok());
+    ASSERT_TRUE(client_->Wait({}, 1000).ok());
     for (const FetchCompletion& done : client_->Collect()) {
       EXPECT_TRUE(seen.insert(done.result.job().job_id()).second);
       const bool conditional = !done.result.job().etag().empty();
@@ -241,7 +241,7 @@ TEST_F(HttpClientTest, ConcurrentTransfersEachCompleteOnce) {
 TEST_F(HttpClientTest, AbortAllReturnsUnfinishedJobs) {
   client_->Start(Job(server_.Url("/hold")));
   client_->Start(Job(server_.Url("/hold")));
-  ASSERT_TRUE(client_->Wait(-1, 100).ok());
+  ASSERT_TRUE(client_->Wait({}, 100).ok());
   client_->Collect();
   const std::vector<v1::FetchJob> jobs = client_->AbortAll();
   ASSERT_EQ(jobs.size(), 2u);

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "processor/encoding.h"
 
 namespace feedcrawl {
@@ -64,6 +69,85 @@ TEST(Utf8Test, ValidatesAndSanitizes) {
   EXPECT_EQ(SanitizeUtf8(std::string("a\x01\x00\tb\n", 6)), "a\tb\n");
   EXPECT_FALSE(NeedsSanitizing("clean\ttext\n"));
   EXPECT_TRUE(NeedsSanitizing("bell\x07"));
+}
+
+// A reference that decodes the code point and then checks it, the way RFC 3629 defines
+// well-formed UTF-8 (shortest form, no surrogates, at most U+10FFFF).
+size_t DecodingSequenceLength(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  uint32_t cp = 0;
+  uint32_t min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+TEST(Utf8Test, SequenceLengthMatchesDecodingEverySequence) {
+  // Every lead byte with every second and third byte, and a fourth byte on each side of the
+  // continuation range; also cut short after each byte.
+  std::string s(4, '\0');
+  size_t checked = 0;
+  for (int a = 0x80; a < 0x100; ++a) {
+    for (int b = 0; b < 0x100; ++b) {
+      for (int c = 0; c < 0x100; ++c) {
+        for (int d : {0x7F, 0x80, 0xBF, 0xC0}) {
+          s[0] = static_cast<char>(a), s[1] = static_cast<char>(b);
+          s[2] = static_cast<char>(c), s[3] = static_cast<char>(d);
+          for (size_t len = 1; len <= 4; ++len) {
+            std::string_view view(s.data(), len);
+            size_t expected = DecodingSequenceLength(view, 0);
+            if (Utf8SequenceLength(view, 0) != expected) {
+              FAIL() << std::hex << a << " " << b << " " << c << " " << d << " length " << len;
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 128u * 256 * 256 * 4 * 4);
+}
+
+TEST(Utf8Test, NeedsSanitizingExactlyWhenSanitizingChangesText) {
+  // Random text from pieces that take every path: runs of printable ASCII longer than the
+  // 16-byte blocks, tab/LF/CR, forbidden controls, DEL, valid 2-4 byte characters, invalid and
+  // truncated sequences; at every length and offset.
+  const std::vector<std::string> pieces = {
+      "abcdefghijklmnopqrstuvwxyz0123456789", "<item>", " ", "\t", "\n", "\r", std::string(1, '\0'),
+      "\x01", "\x1F", "\x7F", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xC0\xAF",
+      "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82", "\xFF", "\x80", "\xEF\xBB\xBF"};
+  uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245 + 12345, (seed >> 16) & 0x7FFF; };
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    int count = static_cast<int>(next() % 12);
+    for (int k = 0; k < count; ++k) {
+      const std::string& piece = pieces[next() % pieces.size()];
+      // Mostly clean pieces, so that a whole text is clean often enough.
+      text += next() % 4 == 0 ? piece : pieces[next() % 2];
+    }
+    for (size_t start = 0; start <= std::min<size_t>(text.size(), 3); ++start) {
+      std::string_view view = std::string_view(text).substr(start);
+      ASSERT_EQ(NeedsSanitizing(view), SanitizeUtf8(view) != view)
+          << "round " << round << " offset " << start;
+    }
+  }
 }
 
 TEST(EncodingTest, CharsetFromContentType) {
