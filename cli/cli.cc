@@ -87,7 +87,7 @@ void AddScheduleOptions(CLI::App* run, ScheduleOptions& schedule) {
 }
 
 void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
-                   int& max_redirects, Action& action) {
+                   int& max_redirects, int64_t& stream_maxlen, Action& action) {
   CLI::App* run = app.add_subcommand("run", "Import FEEDS, then crawl every registered feed");
   AddStoreOptions(run, &options.store);
   run->add_option("FEEDS", options.feeds_file,
@@ -138,6 +138,11 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
   run->add_option("--proxy", options.proxy,
                   "Proxy for every fetch (libcurl syntax: http://host:port, socks5h://host:port)")
       ->envname("FEEDCRAWL_PROXY");
+  run->add_option("--stream-maxlen", stream_maxlen,
+                  "About how many new items P stream:items keeps, 0 for no stream (default: the "
+                  "processor's, 100000); the stream is about half of Redis's work per new item")
+      ->envname("FEEDCRAWL_STREAM_MAXLEN")
+      ->check(CLI::NonNegativeNumber);
   AddScheduleOptions(run, options.schedule);
   run->add_flag("--allow-private-networks", options.allow_private_networks,
                 "Allow fetching from loopback, private and link-local addresses")
@@ -152,9 +157,10 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
       ->envname("FEEDCRAWL_LOG_FORMAT")
       ->check(CLI::IsMember(kLogFormats))
       ->capture_default_str();
-  run->callback([&options, &connect_timeout_ms, &max_redirects, &action] {
+  run->callback([&options, &connect_timeout_ms, &max_redirects, &stream_maxlen, &action] {
     if (connect_timeout_ms > 0) options.connect_timeout_ms = connect_timeout_ms;
     if (max_redirects >= 0) options.max_redirects = max_redirects;
+    if (stream_maxlen >= 0) options.stream_maxlen = static_cast<uint64_t>(stream_maxlen);
     action = [&options] { return RunCommand(options, std::cout, std::cerr); };
   });
 }
@@ -259,7 +265,8 @@ int ParseAndRun(int argc, char** argv) {
   RunOptions run_options;
   int connect_timeout_ms = -1;
   int max_redirects = -1;
-  AddRunCommand(app, run_options, connect_timeout_ms, max_redirects, action);
+  int64_t stream_maxlen = -1;
+  AddRunCommand(app, run_options, connect_timeout_ms, max_redirects, stream_maxlen, action);
   StoreOptions feeds_store;
   std::string feeds_file;
   std::vector<std::string> feeds_urls;

@@ -86,6 +86,7 @@ std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
                                    "--redis", options.redis_url,
                                    "--prefix", options.prefix,
                                    "--id", "processor-" + std::to_string(n)};
+  AddIfSet("--stream-maxlen", options.stream_maxlen, args);
   AddLogFlags(options, args);
   return args;
 }
@@ -184,15 +185,21 @@ StatusOr<LocalCluster::State> LocalCluster::Supervise() {
   return State::kRunning;
 }
 
-void LocalCluster::StopRole(const std::string& role, int64_t deadline,
-                            const std::function<bool()>& hurry) {
+void LocalCluster::StopRoles(std::initializer_list<const char*> roles, int64_t deadline,
+                             const std::function<bool()>& hurry) {
+  auto selected = [&roles](const Slot& slot) {
+    for (const char* role : roles) {
+      if (slot.role == role) return slot.process != nullptr;
+    }
+    return false;
+  };
   for (Slot& slot : slots_) {
-    if (slot.role == role && slot.process != nullptr) slot.process->Signal(SIGTERM);
+    if (selected(slot)) slot.process->Signal(SIGTERM);
   }
   while (true) {
     bool running = false;
     for (Slot& slot : slots_) {
-      if (slot.role == role && slot.process != nullptr && !slot.process->Poll()) running = true;
+      if (selected(slot) && !slot.process->Poll()) running = true;
     }
     if (!running || MonotonicMs() >= deadline || (hurry && hurry())) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -203,7 +210,19 @@ void LocalCluster::Stop(const std::function<bool()>& hurry) {
   if (stopped_) return;
   stopped_ = true;
   int64_t deadline = MonotonicMs() + kStopTimeoutMs;
-  for (const char* role : {"fetcher", "processor", "coordinator"}) StopRole(role, deadline, hurry);
+  bool run_over = false;
+  for (Slot& slot : slots_) {
+    if (slot.role == "coordinator" && slot.process != nullptr && slot.process->Poll()) {
+      run_over = once_ && slot.process->exit_code() == 0;
+    }
+  }
+  if (run_over) {
+    StopRoles({"fetcher", "processor"}, deadline, hurry);
+  } else {
+    StopRoles({"fetcher"}, deadline, hurry);
+    StopRoles({"processor"}, deadline, hurry);
+  }
+  StopRoles({"coordinator"}, deadline, hurry);
   for (Slot& slot : slots_) {
     if (slot.process == nullptr || slot.process->Poll()) continue;
     if (messages_) messages_(slot.Name() + " did not stop in time; killing it");

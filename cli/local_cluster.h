@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ struct ClusterOptions {
   std::optional<int> max_redirects;
   std::string user_agent;          // the fetcher's default when empty
   std::string proxy;               // libcurl proxy URL for every fetch; empty: none
+  std::optional<uint64_t> stream_maxlen;  // P stream:items cap (0: none); the processor's default when unset
   bool allow_private_networks = false;
   ScheduleOptions schedule;
   std::string log_level = "warn";
@@ -89,7 +91,9 @@ class LocalCluster {
 
   // Stops the fetchers first (no new results), then the processors (they finish what they
   // hold), then the coordinator, each with SIGTERM; whatever still runs after kStopTimeoutMs in
-  // all, or as soon as `hurry` returns true, gets SIGKILL.
+  // all, or as soon as `hurry` returns true, gets SIGKILL. After a finished --once run (the
+  // coordinator exited 0, so every result was reported) fetchers and processors hold nothing and
+  // are stopped together.
   void Stop(const std::function<bool()>& hurry = {});
 
   const ClusterEndpoints& endpoints() const { return endpoints_; }
@@ -108,7 +112,8 @@ class LocalCluster {
 
   LocalCluster() = default;
   Status Launch(Slot& slot, bool fresh_log);
-  void StopRole(const std::string& role, int64_t deadline, const std::function<bool()>& hurry);
+  void StopRoles(std::initializer_list<const char*> roles, int64_t deadline,
+                 const std::function<bool()>& hurry);
 
   std::unique_ptr<SocketDir> socket_dir_;
   ClusterEndpoints endpoints_;

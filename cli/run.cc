@@ -46,6 +46,7 @@ ClusterOptions MakeClusterOptions(const RunOptions& options, const std::string& 
   cluster.max_redirects = options.max_redirects;
   cluster.user_agent = options.user_agent;
   cluster.proxy = options.proxy;
+  cluster.stream_maxlen = options.stream_maxlen;
   cluster.allow_private_networks = options.allow_private_networks;
   cluster.schedule = options.schedule;
   cluster.log_level = options.log_level;
@@ -113,6 +114,7 @@ int Run::Execute() {
   if (!lock.ok()) return Fail(kExitFailure, lock.status().message());
   lock_ = std::move(*lock);
   InstallStopSignalHandlers();
+  InstallChildExitWakeup();
 
   std::string redis_url = options_.store.redis_url;
   if (redis_url.empty()) {
@@ -171,7 +173,7 @@ Ending Run::Supervise(Status& failure) {
     }
     std::optional<RunStats> stats = Sample();
     if (stats) progress_.Update(*stats, MonotonicMs());
-    // A stop signal cuts the wait short (EINTR).
+    // A stop signal or a child's exit cuts the wait short (EINTR).
     ::poll(nullptr, 0, kPollIntervalMs);
   }
 }

@@ -31,6 +31,7 @@ struct RunOptions {
   std::optional<int> max_redirects;
   std::string user_agent;
   std::string proxy;
+  std::optional<uint64_t> stream_maxlen;  // the processors' default when unset
   bool allow_private_networks = false;
   ScheduleOptions schedule;
   bool no_progress = false;

@@ -17,6 +17,9 @@ extern "C" void OnStopSignal(int signal_number) {
   stop_count.fetch_add(1);
 }
 
+// Does nothing: delivering it is what interrupts poll(). Children are reaped by their owners.
+extern "C" void OnChildExit(int) {}
+
 }  // namespace
 
 void InstallStopSignalHandlers() {
@@ -28,6 +31,15 @@ void InstallStopSignalHandlers() {
   action.sa_flags = 0;
   for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal_number, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+void InstallChildExitWakeup() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = OnChildExit;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &action, nullptr);
 }
 
 int StopSignalCount() { return stop_count.load(); }

@@ -7,6 +7,9 @@
 namespace feedcrawl::cli {
 
 void InstallStopSignalHandlers();
+// Makes SIGCHLD interrupt a waiting poll() (other calls restart), so a loop that watches its
+// children sees an exit at once rather than at its next turn.
+void InstallChildExitWakeup();
 // How many stop signals arrived since installation.
 int StopSignalCount();
 // The last one (SIGINT, SIGTERM, SIGHUP), 0 if none.

@@ -141,6 +141,12 @@ TEST(LocalClusterTest, ProcessorArguments) {
   EXPECT_EQ(FlagValue(args, "--redis"), "unix:///data/run/redis.sock");
   EXPECT_EQ(FlagValue(args, "--prefix"), "test:");
   EXPECT_EQ(FlagValue(args, "--id"), "processor-2");
+  EXPECT_FALSE(HasFlag(args, "--stream-maxlen"));
+
+  ClusterOptions options = Options();
+  options.stream_maxlen = 0;
+  args = ProcessorArgs(options, MakeEndpoints("/r"), 1);
+  EXPECT_EQ(FlagValue(args, "--stream-maxlen"), "0");
 }
 
 TEST(LocalClusterTest, StartFailsClearlyWithoutTheRoleExecutables) {

@@ -95,21 +95,27 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
                            FeedcrawlPath(),
                            {"run", "--no-progress", "--processors", "1", "--data-dir",
                             data.root(), "--min-interval", "1h30m", "--pause-after-failures",
-                            "9"},
+                            "9", "--stream-maxlen", "0"},
                            options));
   // The last child started is the fetcher; its log appears when it is spawned.
   ASSERT_TRUE(WaitForFile(data.LogPath("fetcher", 1), std::chrono::seconds(60)))
       << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
   std::vector<std::string> children = ProcessesMentioning(data.root());
   EXPECT_GE(children.size(), 4u);  // redis, coordinator, 2 workers
-  // Scheduling settings given to `run` reach its coordinator.
+  // Scheduling settings given to `run` reach its coordinator, the stream's cap its processor.
   bool coordinator_told = false;
+  bool processor_told = false;
   for (const std::string& command : children) {
-    if (command.find("feedcrawl-coordinator") == std::string::npos) continue;
-    coordinator_told = command.find("--min-interval-ms 5400000") != std::string::npos &&
-                       command.find("--pause-after-failures 9") != std::string::npos;
+    if (command.find("feedcrawl-coordinator") != std::string::npos) {
+      coordinator_told = command.find("--min-interval-ms 5400000") != std::string::npos &&
+                         command.find("--pause-after-failures 9") != std::string::npos;
+    }
+    if (command.find("feedcrawl-processor") != std::string::npos) {
+      processor_told = command.find("--stream-maxlen 0") != std::string::npos;
+    }
   }
   EXPECT_TRUE(coordinator_told);
+  EXPECT_TRUE(processor_told);
 
   ASSERT_OK(run->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
