@@ -60,7 +60,7 @@ struct CoordinatorOptions {
   int64_t worker_timeout_ms = 5'000;   // a silent worker is dead after this
   int64_t stats_interval_ms = 1'000;
   int64_t reload_interval_ms = 10'000; // continuous mode: pick up feeds added meanwhile
-  int forward_hwm = 64;                // messages buffered by the forwarder each way
+  int forward_hwm = 16;                // messages buffered by the forwarder each way
   int64_t worker_ttl_ms = 10'000;      // TTL of the P worker:fetcher:<id> hashes
   size_t stats_hosts = 10;             // busiest and slowest hosts published in P stats:hosts
   MetricsSnapshot* metrics = nullptr;  // when set, receives the numbers of every stats write
