@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string_view>
@@ -52,6 +53,7 @@ if count > 0 then
   redis.call('HSET', ids_key, unpack(id_pairs))
   redis.call('ZADD', p .. 'feeds', unpack(feed_members))
   redis.call('ZADD', p .. 'schedule', unpack(due))
+  redis.call('INCR', p .. 'feeds:version')
 end
 local out = {count}
 for i = 1, n do
@@ -336,6 +338,20 @@ StatusOr<AddFeedsResult> Store::AddFeeds(const std::vector<std::string>& urls, i
   return result;
 }
 
+StatusOr<uint64_t> Store::FeedsVersion() {
+  StatusOr<RedisReply> reply = redis_->Command({"GET", Key("feeds:version")});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ErrorReply("GET feeds:version", *reply);
+  if (reply->type == RedisReply::Type::kNil) return uint64_t{0};
+  uint64_t version = 0;
+  const std::string& text = reply->str;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return Status::Internal("feeds:version is not a counter: " + text);
+  }
+  return version;
+}
+
 Status Store::RemoveFeed(const std::string& url) {
   StatusOr<std::optional<uint64_t>> found = FindFeedId(url);
   if (!found.ok()) return found.status();
@@ -349,6 +365,7 @@ Status Store::RemoveFeed(const std::string& url) {
       {"HDEL", Key("feed:ids"), url},
       {"ZREM", Key("feeds"), id},
       {"ZREM", Key("schedule"), id},
+      {"INCR", Key("feeds:version")},
       {"EXEC"},
   });
   if (!replies.ok()) return replies.status();
@@ -484,6 +501,9 @@ Status Store::SetFeedStatus(const std::string& url, const std::string& status, i
     commands[0].insert(commands[0].end(), {"consecutive_failures", "0", "next_due_ms", due});
     commands.push_back({"ZADD", Key("schedule"), due, std::to_string(**id)});
   }
+  // After the change, in order on the connection: a coordinator that sees the new version
+  // reads the new status.
+  commands.push_back({"INCR", Key("feeds:version")});
   auto replies = redis_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
@@ -501,10 +521,11 @@ if owner and owner ~= ARGV[3] then return 0 end
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], 'url', ARGV[2])
+redis.call('INCR', KEYS[3])
 return 1
 )lua";
-  auto reply = redis_->Command({"EVAL", kScript, "2", Key("feed:ids"), Key("feed:" + feed_id),
-                                old_url, new_url, feed_id});
+  auto reply = redis_->Command({"EVAL", kScript, "3", Key("feed:ids"), Key("feed:" + feed_id),
+                                Key("feeds:version"), old_url, new_url, feed_id});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ErrorReply("update feed url", *reply);
   if (reply->integer == 0) return Status::AlreadyExists(new_url + " is already another feed");

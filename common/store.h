@@ -5,6 +5,7 @@
 //   P feed:next_id            STRING  counter for feed ids
 //   P feed:ids                HASH    url -> feed id
 //   P feeds                   ZSET    feed id (member, decimal) scored by id: the feed list
+//   P feeds:version           STRING  counter: incremented with every change of the feed registry
 //   P feed:<id>               HASH    feed state (fields of FeedRecord, see below)
 //   P schedule                ZSET    feed id -> next due time (ms)
 //   P items:<id>              HASH    item key -> item JSON (ItemToJson)
@@ -153,6 +154,10 @@ class Store {
   StatusOr<AddFeedsResult> AddFeeds(const std::vector<std::string>& urls, int64_t now_ms);
   // Removes the feed, its state, its schedule entry and its items. NotFound if unknown.
   Status RemoveFeed(const std::string& url);
+  // The registry's version (P feeds:version): every change a running coordinator must pick up
+  // (feeds added or removed, a status set, a URL moved) increments it together with the change,
+  // so a coordinator reads the feed records again only when it moved. 0 before any change.
+  StatusOr<uint64_t> FeedsVersion();
   StatusOr<std::vector<FeedRecord>> LoadFeeds();
   // Calls `visit` with every feed, reading them in batches, so memory stays bounded however many
   // feeds there are (LoadFeeds holds them all at once). Stops at the first Redis error.

@@ -177,6 +177,12 @@ Status Coordinator::LoadFeeds() {
   items_total_ = 0;
   auto resumed = ResumableRun();
   if (!resumed.ok()) return resumed.status();
+  if (!options_.once) {
+    StatusOr<uint64_t> version = store_->FeedsVersion();
+    if (!version.ok()) return version.status();
+    loaded_version_ = *version;
+    next_full_reload_ms_ = now + options_.full_reload_interval_ms;
+  }
   uint64_t pending = 0;
   Status loaded = store_->ForEachFeed([&](FeedRecord&& record) {
     items_total_ += record.items_total;
@@ -256,7 +262,21 @@ Status Coordinator::EndRun() {
   return s.IsNotFound() ? Status::Ok() : s;
 }
 
-void Coordinator::ReloadFeeds() {
+void Coordinator::MaybeReloadFeeds(int64_t now) {
+  // Read before the records: a change made while they are read moves the version past this
+  // value, so the next check reads them again.
+  StatusOr<uint64_t> version = store_->FeedsVersion();
+  if (!version.ok()) {
+    spdlog::warn("feed registry version: {}", version.status().ToString());
+    return;
+  }
+  if (loaded_version_ == *version && now < next_full_reload_ms_) return;
+  if (!ReloadFeeds()) return;  // tried again at the next check
+  loaded_version_ = *version;
+  next_full_reload_ms_ = now + options_.full_reload_interval_ms;
+}
+
+bool Coordinator::ReloadFeeds() {
   std::unordered_set<uint64_t> present;
   present.reserve(feeds_.size());
   Status s = store_->ForEachFeed([&](FeedRecord&& record) {
@@ -273,7 +293,7 @@ void Coordinator::ReloadFeeds() {
   });
   if (!s.ok()) {
     spdlog::warn("feed reload failed: {}", s.ToString());
-    return;  // a partial view must not remove the feeds it did not reach
+    return false;  // a partial view must not remove the feeds it did not reach
   }
   for (auto it = feeds_.begin(); it != feeds_.end();) {
     if (present.count(it->first)) {
@@ -284,6 +304,7 @@ void Coordinator::ReloadFeeds() {
     scheduler_.Remove(it->first);
     it = feeds_.erase(it);
   }
+  return true;
 }
 
 Status Coordinator::Run() {
@@ -320,7 +341,7 @@ Status Coordinator::Run() {
                                               : options_.stats_interval_ms);
     }
     if (!options_.once && after >= next_reload_ms_) {
-      ReloadFeeds();
+      MaybeReloadFeeds(after);
       next_reload_ms_ = after + options_.reload_interval_ms;
     }
     if (RunComplete()) {

@@ -59,7 +59,10 @@ struct CoordinatorOptions {
   uint64_t jitter_seed = 0;            // 0: a different seed each start
   int64_t worker_timeout_ms = 5'000;   // a silent worker is dead after this
   int64_t stats_interval_ms = 1'000;
-  int64_t reload_interval_ms = 10'000; // continuous mode: pick up feeds added meanwhile
+  int64_t reload_interval_ms = 10'000; // continuous mode: how often P feeds:version is checked
+  // Continuous mode: the feed records are read again when P feeds:version moved, and also this
+  // often whatever it says (changes made by hand in Redis, which do not move it).
+  int64_t full_reload_interval_ms = 600'000;
   int forward_hwm = 16;                // messages buffered by the forwarder each way
   int64_t worker_ttl_ms = 10'000;      // TTL of the P worker:fetcher:<id> hashes
   size_t stats_hosts = 10;             // busiest and slowest hosts published in P stats:hosts
@@ -195,7 +198,9 @@ class Coordinator {
   void SendTo(const std::string& peer, const feedcrawl::v1::Envelope& envelope);
   Worker* FindFetcherWithCredit();
   bool RunComplete() const { return options_.once && run_.done >= run_.feeds; }
-  void ReloadFeeds();
+  // Reads every feed record again when the registry's version moved (or a full reload is due).
+  void MaybeReloadFeeds(int64_t now);
+  bool ReloadFeeds();  // false (nothing changed) when the records could not all be read
   void StopForwarder();
 
   CoordinatorOptions options_;
@@ -241,6 +246,8 @@ class Coordinator {
   std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
   int64_t next_reload_ms_ = 0;
+  int64_t next_full_reload_ms_ = 0;
+  std::optional<uint64_t> loaded_version_;  // P feeds:version read before the last load
 };
 
 // Flag parsing, logging and signal handling around Coordinator; the body of main().

@@ -76,8 +76,13 @@ int CoordinatorMain(int argc, char** argv) {
                  "Fetches that must see a permanent redirect before the feed's URL changes")
       ->envname("FEEDCRAWL_REDIRECT_CONFIRMATIONS");
   app.add_option("--reload-interval-ms", options.reload_interval_ms,
-                 "How often new, removed and resumed feeds are picked up")
+                 "How often new, removed and resumed feeds are picked up (the records are read "
+                 "again only when the registry changed)")
       ->envname("FEEDCRAWL_RELOAD_INTERVAL_MS");
+  app.add_option("--full-reload-interval-ms", options.full_reload_interval_ms,
+                 "How often every feed record is read again even without a registry change "
+                 "(picks up edits made by hand in Redis)")
+      ->envname("FEEDCRAWL_FULL_RELOAD_INTERVAL_MS");
   app.add_option("--worker-timeout-ms", options.worker_timeout_ms,
                  "Silence after which a worker counts as dead")
       ->envname("FEEDCRAWL_WORKER_TIMEOUT_MS");

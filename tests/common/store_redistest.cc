@@ -126,6 +126,35 @@ TEST_F(StoreTest, AddFeedsCreatesDueFeeds) {
   EXPECT_FALSE(missing.has_value());
 }
 
+TEST_F(StoreTest, RegistryVersionMovesWithEveryChangeACoordinatorMustSee) {
+  ASSERT_OK_AND_ASSIGN(uint64_t version, store_->FeedsVersion());
+  EXPECT_EQ(version, 0u);
+  auto moved = [&]() {
+    StatusOr<uint64_t> now = store_->FeedsVersion();
+    EXPECT_OK(now.status());
+    const bool changed = now.ok() && *now != version;
+    if (now.ok()) version = *now;
+    return changed;
+  };
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/", "https://b/"}, kNow));
+  EXPECT_TRUE(moved()) << "feeds added";
+  ASSERT_OK(store_->AddFeeds({"https://a/"}, kNow).status());
+  EXPECT_FALSE(moved()) << "nothing new";
+  ASSERT_OK(store_->SetFeedStatus("https://a/", "paused", kNow));
+  EXPECT_TRUE(moved()) << "paused";
+  ASSERT_OK(store_->SetFeedStatus("https://a/", "active", kNow));
+  EXPECT_TRUE(moved()) << "resumed";
+  ASSERT_OK(store_->UpdateFeedUrl(added.ids[1], "https://b/", "https://c/"));
+  EXPECT_TRUE(moved()) << "URL moved";
+  // The coordinator's own writes are not registry changes.
+  ASSERT_OK(store_->SaveFeed(FullRecord(added.ids[0], "https://a/")));
+  EXPECT_FALSE(moved()) << "state saved";
+  ASSERT_OK(store_->RemoveFeed("https://a/"));
+  EXPECT_TRUE(moved()) << "removed";
+  EXPECT_TRUE(store_->RemoveFeed("https://a/").IsNotFound());
+  EXPECT_FALSE(moved()) << "nothing removed";
+}
+
 TEST_F(StoreTest, AddingAUrlAgainKeepsItsIdAndState) {
   ASSERT_OK_AND_ASSIGN(AddFeedsResult first, store_->AddFeeds({"https://a/"}, kNow));
   FeedRecord changed = FullRecord(first.ids[0], "https://a/");
@@ -381,6 +410,7 @@ TEST_F(StoreTest, RemoveFeedDeletesEverythingOfTheFeed) {
 
   ASSERT_OK(store_->RemoveFeed("https://a/"));
   const std::set<std::string> expected = {"fc:feed:next_id",
+                                          "fc:feeds:version",
                                           "fc:feed:ids",
                                           "fc:feeds",
                                           "fc:schedule",
@@ -399,7 +429,7 @@ TEST_F(StoreTest, RemoveFeedDeletesEverythingOfTheFeed) {
   EXPECT_EQ(store_->RemoveFeed("https://a/").code(), StatusCode::kNotFound);
 
   ASSERT_OK(store_->RemoveFeed("https://b/"));
-  EXPECT_EQ(AllKeys(), (std::set<std::string>{"fc:feed:next_id"}));
+  EXPECT_EQ(AllKeys(), (std::set<std::string>{"fc:feed:next_id", "fc:feeds:version"}));
   // Ids are never reused.
   ASSERT_OK_AND_ASSIGN(AddFeedsResult readded, store_->AddFeeds({"https://a/"}, kNow));
   EXPECT_EQ(readded.ids[0], 3u);

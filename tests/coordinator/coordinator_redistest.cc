@@ -347,6 +347,69 @@ TEST_F(CoordinatorTest, GoodbyeReturnsOnlyTheSendersOwnJobs) {
   EXPECT_EQ(again->job().feed_id(), job->job().feed_id());
 }
 
+// Calls of one Redis command since the last CONFIG RESETSTAT.
+int64_t CommandCalls(Store& store, const std::string& command) {
+  StatusOr<RedisReply> info = store.redis().Command({"INFO", "commandstats"});
+  if (!info.ok()) return -1;
+  const std::string marker = "cmdstat_" + command + ":calls=";
+  size_t at = info->str.find(marker);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str.substr(at + marker.size()));
+}
+
+std::set<uint64_t> FeedsOf(const std::vector<v1::FetchJob>& jobs) {
+  std::set<uint64_t> feeds;
+  for (const auto& job : jobs) feeds.insert(job.feed_id());
+  return feeds;
+}
+
+TEST_F(CoordinatorTest, ReadsTheFeedRecordsAgainOnlyWhenTheRegistryChanged) {
+  AddFeeds(5);
+  CoordinatorOptions options;
+  options.reload_interval_ms = 1'000;
+  options.full_reload_interval_ms = 3'600'000;
+  StartCoordinator(options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_OK(store_->redis().Command({"CONFIG", "RESETSTAT"}).status());
+  for (int i = 0; i < 3; ++i) {
+    clock_.AdvanceMs(1'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_GE(CommandCalls(*store_, "get"), 3) << "the registry version was not checked";
+  EXPECT_EQ(CommandCalls(*store_, "hgetall"), 0) << "records read again with nothing changed";
+
+  // Setting a status (as `feedcrawl feeds` does) moves the version: the next check reads the
+  // records, and the disabled feed is no longer dispatched.
+  ASSERT_OK(store_->SetFeedStatus("http://h0.test/0", "disabled", clock_.NowMs()));
+  clock_.AdvanceMs(1'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GE(CommandCalls(*store_, "hgetall"), 5);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 10);
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(4);
+  EXPECT_EQ(jobs.size(), 4u);
+  EXPECT_EQ(FeedsOf(jobs).count(1), 0u) << "the disabled feed was dispatched";
+}
+
+TEST_F(CoordinatorTest, AFullReloadPicksUpAnEditMadeByHand) {
+  AddFeeds(3);
+  CoordinatorOptions options;
+  options.reload_interval_ms = 1'000;
+  options.full_reload_interval_ms = 5'000;
+  StartCoordinator(options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // redis-cli HSET, which does not move P feeds:version.
+  ASSERT_OK(store_->redis().Command({"HSET", "fc:feed:2", "status", "disabled"}).status());
+  for (int i = 0; i < 5; ++i) {
+    clock_.AdvanceMs(1'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 10);
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(2);
+  EXPECT_EQ(FeedsOf(jobs), (std::set<uint64_t>{1, 3}));
+}
+
 TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {
   AddFeeds(1);
   CoordinatorOptions options;
