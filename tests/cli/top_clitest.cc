@@ -90,9 +90,13 @@ TEST_F(TopTest, RendersUnderATerminalAndQuitsOnQ) {
   ASSERT_EQ(::write(master, "q", 1), 1);
   int status = 0;
   pid_t done = 0;
-  for (int i = 0; i < 100 && done == 0; ++i) {
+  // Up to 10 s. Once top has closed the terminal, reading fails at once (EIO) while its exit
+  // may not be reapable yet, so each turn also sleeps a little.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (done == 0 && std::chrono::steady_clock::now() < deadline) {
     (void)ReadUntil(master, "\x01", 100);  // keep the pty drained
     done = ::waitpid(pid, &status, WNOHANG);
+    if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (done == 0) {
     ::kill(pid, SIGKILL);
