@@ -201,11 +201,10 @@ std::vector<std::string> FeedFields(const FeedRecord& f) {
   add("redirect_seen", std::to_string(f.redirect_seen));
   add("redirect_since_ms", std::to_string(f.redirect_since_ms));
   add("run_id", std::to_string(f.run_id));
+  add("body_digest", f.body_digest);
   return out;
 }
 
-// `reply` is an HGETALL answer (field, value, field, value...). The id comes from the key, so a
-// hash without an id field still reads correctly; missing fields keep FeedRecord's defaults.
 // How each field of P feed:<id> is read into a FeedRecord. The coordinator reads a record for
 // every dispatch and every feed at start, so the fields go straight from the reply to the record
 // (a map of the hash first cost two allocations per field).
@@ -258,10 +257,13 @@ const std::unordered_map<std::string_view, FieldReader>& FeedFieldReaders() {
       {"redirect_since_ms",
        [](FeedRecord& f, const std::string& v) { f.redirect_since_ms = ToInt64(v); }},
       {"run_id", [](FeedRecord& f, const std::string& v) { f.run_id = ToUint64(v); }},
+      {"body_digest", [](FeedRecord& f, const std::string& v) { f.body_digest = v; }},
   };
   return *readers;
 }
 
+// `reply` is an HGETALL answer (field, value, field, value...). The id comes from the key, so a
+// hash without an id field still reads correctly; missing fields keep FeedRecord's defaults.
 FeedRecord FeedFromHash(uint64_t id, const RedisReply& reply) {
   const auto& readers = FeedFieldReaders();
   FeedRecord f;

@@ -74,6 +74,8 @@ struct FeedRecord {
   // The --once run that last reported this feed (0: none). Written by SaveFeedInRun in the same
   // script as the state that report produced, so "reported in run R" and that state are one write.
   uint64_t run_id = 0;
+  // Digest of the last body whose items were stored (FetchJob.body_digest).
+  std::string body_digest;
 };
 
 // The --once run (P run). A coordinator started with --once resumes a run whose state is

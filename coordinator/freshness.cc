@@ -263,6 +263,7 @@ FreshnessDecision FreshnessPolicy::Apply(FeedRecord& feed, const v1::JobReport& 
     // Validators are kept only once the body was stored, so a failed parse is fetched again.
     feed.etag = report.etag();
     feed.last_modified = report.last_modified();
+    feed.body_digest = report.body_digest();
     if (!report.feed_title().empty()) feed.title = report.feed_title();
     feed.items_total = report.total_items();
     feed.items_new_last = report.new_items();

@@ -340,6 +340,8 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   }
   const int64_t seen_ms = result.fetched_at_ms() > 0 ? result.fetched_at_ms() : clock_.NowMs();
   job.needs_store = true;
+  // A report goes out only once the items are stored, so the digest is kept only then.
+  report.set_body_digest(result.body_digest());
   job.items.resize(parsed.items.size());
   for (size_t i = 0; i < parsed.items.size(); ++i) {
     Item& item = parsed.items[i];

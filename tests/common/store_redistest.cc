@@ -73,6 +73,7 @@ FeedRecord FullRecord(uint64_t id, const std::string& url) {
   f.items_total = 99;
   f.items_new_last = 5;
   f.interval_ms = 3'600'000;
+  f.body_digest = "8c3a-0123456789abcdef";
   return f;
 }
 
@@ -96,6 +97,7 @@ void ExpectSameFeed(const FeedRecord& a, const FeedRecord& b) {
   EXPECT_EQ(a.items_total, b.items_total);
   EXPECT_EQ(a.items_new_last, b.items_new_last);
   EXPECT_EQ(a.interval_ms, b.interval_ms);
+  EXPECT_EQ(a.body_digest, b.body_digest);
 }
 
 TEST_F(StoreTest, AddFeedsCreatesDueFeeds) {

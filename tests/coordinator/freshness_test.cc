@@ -74,6 +74,30 @@ TEST(FreshnessTest, NewFeedStartsAtDefaultIntervalAndSlowsDownWhenNothingChanges
   EXPECT_EQ(feed.etag, "\"v1\"") << "a 304 without validators keeps the stored ones";
 }
 
+TEST(FreshnessTest, BodyDigestIsKeptFromStoredBodiesOnly) {
+  FreshnessPolicy policy(NoJitter(), 1);
+  FeedRecord feed = Feed();
+  v1::JobReport stored = Ok(3);
+  stored.set_body_digest("1388-00ab");
+  policy.Apply(feed, stored, kStart);
+  EXPECT_EQ(feed.body_digest, "1388-00ab");
+  // Unchanged (304, or the same body again), failed and unparsable fetches keep it.
+  v1::JobReport same_body = NotModified();
+  same_body.set_http_status(200);
+  same_body.set_body_digest("1388-00ab");
+  policy.Apply(feed, same_body, kStart);
+  policy.Apply(feed, NotModified(), kStart);
+  policy.Apply(feed, Timeout(), kStart);
+  v1::JobReport unparsable;
+  unparsable.set_outcome(v1::OUTCOME_PARSE_ERROR);
+  unparsable.set_http_status(200);
+  policy.Apply(feed, unparsable, kStart);
+  EXPECT_EQ(feed.body_digest, "1388-00ab");
+  // A stored body without a digest (an older fetcher) clears it: no fetch is skipped wrongly.
+  policy.Apply(feed, Ok(1), kStart);
+  EXPECT_EQ(feed.body_digest, "");
+}
+
 TEST(FreshnessTest, IntervalFollowsHowOftenTheFeedPublishesWithinBounds) {
   FreshnessPolicy policy(NoJitter(), 1);
   FeedRecord feed = Feed();

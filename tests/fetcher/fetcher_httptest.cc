@@ -120,6 +120,10 @@ class FetcherTest : public ::testing::Test {
       EXPECT_TRUE(message.ok());
       if (!message.ok()) return std::nullopt;
       if (message->has_value()) {
+        // Every result must pass the check a processor runs on what it receives.
+        StatusOr<InboundMessage> inbound =
+            DecodeInbound(InboundSocket::kProcessorResults, (*message)->frames);
+        EXPECT_TRUE(inbound.ok()) << inbound.status().ToString();
         Result out;
         out.frames = (*message)->frames.size();
         auto envelope = DecodeEnvelope((*message)->frames.at(0));
@@ -144,12 +148,13 @@ class FetcherTest : public ::testing::Test {
     ASSERT_TRUE(control_->Send(message, /*dont_wait=*/false).ok());
   }
 
-  void SendJob(uint64_t job_id, const std::string& path) {
+  void SendJob(uint64_t job_id, const std::string& path, const std::string& body_digest = "") {
     v1::Envelope envelope;
     v1::FetchJob* job = envelope.mutable_job();
     job->set_job_id(job_id);
     job->set_feed_id(job_id * 10);
     job->set_url(server_.Url(path));
+    job->set_body_digest(body_digest);
     Send(envelope);
   }
 
@@ -226,6 +231,24 @@ TEST_F(FetcherTest, FailedFetchStillSendsAnEmptyBodyFrame) {
   EXPECT_EQ(result->result.outcome(), v1::OUTCOME_HTTP_ERROR);
   EXPECT_EQ(result->result.http_status(), 404);
   EXPECT_TRUE(result->body.empty());
+}
+
+TEST_F(FetcherTest, UnchangedBodyGoesOutAsNotModifiedWithAnEmptyBodyFrame) {
+  Start(Options());
+  Handshake();
+  SendJob(1, "/body?size=3000");
+  auto first = NextResult();
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(first->body.size(), 3000u);
+  SendJob(2, "/body?size=3000", first->result.body_digest());
+  auto again = NextResult();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->frames, 2u);
+  EXPECT_EQ(again->result.outcome(), v1::OUTCOME_NOT_MODIFIED);
+  EXPECT_EQ(again->result.http_status(), 200);
+  EXPECT_EQ(again->result.body_bytes(), 0u);
+  EXPECT_TRUE(again->body.empty());
 }
 
 TEST_F(FetcherTest, ManyJobsNeverExceedTheCredit) {

@@ -102,6 +102,35 @@ TEST_F(HttpClientTest, StaleEtagGetsTheFullBody) {
   EXPECT_EQ(done.body, kFeedBody);
 }
 
+TEST_F(HttpClientTest, SameBodyAgainIsNotModifiedWithoutItsBody) {
+  // /body sends no validators: only the body's digest can tell that nothing changed.
+  const FetchCompletion first = Fetch("/body?size=5000");
+  ASSERT_EQ(first.result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(first.body.size(), 5000u);
+  const std::string digest = first.result.body_digest();
+  ASSERT_FALSE(digest.empty());
+
+  const FetchCompletion again =
+      Fetch("/body?size=5000", [&](v1::FetchJob& job) { job.set_body_digest(digest); });
+  EXPECT_EQ(again.result.outcome(), v1::OUTCOME_NOT_MODIFIED);
+  EXPECT_EQ(again.result.http_status(), 200);
+  EXPECT_TRUE(again.body.empty()) << "an unchanged body is not passed on";
+  EXPECT_EQ(again.result.body_digest(), digest);
+
+  // Another body (here one byte longer) is passed on, with its own digest.
+  const FetchCompletion changed =
+      Fetch("/body?size=5001", [&](v1::FetchJob& job) { job.set_body_digest(digest); });
+  EXPECT_EQ(changed.result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(changed.body.size(), 5001u);
+  EXPECT_NE(changed.result.body_digest(), digest);
+  // And the same length with other bytes differs too.
+  const FetchCompletion other = Fetch("/feed.xml");
+  const FetchCompletion other_again = Fetch("/gzip.xml");
+  EXPECT_EQ(other.result.body_digest(), other_again.result.body_digest())
+      << "the digest is of the decompressed body";
+  EXPECT_NE(other.result.body_digest(), digest);
+}
+
 TEST_F(HttpClientTest, ValidatorWithLineBreakCannotInjectHeaders) {
   const FetchCompletion done =
       Fetch("/feed.xml", [](v1::FetchJob& job) { job.set_etag("\"x\"\r\nX-Injected: 1"); });
