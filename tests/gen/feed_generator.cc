@@ -150,7 +150,7 @@ std::string FeedUrl(const GenOptions& options, const std::string& path) {
                                   : options.base_url + "/" + path;
 }
 
-std::string Html(Rng& rng, size_t target_bytes, size_t feed, size_t item) {
+std::string Html(Rng& rng, size_t target_bytes, size_t feed, int64_t item) {
   std::string html = "<p>Item " + std::to_string(item) + " of feed " + std::to_string(feed) + ".";
   while (html.size() < target_bytes) {
     html += " ";
@@ -161,8 +161,13 @@ std::string Html(Rng& rng, size_t target_bytes, size_t feed, size_t item) {
   return html;
 }
 
-ItemPlan PlanItem(const GenOptions& options, const std::string& format, size_t feed, size_t item,
-                  const std::string& feed_url, Rng& rng) {
+// Item `item` of a feed: 0 is the newest of the first version, the items of later versions
+// (GenOptions::advance) count down from -1. Each item has its own random sequence, so an item
+// reads the same in every version of its feed.
+ItemPlan PlanItem(const GenOptions& options, const std::string& format, size_t feed, int64_t item,
+                  const std::string& feed_url) {
+  Rng rng(options.seed * 0x100000001b3ull ^ (feed + 1) * 0x9e3779b97f4a7c15ull ^
+          static_cast<uint64_t>(item + (1 << 30)) * 0xd6e8feb86659fd93ull);
   ItemPlan plan;
   Item& truth = plan.truth;
   const std::string site = "https://site" + std::to_string(feed % 50) + ".example.com";
@@ -202,7 +207,7 @@ ItemPlan PlanItem(const GenOptions& options, const std::string& format, size_t f
   truth.key = truth.id ? *truth.id : truth.link;
 
   plan.published_s = kEpoch2024 + static_cast<int64_t>(feed % 1000) * 3600 * 7 -
-                     static_cast<int64_t>(item) * 3600 - static_cast<int64_t>(rng.Below(3600));
+                     item * 3600 - static_cast<int64_t>(rng.Below(3600));
   plan.updated_s = plan.published_s + static_cast<int64_t>(rng.Below(3 * 86400));
   plan.published_offset = rng.Pick(kOffsetsMinutes);
   plan.updated_offset = rng.Pick(kOffsetsMinutes);
@@ -375,13 +380,15 @@ GeneratedFeed GenerateFeed(const GenOptions& options, size_t index, std::string*
   feed.path = GeneratedFeedPath(index);
   // Rotating formats guarantees a mix even in a set of three feeds.
   feed.format = kFormats[(index + options.seed) % 3];
-  Rng rng(options.seed * 0x100000001b3ull ^ (index + 1) * 0x9e3779b97f4a7c15ull);
   const std::string feed_url = FeedUrl(options, feed.path);
 
+  // Version `advance` lists items -advance .. items_per_feed - 1 - advance, newest first.
+  const auto count = static_cast<int64_t>(options.items_per_feed);
+  const auto advance = static_cast<int64_t>(options.advance);
   std::vector<ItemPlan> plans;
   plans.reserve(options.items_per_feed);
-  for (size_t i = 0; i < options.items_per_feed; ++i) {
-    plans.push_back(PlanItem(options, feed.format, index, i, feed_url, rng));
+  for (int64_t item = -advance; item < count - advance; ++item) {
+    plans.push_back(PlanItem(options, feed.format, index, item, feed_url));
   }
   document->clear();
   document->reserve(options.items_per_feed * (options.item_bytes * 2 + 1200) + 1024);
@@ -393,6 +400,10 @@ GeneratedFeed GenerateFeed(const GenOptions& options, size_t index, std::string*
     WriteRss10(plans, index, feed_url, document);
   }
   for (ItemPlan& plan : plans) feed.items.push_back(std::move(plan.truth));
+  // The first version's items that this one no longer lists.
+  for (int64_t item = std::max<int64_t>(count - advance, 0); item < count; ++item) {
+    feed.retired_items.push_back(PlanItem(options, feed.format, index, item, feed_url).truth);
+  }
   return feed;
 }
 
@@ -427,7 +438,13 @@ StatusOr<std::vector<GeneratedFeed>> GenerateFeeds(const GenOptions& options,
 nlohmann::json GeneratedFeedToJson(const GeneratedFeed& feed) {
   nlohmann::json items = nlohmann::json::array();
   for (const Item& item : feed.items) items.push_back(ItemToJson(item));
-  return {{"path", feed.path}, {"format", feed.format}, {"items", std::move(items)}};
+  nlohmann::json json = {{"path", feed.path}, {"format", feed.format}, {"items", std::move(items)}};
+  if (!feed.retired_items.empty()) {
+    nlohmann::json retired = nlohmann::json::array();
+    for (const Item& item : feed.retired_items) retired.push_back(ItemToJson(item));
+    json["retired_items"] = std::move(retired);
+  }
+  return json;
 }
 
 GeneratedFeed GeneratedFeedFromJson(const nlohmann::json& json) {
@@ -436,6 +453,9 @@ GeneratedFeed GeneratedFeedFromJson(const nlohmann::json& json) {
   feed.format = json.value("format", "");
   if (json.contains("items") && json["items"].is_array()) {
     for (const auto& item : json["items"]) feed.items.push_back(ItemFromJson(item));
+  }
+  if (json.contains("retired_items") && json["retired_items"].is_array()) {
+    for (const auto& item : json["retired_items"]) feed.retired_items.push_back(ItemFromJson(item));
   }
   return feed;
 }

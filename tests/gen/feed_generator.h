@@ -33,6 +33,9 @@ struct GenOptions {
   size_t items_per_feed = 20;
   size_t item_bytes = 1500;  // rough size of one item's content
   uint64_t seed = 1;
+  // The feeds as they read `advance` updates later: each update put one new item at the top
+  // and dropped the oldest. An item reads the same in every version that lists it.
+  size_t advance = 0;
   std::string base_url;  // e.g. http://127.0.0.1:PORT; empty keeps every link absolute
 };
 
@@ -40,6 +43,9 @@ struct GeneratedFeed {
   std::string path;         // relative, e.g. "f/00042.xml"
   std::string format;       // "rss20", "atom10" or "rss10", as in ParsedFeed::format
   std::vector<Item> items;  // ground truth, in document order
+  // Items of the first version (advance 0) that this version no longer lists: a crawler that
+  // read both stored them too.
+  std::vector<Item> retired_items;
 };
 
 // Relative path of feed `index`: "f/00042.xml".
@@ -58,7 +64,8 @@ StatusOr<std::vector<GeneratedFeed>> GenerateFeeds(const GenOptions& options,
 Status GenerateFeedsTo(const GenOptions& options, const std::string& out_dir,
                        const std::function<Status(const GeneratedFeed&)>& sink);
 
-// {"path", "format", "items": [ItemToJson(item), ...]} and back.
+// {"path", "format", "items": [ItemToJson(item), ...], "retired_items": [...] (when any)} and
+// back.
 nlohmann::json GeneratedFeedToJson(const GeneratedFeed& feed);
 GeneratedFeed GeneratedFeedFromJson(const nlohmann::json& json);
 

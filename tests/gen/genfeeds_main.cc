@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   app.add_option("--items", options.items_per_feed, "Items per feed");
   app.add_option("--item-bytes", options.item_bytes, "Approximate bytes of content per item");
   app.add_option("--seed", options.seed, "Seed; the same seed writes the same bytes");
+  app.add_option("--advance", options.advance,
+                 "Write the feeds as they read N updates later (each added one item at the top "
+                 "and dropped the oldest); the truth also lists the dropped items");
   app.add_option("--base-url", options.base_url,
                  "URL the folder will be served at (enables relative links)");
   CLI11_PARSE(app, argc, argv);

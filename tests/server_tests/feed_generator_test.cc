@@ -41,6 +41,39 @@ TEST(FeedGeneratorTest, SameSeedSameBytesAndTruth) {
   EXPECT_NE(with_seed_7, with_seed_8);
 }
 
+TEST(FeedGeneratorTest, LaterVersionsAddNewItemsOnTopAndRetireTheOldest) {
+  GenOptions options = SmallOptions();
+  for (size_t index : {0u, 1u, 2u}) {  // one feed of each format
+    std::string first_document, later_document;
+    GeneratedFeed first = GenerateFeed(options, index, &first_document);
+    options.advance = 3;
+    GeneratedFeed later = GenerateFeed(options, index, &later_document);
+    options.advance = 0;
+    EXPECT_NE(first_document, later_document);
+    EXPECT_TRUE(first.retired_items.empty());
+    ASSERT_EQ(later.items.size(), options.items_per_feed);
+    ASSERT_EQ(later.retired_items.size(), 3u);
+    std::set<std::string> first_keys;
+    for (const Item& item : first.items) first_keys.insert(item.key + "|" + item.title);
+    // Three new items, newer than every item of the first version, then the first version's
+    // items but its three oldest, unchanged.
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(first_keys.count(later.items[i].key + "|" + later.items[i].title), 0u);
+      EXPECT_GT(later.items[i].published_ms.value_or(0), first.items[0].published_ms.value_or(0));
+    }
+    for (size_t i = 3; i < later.items.size(); ++i) {
+      EXPECT_EQ(ItemToJson(later.items[i]), ItemToJson(first.items[i - 3])) << i;
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(ItemToJson(later.retired_items[i]), ItemToJson(first.items[first.items.size() - 3 + i]));
+    }
+    // The truth line keeps the retired items.
+    GeneratedFeed back = GeneratedFeedFromJson(GeneratedFeedToJson(later));
+    EXPECT_EQ(GeneratedFeedToJson(back), GeneratedFeedToJson(later));
+    EXPECT_EQ(back.retired_items.size(), 3u);
+  }
+}
+
 TEST(FeedGeneratorTest, WritesEveryFeedAndTheTruthCounts) {
   TempDir dir;
   GenOptions options = SmallOptions();
