@@ -626,6 +626,49 @@ StatusOr<StoreItemsResult> Store::ReceiveStoreItems() {
 
 size_t Store::pending_store_items() const { return redis_->pending_replies(); }
 
+Status Store::SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items) {
+  if (items.empty()) return Status::InvalidArgument("known items: no items");
+  const std::string order_key = Key("items:" + std::to_string(feed_id) + ":order");
+  std::vector<std::string_view> argv;
+  argv.reserve(2 + items.size());
+  argv.insert(argv.end(), {"ZMSCORE", order_key});
+  for (const auto& item : items) argv.push_back(item.key);
+  if (Status s = redis_->Send(argv); !s.ok()) return s;
+  // The count goes as a second command: a failed Send of it leaves the first reply pending, and
+  // ReceiveKnownItems then reports the pair lost.
+  if (Status s = redis_->Send({"ZCARD", order_key}); !s.ok()) {
+    (void)redis_->Receive();
+    return s;
+  }
+  return Status::Ok();
+}
+
+StatusOr<KnownItems> Store::ReceiveKnownItems() {
+  // Both replies are read whatever the first one was, so that the next reply is the next call's.
+  StatusOr<RedisReply> scores = redis_->Receive();
+  StatusOr<RedisReply> count = redis_->Receive();
+  if (!scores.ok()) return scores.status();
+  if (!count.ok()) return count.status();
+  if (scores->IsError()) return ErrorReply("known items", *scores);
+  if (count->IsError()) return ErrorReply("known items", *count);
+  KnownItems known;
+  known.known.reserve(scores->elements.size());
+  for (const RedisReply& score : scores->elements) {
+    known.known.push_back(!score.IsNil());
+  }
+  known.total_items = static_cast<uint64_t>(count->integer);
+  return known;
+}
+
+StatusOr<KnownItems> Store::FindKnownItems(uint64_t feed_id,
+                                           const std::vector<StoredItem>& items) {
+  if (redis_->pending_replies() != 0) {
+    return Status::Internal("known items: earlier calls are still pending");
+  }
+  if (Status s = SendKnownItems(feed_id, items); !s.ok()) return s;
+  return ReceiveKnownItems();
+}
+
 StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
   std::vector<uint64_t> feed_ids;
   if (query.feed_id.has_value()) {

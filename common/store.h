@@ -122,6 +122,12 @@ struct StoreItemsResult {
   uint64_t total_items = 0;        // items stored for the feed afterwards
 };
 
+// Which of a feed's items are stored already (by key), and how many the feed has.
+struct KnownItems {
+  std::vector<bool> known;   // one per item asked about, in order
+  uint64_t total_items = 0;  // items stored for the feed
+};
+
 struct ItemQuery {
   std::optional<uint64_t> feed_id; // all feeds when unset
   std::optional<int64_t> since_ms; // items whose time is at or after this
@@ -195,6 +201,13 @@ class Store {
   Status SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& items);
   StatusOr<StoreItemsResult> ReceiveStoreItems();
   size_t pending_store_items() const;
+  // Which of the items' keys the feed has stored (ZMSCORE and ZCARD on P items:<id>:order, which
+  // the item script writes with the hash), so that a feed that changed by a few items sends
+  // only those. It reads no JSON. Send/Receive pipeline like SendStoreItems/ReceiveStoreItems,
+  // on the same connection and in the same order; FindKnownItems waits for its answer.
+  Status SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items);
+  StatusOr<KnownItems> ReceiveKnownItems();
+  StatusOr<KnownItems> FindKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items);
   // Rows come oldest first within a feed (ties by item key); across feeds, feed by feed in id
   // order. `limit` therefore keeps the oldest matching items; use since_ms to page forward.
   StatusOr<std::vector<ItemRow>> QueryItems(const ItemQuery& query);

@@ -137,6 +137,7 @@ void Processor::SendHeartbeat() {
                  {"processed", std::to_string(processed_)},
                  {"errors", std::to_string(errors_)},
                  {"bad_messages", std::to_string(bad_messages_)},
+                 {"items_known", std::to_string(items_known_)},
                  {"coordinator_epoch", std::to_string(coordinator_epoch_)},
                  {"updated_ms", std::to_string(now)}};
   if (Status s = store_->WriteWorkers({hash}, options_.worker_ttl_ms, now); !s.ok()) {
@@ -150,6 +151,9 @@ void Processor::SendHeartbeat() {
           static_cast<double>(errors_)},
          {"processor_bad_messages_total", "Unreadable messages dropped", true, {},
           static_cast<double>(bad_messages_)},
+         {"processor_items_known_total",
+          "Parsed items found stored already, whose JSON was not sent to the store", true, {},
+          static_cast<double>(items_known_)},
          {"processor_capacity", "Results buffered by this processor at most", false, {},
           static_cast<double>(options_.recv_hwm)}});
   }
@@ -228,7 +232,7 @@ void Processor::HandleResult(const WireMessage& message) {
   }
   // The items go to Redis now and the report once Redis has answered, so parsing the next
   // results overlaps with the store; the report (which ends the lease) still waits for the items.
-  if (Status s = store_->SendStoreItems(job.report.feed_id(), job.items); !s.ok()) {
+  if (Status s = SendNext(job); !s.ok()) {
     spdlog::warn("job {}: sending items to the store failed ({}), storing synchronously",
                  job.report.job_id(), s.ToString());
     CompletePending(0);
@@ -253,6 +257,47 @@ void Processor::SendReport(v1::JobReport& report) {
   if (!s.ok()) spdlog::warn("report for job {} not sent: {}", out.report().job_id(), s.ToString());
 }
 
+Status Processor::SendNext(PendingStore& job) {
+  if (job.ask_known) {
+    job.ask_known = false;
+    job.asking = true;
+    if (Status s = store_->SendKnownItems(job.report.feed_id(), job.items); s.ok()) return s;
+    job.asking = false;  // the connection failed: the caller stores every item
+  }
+  WriteJson(job);
+  return store_->SendStoreItems(job.report.feed_id(), job.items);
+}
+
+bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
+  if (known.known.size() != job.items.size()) return false;  // not an answer: send every item
+  size_t kept = 0;
+  for (size_t i = 0; i < job.items.size(); ++i) {
+    if (known.known[i]) continue;
+    if (kept != i) {
+      job.items[kept] = std::move(job.items[i]);
+      job.parsed[kept] = std::move(job.parsed[i]);
+    }
+    ++kept;
+  }
+  items_known_ += job.items.size() - kept;
+  job.items.resize(kept);
+  job.parsed.resize(kept);
+  if (kept > 0) return false;
+  StoreItemsResult nothing_new;
+  nothing_new.total_items = known.total_items;
+  SetStored(job.report, nothing_new);
+  return true;
+}
+
+void Processor::WriteJson(PendingStore& job) {
+  for (size_t i = 0; i < job.parsed.size() && i < job.items.size(); ++i) {
+    if (!job.items[i].json.empty()) continue;
+    job.items[i].json.reserve(JsonSizeHint(job.parsed[i]));
+    AppendItemJson(job.parsed[i], &job.items[i].json);
+  }
+  job.parsed.clear();
+}
+
 void Processor::CompletePending(size_t keep) {
   std::vector<PendingStore> failed;
   // After a failure every reply still due is read (or comes back lost with the connection) so
@@ -260,6 +305,23 @@ void Processor::CompletePending(size_t keep) {
   while (pending_.size() > keep || (!failed.empty() && !pending_.empty())) {
     PendingStore job = std::move(pending_.front());
     pending_.pop_front();
+    if (job.asking) {
+      // The answer to "which items are stored": the new ones go next, behind the calls pending.
+      job.asking = false;
+      StatusOr<KnownItems> known = store_->ReceiveKnownItems();
+      if (!known.ok()) {
+        spdlog::warn("job {}: known-items reply failed ({}), storing every item",
+                     job.report.job_id(), known.status().ToString());
+      } else if (DropKnown(job, *known)) {
+        SendReport(job.report);
+        continue;
+      } else if (failed.empty() && SendNext(job).ok()) {
+        pending_.push_back(std::move(job));
+        continue;
+      }
+      failed.push_back(std::move(job));
+      continue;
+    }
     StatusOr<StoreItemsResult> stored = store_->ReceiveStoreItems();
     if (!stored.ok()) {
       spdlog::warn("job {}: store reply failed ({}), storing again", job.report.job_id(),
@@ -278,6 +340,7 @@ void Processor::CompletePending(size_t keep) {
 }
 
 bool Processor::StoreAndReport(PendingStore& job) {
+  WriteJson(job);
   auto stored = StoreWithRetry(job.report.feed_id(), job.items);
   if (!stored.ok()) {
     ++errors_;
@@ -300,6 +363,12 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
   CompletePending(0);
   PendingStore job = Prepare(result, body);
   if (!job.needs_store) return std::move(job.report);
+  if (job.ask_known) {
+    job.ask_known = false;
+    StatusOr<KnownItems> known = store_->FindKnownItems(job.report.feed_id(), job.items);
+    if (known.ok() && DropKnown(job, *known)) return std::move(job.report);
+  }
+  WriteJson(job);
   auto stored = StoreWithRetry(job.report.feed_id(), job.items);
   if (!stored.ok()) {
     ++errors_;
@@ -342,13 +411,13 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   job.needs_store = true;
   // A report goes out only once the items are stored, so the digest is kept only then.
   report.set_body_digest(result.body_digest());
+  // A feed with a digest had its items stored before: ask which of them the store has.
+  job.ask_known = !result.job().body_digest().empty() && !parsed.items.empty();
   job.items.resize(parsed.items.size());
   for (size_t i = 0; i < parsed.items.size(); ++i) {
-    Item& item = parsed.items[i];
+    const Item& item = parsed.items[i];
     StoredItem& stored = job.items[i];
-    stored.json.reserve(JsonSizeHint(item));
-    AppendItemJson(item, &stored.json);
-    stored.key = std::move(item.key);  // the parsed item is not needed in full after this
+    stored.key = item.key;
     stored.time_ms = item.published_ms.value_or(item.updated_ms.value_or(seen_ms));
   }
   report.set_parsed_items(static_cast<uint32_t>(parsed.items.size()));
@@ -360,6 +429,7 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   report.set_etag(result.etag());
   report.set_last_modified(result.last_modified());
   if (parsed.bozo) report.set_error(parsed.error);
+  job.parsed = std::move(parsed.items);
   return job;
 }
 

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/feed_model.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/store.h"
@@ -57,6 +58,7 @@ class Processor {
 
   uint64_t processed() const { return processed_; }
   uint64_t errors() const { return errors_; }
+  uint64_t items_known() const { return items_known_; }  // parsed items found stored already
 
  private:
   void SayHello();
@@ -70,10 +72,22 @@ class Processor {
   struct PendingStore {
     feedcrawl::v1::JobReport report;
     bool needs_store = false;
-    std::vector<StoredItem> items;
+    // A feed stored before first asks which of its items the store has (their JSON is written
+    // only for the others); `asking` while that question is on its way.
+    bool ask_known = false;
+    bool asking = false;
+    std::vector<StoredItem> items;  // key and time; json once WriteJson ran
+    std::vector<Item> parsed;       // the parsed items, until their JSON is written
   };
   // Parses the result and fills everything of the report but the store's counts.
   PendingStore Prepare(const feedcrawl::v1::FetchResult& result, std::string_view body);
+  // Drops the items the store has already; true when none is left (the report is then
+  // complete: no new item, the feed's count from the store).
+  bool DropKnown(PendingStore& job, const KnownItems& known);
+  // Writes the JSON of the job's items that have none yet.
+  static void WriteJson(PendingStore& job);
+  // Sends the job's next store call (the known-items question or the items) and queues it.
+  Status SendNext(PendingStore& job);
   // Reads store replies until at most `keep` calls are pending, sending their reports; calls
   // whose reply failed are stored again synchronously.
   void CompletePending(size_t keep);
@@ -95,6 +109,7 @@ class Processor {
   uint64_t processed_ = 0;
   uint64_t errors_ = 0;
   uint64_t bad_messages_ = 0;
+  uint64_t items_known_ = 0;  // parsed items found stored already, whose JSON was not sent
   std::deque<PendingStore> pending_;  // sent to the store, oldest first
 };
 

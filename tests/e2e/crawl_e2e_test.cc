@@ -2,7 +2,8 @@
 // `feedcrawl run --once` with its coordinator, 2 fetchers and 2 processors. 500 generated feeds
 // (RSS 2.0, Atom 1.0, RSS 1.0; items with and without guids; non-ASCII text) plus feeds that
 // fail in every way a server can fail. Every stored item is compared with the generator's ground
-// truth field by field, and a second run must cost only 304s.
+// truth field by field, a second run must cost only 304s, and a third, after every feed gained two
+// items, must store just those.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -47,15 +48,21 @@ const std::vector<Fault>& Faults() {
   return faults;
 }
 
+// The generated feeds, as they read `advance` updates after the first crawl.
+GenOptions FeedSet(size_t advance) {
+  GenOptions options;
+  options.feeds = kFeeds;
+  options.items_per_feed = 12;
+  options.item_bytes = 600;
+  options.seed = 42;
+  options.advance = advance;
+  return options;
+}
+
 class CrawlE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    GenOptions options;
-    options.feeds = kFeeds;
-    options.items_per_feed = 12;
-    options.item_bytes = 600;
-    options.seed = 42;
-    auto truth = GenerateFeeds(options, www_.path());
+    auto truth = GenerateFeeds(FeedSet(/*advance=*/0), www_.path());
     ASSERT_OK(truth.status());
     truth_ = std::move(*truth);
 
@@ -172,6 +179,26 @@ TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
   EXPECT_EQ(second["run_items_new"], "0");
   EXPECT_EQ(second["run_failed"], std::to_string(Faults().size()));
   EXPECT_EQ(second["items_total"], std::to_string(expected_items));
+
+  // Third pass: every feed moved on by two items (two new on top, the two oldest gone). The
+  // processors ask which items are stored and send only the new ones; the store then holds the
+  // items of both versions, each once.
+  ASSERT_OK_AND_ASSIGN(std::vector<GeneratedFeed> later_truth,
+                       GenerateFeeds(FeedSet(/*advance=*/2), www_.path()));
+  auto third = RunOnce();
+  EXPECT_EQ(third["run_complete"], "1");
+  EXPECT_EQ(third["run_ok"], std::to_string(kFeeds));
+  EXPECT_EQ(third["run_items_new"], std::to_string(2 * kFeeds));
+  EXPECT_EQ(third["items_total"], std::to_string(expected_items + 2 * kFeeds));
+  for (const GeneratedFeed& feed : later_truth) {
+    SCOPED_TRACE(feed.path + " (" + feed.format + "), third pass");
+    auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
+    ASSERT_OK(id.status());
+    ASSERT_TRUE(id->has_value());
+    std::vector<Item> expected = feed.items;
+    expected.insert(expected.end(), feed.retired_items.begin(), feed.retired_items.end());
+    testing::ExpectStoredItemsMatch(**store, **id, expected);
+  }
 }
 
 }  // namespace

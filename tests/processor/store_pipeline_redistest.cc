@@ -50,6 +50,50 @@ class StorePipelineTest : public ::testing::Test {
   std::unique_ptr<RedisClient> raw_;
 };
 
+TEST_F(StorePipelineTest, KnownItemsAreTheStoredKeysAndComeBackInCallOrder) {
+  // Nothing stored yet: no key is known.
+  ASSERT_OK_AND_ASSIGN(KnownItems none, store_->FindKnownItems(5, Items(5, 3)));
+  EXPECT_EQ(none.known, (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(none.total_items, 0u);
+
+  // Questions and stores pipelined on one connection answer in the order they were sent.
+  const std::vector<StoredItem> first = Items(5, 4);
+  ASSERT_OK(store_->SendStoreItems(5, {first[0], first[2]}));
+  ASSERT_OK(store_->SendKnownItems(5, first));
+  ASSERT_OK(store_->SendStoreItems(6, Items(6, 2)));
+  ASSERT_OK(store_->SendKnownItems(6, Items(6, 3)));
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored5, store_->ReceiveStoreItems());
+  EXPECT_EQ(stored5.new_items, 2u);
+  ASSERT_OK_AND_ASSIGN(KnownItems known5, store_->ReceiveKnownItems());
+  EXPECT_EQ(known5.known, (std::vector<bool>{true, false, true, false}));
+  EXPECT_EQ(known5.total_items, 2u);
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored6, store_->ReceiveStoreItems());
+  EXPECT_EQ(stored6.new_items, 2u);
+  ASSERT_OK_AND_ASSIGN(KnownItems known6, store_->ReceiveKnownItems());
+  EXPECT_EQ(known6.known, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(known6.total_items, 2u);
+  EXPECT_EQ(store_->pending_store_items(), 0u);
+  // Another feed's keys are not this feed's.
+  ASSERT_OK_AND_ASSIGN(KnownItems other, store_->FindKnownItems(7, Items(5, 1)));
+  EXPECT_EQ(other.known, (std::vector<bool>{false}));
+}
+
+TEST_F(StorePipelineTest, KnownItemsFailOnALostConnectionAndTheNextCallWorks) {
+  ASSERT_OK(store_->StoreItems(5, Items(5, 2)).status());
+  // Held up behind a blocking command, the calls cannot have run when the connection goes.
+  ASSERT_OK_AND_ASSIGN(RedisReply id, store_->redis().Command({"CLIENT", "ID"}));
+  ASSERT_OK(store_->redis().Send({"BLPOP", "never-pushed", "0"}));
+  ASSERT_OK(store_->SendKnownItems(5, Items(5, 3)));
+  ASSERT_OK(store_->SendStoreItems(5, Items(5, 3)));
+  EXPECT_EQ(Integer({"CLIENT", "KILL", "ID", std::to_string(id.integer)}), 1);
+  EXPECT_EQ(store_->redis().Receive().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReceiveKnownItems().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->pending_store_items(), 0u);
+  ASSERT_OK_AND_ASSIGN(KnownItems known, store_->FindKnownItems(5, Items(5, 3)));
+  EXPECT_EQ(known.known, (std::vector<bool>{true, true, false}));
+}
+
 TEST_F(StorePipelineTest, RepliesComeBackInOrderWithTheirOwnCounts) {
   // Feed f gets f * 3 items; feed 2's items are sent twice in a row, so the second call of the
   // same feed finds them all stored.

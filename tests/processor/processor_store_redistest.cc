@@ -1,0 +1,131 @@
+// Processor::Process against a real redis-server: a feed stored before sends only its new items'
+// JSON (it first asks which keys the store has), and the counts in its report are the store's.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/store.h"
+#include "processor/processor.h"
+#include "proto/feedcrawl.pb.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace feedcrawl {
+namespace {
+
+using testing::RedisServer;
+
+// An RSS document listing items first..last, newest first; `edited` changes item `edited`'s title.
+std::string Rss(int first, int last, int edited = -1) {
+  std::string x = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>";
+  for (int i = last; i >= first; --i) {
+    x += "<item><title>Item " + std::to_string(i) + (i == edited ? " (edited)" : "") +
+         "</title><guid isPermaLink=\"false\">item-" + std::to_string(i) +
+         "</guid><description>Text of item " + std::to_string(i) + "</description></item>";
+  }
+  return x + "</channel></rss>";
+}
+
+v1::FetchResult Result(uint64_t feed_id, const std::string& body, const std::string& last_digest) {
+  v1::FetchResult result;
+  result.mutable_job()->set_job_id(feed_id * 100 + last_digest.size());
+  result.mutable_job()->set_feed_id(feed_id);
+  result.mutable_job()->set_url("http://127.0.0.1/feed.xml");
+  result.mutable_job()->set_body_digest(last_digest);
+  result.set_outcome(v1::OUTCOME_OK);
+  result.set_http_status(200);
+  result.set_content_type("application/rss+xml");
+  result.set_body_bytes(body.size());
+  result.set_body_digest("digest-of-" + std::to_string(body.size()));
+  return result;
+}
+
+class ProcessorStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(redis_.Start());
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, Store::Open(redis_.Url()));
+    store->set_item_stream_max_len(Store::kDefaultItemStreamMaxLen);
+    ASSERT_OK_AND_ASSIGN(raw_, redis_.Connect());
+    processor_ = std::make_unique<Processor>(ProcessorOptions{}, std::move(store), clock_);
+  }
+  int64_t Integer(const std::vector<std::string>& argv) {
+    StatusOr<RedisReply> r = raw_->Command(argv);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->integer : -1;
+  }
+  // Bytes of item JSON Redis received in item-script calls, from its network input counter.
+  int64_t InputBytes() {
+    StatusOr<RedisReply> info = raw_->Command({"INFO", "stats"});
+    EXPECT_TRUE(info.ok());
+    const std::string& text = info->str;
+    const size_t at = text.find("total_net_input_bytes:");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + 22));
+  }
+
+  FakeClock clock_;
+  RedisServer redis_;
+  std::unique_ptr<RedisClient> raw_;
+  std::unique_ptr<Processor> processor_;
+};
+
+TEST_F(ProcessorStoreTest, AFeedStoredBeforeSendsOnlyItsNewItems) {
+  // First crawl: no digest in the job, every item goes to the store.
+  const std::string first = Rss(1, 20);
+  auto report = processor_->Process(Result(3, first, ""), first);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->new_items(), 20u);
+  EXPECT_EQ(report->total_items(), 20u);
+  EXPECT_EQ(processor_->items_known(), 0u);
+  StatusOr<RedisReply> old_json = raw_->Command({"HGET", "fc:items:3", "item-5"});
+  ASSERT_OK(old_json.status());
+
+  // The feed moved on by two items, and item 5 was edited: 18 items are known, 2 are sent.
+  const std::string second = Rss(3, 22, /*edited=*/5);
+  const int64_t before = InputBytes();
+  report = processor_->Process(Result(3, second, "digest-1"), second);
+  const int64_t received = InputBytes() - before;
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(report->parsed_items(), 20u);
+  EXPECT_EQ(report->new_items(), 2u);
+  EXPECT_EQ(report->total_items(), 22u);
+  EXPECT_EQ(processor_->items_known(), 18u);
+  // Two items' JSON is ~200 bytes each; all twenty would be over 2 KB.
+  EXPECT_LT(received, 1500) << "known items were sent again";
+  EXPECT_EQ(Integer({"HLEN", "fc:items:3"}), 22);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:3:order"}), 22);
+  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 22);
+  // A stored item stays as first stored, as it did when every item was sent.
+  StatusOr<RedisReply> json = raw_->Command({"HGET", "fc:items:3", "item-5"});
+  ASSERT_OK(json.status());
+  EXPECT_EQ(json->str, old_json->str);
+  StatusOr<RedisReply> newest = raw_->Command({"HGET", "fc:items:3", "item-22"});
+  ASSERT_OK(newest.status());
+  EXPECT_NE(newest->str.find("Item 22"), std::string::npos) << newest->str;
+
+  // Nothing new at all (the body changed elsewhere): no store call, the feed's count reported.
+  report = processor_->Process(Result(3, second, "digest-2"), second);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->new_items(), 0u);
+  EXPECT_EQ(report->total_items(), 22u);
+  EXPECT_EQ(processor_->items_known(), 38u);
+}
+
+TEST_F(ProcessorStoreTest, ADigestWithoutStoredItemsStoresThemAll) {
+  // The record says the feed was stored, but its items are gone (removed by hand, or a store
+  // restored from an older copy): the question finds none known and every item is stored.
+  const std::string body = Rss(1, 5);
+  auto report = processor_->Process(Result(8, body, "digest-0"), body);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->new_items(), 5u);
+  EXPECT_EQ(report->total_items(), 5u);
+  EXPECT_EQ(processor_->items_known(), 0u);
+  EXPECT_EQ(Integer({"HLEN", "fc:items:8"}), 5);
+}
+
+}  // namespace
+}  // namespace feedcrawl
