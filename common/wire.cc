@@ -6,6 +6,7 @@
 #include <zmq_addon.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -260,7 +261,53 @@ uint64_t WireContext::zap_refused() const { return impl_->refused.load(); }
 
 Socket::Socket(SocketKind kind, void* socket) : kind_(kind), socket_(socket) {}
 
-Socket::~Socket() { delete static_cast<zmq::socket_t*>(socket_); }
+Socket::~Socket() {
+  delete static_cast<zmq::socket_t*>(monitor_);
+  delete static_cast<zmq::socket_t*>(socket_);
+}
+
+Status Socket::WatchConnections(WireContext& context) {
+  if (monitor_ != nullptr) return Status::Ok();
+  static std::atomic<uint64_t> next_monitor{0};
+  const std::string address = "inproc://feedcrawl-monitor-" + std::to_string(next_monitor++);
+  if (zmq_socket_monitor(Z(socket_).handle(), address.c_str(),
+                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+    return FromError(zmq::error_t(), "socket monitor");
+  }
+  try {
+    auto pair = std::make_unique<zmq::socket_t>(*static_cast<zmq::context_t*>(context.native()),
+                                                zmq::socket_type::pair);
+    pair->set(zmq::sockopt::linger, 0);
+    pair->connect(address);
+    monitor_ = pair.release();
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return FromError(e, "socket monitor");
+  }
+}
+
+bool Socket::Connected() {
+  if (monitor_ == nullptr) return true;
+  auto& pair = Z(monitor_);
+  try {
+    // Each event is two frames: 2 bytes of event id and 4 of value, then the endpoint.
+    zmq::message_t event;
+    while (pair.recv(event, zmq::recv_flags::dontwait)) {
+      uint16_t id = 0;
+      if (event.size() >= sizeof(id)) std::memcpy(&id, event.data(), sizeof(id));
+      if (id == ZMQ_EVENT_CONNECTED) {
+        ++connections_;
+      } else if (id == ZMQ_EVENT_DISCONNECTED && connections_ > 0) {
+        --connections_;
+      }
+      while (event.more() && pair.recv(event, zmq::recv_flags::dontwait)) {
+      }
+    }
+  } catch (const zmq::error_t&) {
+    // The context is closing: keep the last state.
+  }
+  return connections_ > 0;
+}
 
 StatusOr<std::unique_ptr<Socket>> Socket::Create(WireContext& context, SocketKind kind,
                                                  const SocketOptions& options) {

@@ -103,6 +103,12 @@ class Socket {
   Status Disconnect(const std::string& endpoint);
   // How long closing the socket may wait for queued messages to leave (ZMQ_LINGER).
   Status SetLinger(int ms);
+  // Starts following this socket's connections (ZeroMQ's socket monitor) for Connected(). Call
+  // before Connect, so that no event is missed.
+  Status WatchConnections(WireContext& context);
+  // Whether a connection to a peer is up, as the monitor last told (true when not watched).
+  // Reads the monitor's queued events; call it now and then so that they do not pile up.
+  bool Connected();
   // The endpoint actually bound last, with the chosen port for tcp://...:*.
   std::string LastEndpoint() const;
 
@@ -122,7 +128,9 @@ class Socket {
  private:
   Socket(SocketKind kind, void* socket);
   SocketKind kind_;
-  void* socket_;  // owned zmq::socket_t
+  void* socket_;             // owned zmq::socket_t
+  void* monitor_ = nullptr;  // owned zmq::socket_t (PAIR) receiving monitor events, if watched
+  int connections_ = 0;      // connections up, from the monitor's events
 };
 
 // Waits up to timeout_ms (-1: forever) until one of the sockets can receive; returns the

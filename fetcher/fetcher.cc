@@ -64,6 +64,11 @@ struct Fetcher::Loop {
     auto made_control = Socket::Create(f.context_, SocketKind::kDealer, control_options);
     if (!made_control.ok()) return made_control.status();
     control = std::move(made_control).value();
+    // Knowing whether the coordinator is connected lets a fetcher whose coordinator is gone
+    // leave at once instead of waiting for a Goodbye that cannot be delivered.
+    if (Status s = control->WatchConnections(f.context_); !s.ok()) {
+      spdlog::warn("cannot follow the control connection: {}", s.ToString());
+    }
 
     SocketOptions results_options;
     results_options.send_hwm = std::max(o.results_send_hwm, 1);
@@ -132,9 +137,9 @@ struct Fetcher::Loop {
     PublishStats();
     const int returned = goodbye->returned_job_ids_size();
     // Handed-back jobs are worth waiting for (they are due again at once instead of at lease
-    // expiry); a Goodbye with nothing in it is not worth holding up the exit when the
+    // expiry); a Goodbye with nothing in it is worth a short wait, and none when the
     // coordinator is already gone, as at the end of a --once run.
-    if (returned == 0) (void)control->SetLinger(kEmptyGoodbyeLingerMs);
+    if (returned == 0) (void)control->SetLinger(control->Connected() ? kEmptyGoodbyeLingerMs : 0);
     Status s = SendControl(std::move(envelope));
     if (!s.ok()) spdlog::warn("could not say goodbye: {}", s.ToString());
     spdlog::info("fetcher {} stopped; {} jobs handed back", o.worker_id, returned);
@@ -304,6 +309,7 @@ struct Fetcher::Loop {
   void SendHeartbeatIfDue(int64_t now) {
     if (now < next_heartbeat_ms) return;
     next_heartbeat_ms = now + o.heartbeat_ms;
+    (void)control->Connected();  // reads the connection events queued since
     v1::Envelope envelope;
     v1::Heartbeat* heartbeat = envelope.mutable_heartbeat();
     heartbeat->set_role(v1::ROLE_FETCHER);

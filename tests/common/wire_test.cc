@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -107,6 +108,45 @@ TEST(WireTest, PushPullOverTcpWithAChosenPort) {
   }
   EXPECT_GE(pull->Fd(), 0);
   EXPECT_FALSE(pull->CanRecv());
+}
+
+// Waits up to kTimeoutMs for socket.Connected() to be `want`.
+bool WaitConnected(Socket& socket, bool want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (socket.Connected() != want) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST(WireTest, AWatchedSocketKnowsWhetherItsPeerIsConnected) {
+  WireContext context;
+  auto dealer = MakeSocket(context, SocketKind::kDealer);
+  EXPECT_TRUE(dealer->Connected());  // not watched: no knowledge, no claim otherwise
+  ASSERT_OK(dealer->WatchConnections(context));
+  EXPECT_FALSE(dealer->Connected());
+
+  // The peer lives in its own context, as in another process.
+  auto peer_context = std::make_unique<WireContext>();
+  auto router = MakeSocket(*peer_context, SocketKind::kRouter);
+  ASSERT_OK(router->Bind("tcp://127.0.0.1:*"));
+  const std::string endpoint = router->LastEndpoint();
+  ASSERT_OK(dealer->Connect(endpoint));
+  EXPECT_TRUE(WaitConnected(*dealer, true));
+
+  // The peer goes away: the connection is seen down.
+  router.reset();
+  peer_context.reset();
+  EXPECT_TRUE(WaitConnected(*dealer, false));
+
+  // A peer on the same endpoint again: the socket reconnects and says so.
+  peer_context = std::make_unique<WireContext>();
+  router = MakeSocket(*peer_context, SocketKind::kRouter);
+  ASSERT_OK(router->Bind(endpoint));
+  EXPECT_TRUE(WaitConnected(*dealer, true));
+  router.reset();
+  peer_context.reset();
 }
 
 TEST(WireTest, NoPeerMeansWouldBlock) {
