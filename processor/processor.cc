@@ -289,6 +289,13 @@ bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
   return true;
 }
 
+void Processor::StopAskingKnown(const Status& why) {
+  if (!ask_known_) return;
+  ask_known_ = false;
+  spdlog::warn("the store cannot say which items it has ({}); every parsed item is sent from now "
+               "on (Redis 6.2 or later has ZMSCORE)", why.ToString());
+}
+
 void Processor::WriteJson(PendingStore& job) {
   for (size_t i = 0; i < job.parsed.size() && i < job.items.size(); ++i) {
     if (!job.items[i].json.empty()) continue;
@@ -309,7 +316,14 @@ void Processor::CompletePending(size_t keep) {
       // The answer to "which items are stored": the new ones go next, behind the calls pending.
       job.asking = false;
       StatusOr<KnownItems> known = store_->ReceiveKnownItems();
-      if (!known.ok()) {
+      if (!known.ok() && known.status().code() != StatusCode::kUnavailable) {
+        // An answer, but not one to use (a server without ZMSCORE): send every item.
+        StopAskingKnown(known.status());
+        if (failed.empty() && SendNext(job).ok()) {
+          pending_.push_back(std::move(job));
+          continue;
+        }
+      } else if (!known.ok()) {
         spdlog::warn("job {}: known-items reply failed ({}), storing every item",
                      job.report.job_id(), known.status().ToString());
       } else if (DropKnown(job, *known)) {
@@ -367,6 +381,9 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
     job.ask_known = false;
     StatusOr<KnownItems> known = store_->FindKnownItems(job.report.feed_id(), job.items);
     if (known.ok() && DropKnown(job, *known)) return std::move(job.report);
+    if (!known.ok() && known.status().code() != StatusCode::kUnavailable) {
+      StopAskingKnown(known.status());
+    }
   }
   WriteJson(job);
   auto stored = StoreWithRetry(job.report.feed_id(), job.items);
@@ -412,7 +429,7 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   // A report goes out only once the items are stored, so the digest is kept only then.
   report.set_body_digest(result.body_digest());
   // A feed with a digest had its items stored before: ask which of them the store has.
-  job.ask_known = !result.job().body_digest().empty() && !parsed.items.empty();
+  job.ask_known = ask_known_ && !result.job().body_digest().empty() && !parsed.items.empty();
   job.items.resize(parsed.items.size());
   for (size_t i = 0; i < parsed.items.size(); ++i) {
     const Item& item = parsed.items[i];

@@ -84,6 +84,8 @@ class Processor {
   // Drops the items the store has already; true when none is left (the report is then
   // complete: no new item, the feed's count from the store).
   bool DropKnown(PendingStore& job, const KnownItems& known);
+  // After an answer that is not one (an error reply): stops asking, and says so once.
+  void StopAskingKnown(const Status& why);
   // Writes the JSON of the job's items that have none yet.
   static void WriteJson(PendingStore& job);
   // Sends the job's next store call (the known-items question or the items) and queues it.
@@ -110,6 +112,7 @@ class Processor {
   uint64_t errors_ = 0;
   uint64_t bad_messages_ = 0;
   uint64_t items_known_ = 0;  // parsed items found stored already, whose JSON was not sent
+  bool ask_known_ = true;     // false once the store answered the question with an error
   std::deque<PendingStore> pending_;  // sent to the store, oldest first
 };
 

@@ -127,5 +127,26 @@ TEST_F(ProcessorStoreTest, ADigestWithoutStoredItemsStoresThemAll) {
   EXPECT_EQ(Integer({"HLEN", "fc:items:8"}), 5);
 }
 
+TEST_F(ProcessorStoreTest, AServerThatCannotAnswerStillGetsEveryItem) {
+  // A user who may not run ZMSCORE stands for a server without it (before Redis 6.2): the
+  // question fails once, the processor stops asking, and items are stored as before.
+  ASSERT_OK(raw_->Command({"ACL", "SETUSER", "old", "on", ">secret", "~*", "+@all", "-zmscore"})
+                .status());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store,
+                       Store::Open(redis_.Url() + "?user=old&password=secret"));
+  Processor processor(ProcessorOptions{}, std::move(store), clock_);
+  const std::string first = Rss(1, 4);
+  auto report = processor.Process(Result(9, first, "digest-0"), first);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->new_items(), 4u);
+  const std::string second = Rss(2, 6);
+  report = processor.Process(Result(9, second, "digest-1"), second);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->new_items(), 2u);
+  EXPECT_EQ(report->total_items(), 6u);
+  EXPECT_EQ(processor.items_known(), 0u);
+  EXPECT_EQ(Integer({"HLEN", "fc:items:9"}), 6);
+}
+
 }  // namespace
 }  // namespace feedcrawl
