@@ -10,6 +10,7 @@
 namespace feedcrawl {
 
 int CoordinatorMain(int argc, char** argv) {
+  KeepFreedMemory();
   CLI::App app{"feedcrawl coordinator: schedules feeds and hands jobs to fetchers"};
   CoordinatorOptions options;
   std::string redis_url = "redis://127.0.0.1:6379";

@@ -446,6 +446,7 @@ std::vector<Metric> FetcherMetrics(const FetcherStats& stats, uint32_t concurren
 }  // namespace
 
 int FetcherMain(int argc, char** argv) {
+  KeepFreedMemory();
   CLI::App app{"feedcrawl fetcher: fetches feeds for the coordinator and passes them on"};
   FetcherOptions options;
   LogOptions log_options;

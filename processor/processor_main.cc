@@ -10,6 +10,7 @@
 namespace feedcrawl {
 
 int ProcessorMain(int argc, char** argv) {
+  KeepFreedMemory();
   CLI::App app{"feedcrawl processor: parses fetched feeds and stores their items"};
   ProcessorOptions options;
   std::string redis_url = "redis://127.0.0.1:6379";
