@@ -22,6 +22,10 @@ namespace {
 // good blocks sends for ever; past this the job is left to its lease and the silence check
 // reconnects.
 constexpr int64_t kReportSendMs = 1000;
+// Asking which items are stored costs a round trip and its wake-ups, ~36 µs of processor CPU
+// (measured with 30,000 feeds of one 2 KB item, each of them new), and saves a few µs per known
+// item: it pays from a few items on, not for a feed of one or two.
+constexpr size_t kAskKnownMinItems = 4;
 
 std::string DefaultWorkerId() {
   char host[256] = {0};
@@ -428,8 +432,10 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   job.needs_store = true;
   // A report goes out only once the items are stored, so the digest is kept only then.
   report.set_body_digest(result.body_digest());
-  // A feed with a digest had its items stored before: ask which of them the store has.
-  job.ask_known = ask_known_ && !result.job().body_digest().empty() && !parsed.items.empty();
+  // A feed with a digest had its items stored before: ask which of them the store has, when
+  // there are enough of them for the answer to save more than it costs.
+  job.ask_known = ask_known_ && !result.job().body_digest().empty() &&
+                  parsed.items.size() >= kAskKnownMinItems;
   job.items.resize(parsed.items.size());
   for (size_t i = 0; i < parsed.items.size(); ++i) {
     const Item& item = parsed.items[i];

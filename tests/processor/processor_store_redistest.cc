@@ -115,6 +115,21 @@ TEST_F(ProcessorStoreTest, AFeedStoredBeforeSendsOnlyItsNewItems) {
   EXPECT_EQ(processor_->items_known(), 38u);
 }
 
+TEST_F(ProcessorStoreTest, AFeedOfAFewItemsSendsThemWithoutAsking) {
+  // For one or two items the question costs more than it can save: they go to the script,
+  // which stores only the new one.
+  const std::string first = Rss(1, 2);
+  auto report = processor_->Process(Result(4, first, ""), first);
+  ASSERT_TRUE(report.has_value());
+  const std::string second = Rss(2, 3);
+  report = processor_->Process(Result(4, second, "digest-1"), second);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->new_items(), 1u);
+  EXPECT_EQ(report->total_items(), 3u);
+  EXPECT_EQ(processor_->items_known(), 0u);
+  EXPECT_EQ(Integer({"HLEN", "fc:items:4"}), 3);
+}
+
 TEST_F(ProcessorStoreTest, ADigestWithoutStoredItemsStoresThemAll) {
   // The record says the feed was stored, but its items are gone (removed by hand, or a store
   // restored from an older copy): the question finds none known and every item is stored.
