@@ -13,7 +13,7 @@
 //                                     seen, ms)
 //   P stats                   HASH    live numbers written by the coordinator
 //   P stats:hosts             HASH    host -> JSON numbers of the busiest and slowest hosts
-//   P stream:items            STREAM  every new item (feed, key; its JSON is in P items:<feed>), capped
+//   P stream:items            STREAM  every new item (feed, key; JSON in P items:<feed>), capped
 //   P worker:<role>:<id>      HASH    one live fetcher or processor's numbers, with a TTL
 //   P workers                 ZSET    "<role>:<id>" scored by when its hash expires (ms)
 //   P coordinator:epoch       STRING  incremented by each coordinator start

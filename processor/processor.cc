@@ -262,11 +262,12 @@ void Processor::SendReport(v1::JobReport& report) {
 }
 
 Status Processor::SendNext(PendingStore& job) {
-  if (job.ask_known) {
-    job.ask_known = false;
-    job.asking = true;
-    if (Status s = store_->SendKnownItems(job.report.feed_id(), job.items); s.ok()) return s;
-    job.asking = false;  // the connection failed: the caller stores every item
+  if (job.step == PendingStore::Step::kAskKnown) {
+    if (Status s = store_->SendKnownItems(job.report.feed_id(), job.items); s.ok()) {
+      job.step = PendingStore::Step::kAwaitKnown;
+      return s;
+    }
+    job.step = PendingStore::Step::kStore;  // the connection failed: the caller stores every item
   }
   WriteJson(job);
   return store_->SendStoreItems(job.report.feed_id(), job.items);
@@ -293,11 +294,24 @@ bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
   return true;
 }
 
-void Processor::StopAskingKnown(const Status& why) {
-  if (!ask_known_) return;
-  ask_known_ = false;
-  spdlog::warn("the store cannot say which items it has ({}); every parsed item is sent from now "
-               "on (Redis 6.2 or later has ZMSCORE)", why.ToString());
+Processor::KnownAnswer Processor::TakeKnownAnswer(PendingStore& job,
+                                                  const StatusOr<KnownItems>& known) {
+  job.step = PendingStore::Step::kStore;
+  if (known.ok()) {
+    return DropKnown(job, *known) ? KnownAnswer::kNothingNew : KnownAnswer::kSendItems;
+  }
+  if (known.status().code() == StatusCode::kUnavailable) {
+    spdlog::warn("job {}: known-items reply failed ({}), storing every item", job.report.job_id(),
+                 known.status().ToString());
+    return KnownAnswer::kLost;
+  }
+  // An answer, but not one to use (a server without ZMSCORE): stop asking, send every item.
+  if (ask_known_) {
+    ask_known_ = false;
+    spdlog::warn("the store cannot say which items it has ({}); every parsed item is sent from "
+                 "now on (Redis 6.2 or later has ZMSCORE)", known.status().ToString());
+  }
+  return KnownAnswer::kSendItems;
 }
 
 void Processor::WriteJson(PendingStore& job) {
@@ -316,24 +330,14 @@ void Processor::CompletePending(size_t keep) {
   while (pending_.size() > keep || (!failed.empty() && !pending_.empty())) {
     PendingStore job = std::move(pending_.front());
     pending_.pop_front();
-    if (job.asking) {
-      // The answer to "which items are stored": the new ones go next, behind the calls pending.
-      job.asking = false;
-      StatusOr<KnownItems> known = store_->ReceiveKnownItems();
-      if (!known.ok() && known.status().code() != StatusCode::kUnavailable) {
-        // An answer, but not one to use (a server without ZMSCORE): send every item.
-        StopAskingKnown(known.status());
-        if (failed.empty() && SendNext(job).ok()) {
-          pending_.push_back(std::move(job));
-          continue;
-        }
-      } else if (!known.ok()) {
-        spdlog::warn("job {}: known-items reply failed ({}), storing every item",
-                     job.report.job_id(), known.status().ToString());
-      } else if (DropKnown(job, *known)) {
+    if (job.step == PendingStore::Step::kAwaitKnown) {
+      const KnownAnswer answer = TakeKnownAnswer(job, store_->ReceiveKnownItems());
+      if (answer == KnownAnswer::kNothingNew) {
         SendReport(job.report);
         continue;
-      } else if (failed.empty() && SendNext(job).ok()) {
+      }
+      // The new items go next, behind the calls still pending; after a failure, synchronously.
+      if (answer == KnownAnswer::kSendItems && failed.empty() && SendNext(job).ok()) {
         pending_.push_back(std::move(job));
         continue;
       }
@@ -381,13 +385,10 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
   CompletePending(0);
   PendingStore job = Prepare(result, body);
   if (!job.needs_store) return std::move(job.report);
-  if (job.ask_known) {
-    job.ask_known = false;
-    StatusOr<KnownItems> known = store_->FindKnownItems(job.report.feed_id(), job.items);
-    if (known.ok() && DropKnown(job, *known)) return std::move(job.report);
-    if (!known.ok() && known.status().code() != StatusCode::kUnavailable) {
-      StopAskingKnown(known.status());
-    }
+  if (job.step == PendingStore::Step::kAskKnown &&
+      TakeKnownAnswer(job, store_->FindKnownItems(job.report.feed_id(), job.items)) ==
+          KnownAnswer::kNothingNew) {
+    return std::move(job.report);
   }
   WriteJson(job);
   auto stored = StoreWithRetry(job.report.feed_id(), job.items);
@@ -434,8 +435,10 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   report.set_body_digest(result.body_digest());
   // A feed with a digest had its items stored before: ask which of them the store has, when
   // there are enough of them for the answer to save more than it costs.
-  job.ask_known = ask_known_ && !result.job().body_digest().empty() &&
-                  parsed.items.size() >= kAskKnownMinItems;
+  if (ask_known_ && !result.job().body_digest().empty() &&
+      parsed.items.size() >= kAskKnownMinItems) {
+    job.step = PendingStore::Step::kAskKnown;
+  }
   job.items.resize(parsed.items.size());
   for (size_t i = 0; i < parsed.items.size(); ++i) {
     const Item& item = parsed.items[i];

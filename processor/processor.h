@@ -73,19 +73,21 @@ class Processor {
     feedcrawl::v1::JobReport report;
     bool needs_store = false;
     // A feed stored before first asks which of its items the store has (their JSON is written
-    // only for the others); `asking` while that question is on its way.
-    bool ask_known = false;
-    bool asking = false;
+    // only for the others), then waits for the answer; every job ends by storing its items.
+    enum class Step { kAskKnown, kAwaitKnown, kStore };
+    Step step = Step::kStore;
     std::vector<StoredItem> items;  // key and time; json once WriteJson ran
     std::vector<Item> parsed;       // the parsed items, until their JSON is written
   };
   // Parses the result and fills everything of the report but the store's counts.
   PendingStore Prepare(const feedcrawl::v1::FetchResult& result, std::string_view body);
+  // What the answer to the known-items question leaves to do: nothing (no item is new; the
+  // report is complete), sending the items left, or storing again because the reply was lost.
+  enum class KnownAnswer { kNothingNew, kSendItems, kLost };
+  KnownAnswer TakeKnownAnswer(PendingStore& job, const StatusOr<KnownItems>& known);
   // Drops the items the store has already; true when none is left (the report is then
   // complete: no new item, the feed's count from the store).
   bool DropKnown(PendingStore& job, const KnownItems& known);
-  // After an answer that is not one (an error reply): stops asking, and says so once.
-  void StopAskingKnown(const Status& why);
   // Writes the JSON of the job's items that have none yet.
   static void WriteJson(PendingStore& job);
   // Sends the job's next store call (the known-items question or the items) and queues it.

@@ -57,13 +57,22 @@ class ProcessorStoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->integer : -1;
   }
-  // Bytes of item JSON Redis received in item-script calls, from its network input counter.
-  int64_t InputBytes() {
+  // A number of INFO stats, such as total_net_input_bytes (every byte clients sent the server).
+  int64_t Stat(const std::string& name) {
     StatusOr<RedisReply> info = raw_->Command({"INFO", "stats"});
     EXPECT_TRUE(info.ok());
-    const std::string& text = info->str;
-    const size_t at = text.find("total_net_input_bytes:");
-    return at == std::string::npos ? -1 : std::stoll(text.substr(at + 22));
+    if (!info.ok()) return -1;
+    const size_t at = info->str.find(name + ":");
+    return at == std::string::npos ? -1 : std::stoll(info->str.substr(at + name.size() + 1));
+  }
+  // Process() of feed `feed_id`'s `body`, whose job carries `last_digest`; a failure (and an
+  // empty report) when it gives none.
+  v1::JobReport Crawl(Processor& processor, uint64_t feed_id, const std::string& body,
+                      const std::string& last_digest) {
+    std::optional<v1::JobReport> report =
+        processor.Process(Result(feed_id, body, last_digest), body);
+    EXPECT_TRUE(report.has_value()) << "no report: the store failed";
+    return report.value_or(v1::JobReport());
   }
 
   FakeClock clock_;
@@ -75,24 +84,22 @@ class ProcessorStoreTest : public ::testing::Test {
 TEST_F(ProcessorStoreTest, AFeedStoredBeforeSendsOnlyItsNewItems) {
   // First crawl: no digest in the job, every item goes to the store.
   const std::string first = Rss(1, 20);
-  auto report = processor_->Process(Result(3, first, ""), first);
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->new_items(), 20u);
-  EXPECT_EQ(report->total_items(), 20u);
+  v1::JobReport report = Crawl(*processor_, 3, first, "");
+  EXPECT_EQ(report.new_items(), 20u);
+  EXPECT_EQ(report.total_items(), 20u);
   EXPECT_EQ(processor_->items_known(), 0u);
   StatusOr<RedisReply> old_json = raw_->Command({"HGET", "fc:items:3", "item-5"});
   ASSERT_OK(old_json.status());
 
   // The feed moved on by two items, and item 5 was edited: 18 items are known, 2 are sent.
   const std::string second = Rss(3, 22, /*edited=*/5);
-  const int64_t before = InputBytes();
-  report = processor_->Process(Result(3, second, "digest-1"), second);
-  const int64_t received = InputBytes() - before;
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->outcome(), v1::OUTCOME_OK);
-  EXPECT_EQ(report->parsed_items(), 20u);
-  EXPECT_EQ(report->new_items(), 2u);
-  EXPECT_EQ(report->total_items(), 22u);
+  const int64_t before = Stat("total_net_input_bytes");
+  report = Crawl(*processor_, 3, second, "digest-1");
+  const int64_t received = Stat("total_net_input_bytes") - before;
+  EXPECT_EQ(report.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(report.parsed_items(), 20u);
+  EXPECT_EQ(report.new_items(), 2u);
+  EXPECT_EQ(report.total_items(), 22u);
   EXPECT_EQ(processor_->items_known(), 18u);
   // Two items' JSON is ~200 bytes each; all twenty would be over 2 KB.
   EXPECT_LT(received, 1500) << "known items were sent again";
@@ -108,10 +115,9 @@ TEST_F(ProcessorStoreTest, AFeedStoredBeforeSendsOnlyItsNewItems) {
   EXPECT_NE(newest->str.find("Item 22"), std::string::npos) << newest->str;
 
   // Nothing new at all (the body changed elsewhere): no store call, the feed's count reported.
-  report = processor_->Process(Result(3, second, "digest-2"), second);
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->new_items(), 0u);
-  EXPECT_EQ(report->total_items(), 22u);
+  report = Crawl(*processor_, 3, second, "digest-2");
+  EXPECT_EQ(report.new_items(), 0u);
+  EXPECT_EQ(report.total_items(), 22u);
   EXPECT_EQ(processor_->items_known(), 38u);
 }
 
@@ -119,13 +125,11 @@ TEST_F(ProcessorStoreTest, AFeedOfAFewItemsSendsThemWithoutAsking) {
   // For one or two items the question costs more than it can save: they go to the script,
   // which stores only the new one.
   const std::string first = Rss(1, 2);
-  auto report = processor_->Process(Result(4, first, ""), first);
-  ASSERT_TRUE(report.has_value());
+  v1::JobReport report = Crawl(*processor_, 4, first, "");
   const std::string second = Rss(2, 3);
-  report = processor_->Process(Result(4, second, "digest-1"), second);
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->new_items(), 1u);
-  EXPECT_EQ(report->total_items(), 3u);
+  report = Crawl(*processor_, 4, second, "digest-1");
+  EXPECT_EQ(report.new_items(), 1u);
+  EXPECT_EQ(report.total_items(), 3u);
   EXPECT_EQ(processor_->items_known(), 0u);
   EXPECT_EQ(Integer({"HLEN", "fc:items:4"}), 3);
 }
@@ -134,10 +138,9 @@ TEST_F(ProcessorStoreTest, ADigestWithoutStoredItemsStoresThemAll) {
   // The record says the feed was stored, but its items are gone (removed by hand, or a store
   // restored from an older copy): the question finds none known and every item is stored.
   const std::string body = Rss(1, 5);
-  auto report = processor_->Process(Result(8, body, "digest-0"), body);
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->new_items(), 5u);
-  EXPECT_EQ(report->total_items(), 5u);
+  v1::JobReport report = Crawl(*processor_, 8, body, "digest-0");
+  EXPECT_EQ(report.new_items(), 5u);
+  EXPECT_EQ(report.total_items(), 5u);
   EXPECT_EQ(processor_->items_known(), 0u);
   EXPECT_EQ(Integer({"HLEN", "fc:items:8"}), 5);
 }
@@ -151,16 +154,25 @@ TEST_F(ProcessorStoreTest, AServerThatCannotAnswerStillGetsEveryItem) {
                        Store::Open(redis_.Url() + "?user=old&password=secret"));
   Processor processor(ProcessorOptions{}, std::move(store), clock_);
   const std::string first = Rss(1, 4);
-  auto report = processor.Process(Result(9, first, "digest-0"), first);
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->new_items(), 4u);
+  v1::JobReport report = Crawl(processor, 9, first, "digest-0");
+  EXPECT_EQ(report.new_items(), 4u);
   const std::string second = Rss(2, 6);
-  report = processor.Process(Result(9, second, "digest-1"), second);
-  ASSERT_TRUE(report.has_value());
-  EXPECT_EQ(report->new_items(), 2u);
-  EXPECT_EQ(report->total_items(), 6u);
+  report = Crawl(processor, 9, second, "digest-1");
+  EXPECT_EQ(report.new_items(), 2u);
+  EXPECT_EQ(report.total_items(), 6u);
   EXPECT_EQ(processor.items_known(), 0u);
   EXPECT_EQ(Integer({"HLEN", "fc:items:9"}), 6);
+  // The server refused the question once: the second document went without asking. (ACL LOG
+  // counts repeats of one refusal in its entry's "count".)
+  StatusOr<RedisReply> log = raw_->Command({"ACL", "LOG"});
+  ASSERT_OK(log.status());
+  ASSERT_EQ(log->elements.size(), 1u);
+  int64_t refusals = 0;
+  const auto& fields = log->elements[0].elements;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == "count") refusals = fields[i + 1].integer;
+  }
+  EXPECT_EQ(refusals, 1);
 }
 
 }  // namespace

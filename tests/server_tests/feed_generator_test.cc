@@ -65,7 +65,8 @@ TEST(FeedGeneratorTest, LaterVersionsAddNewItemsOnTopAndRetireTheOldest) {
       EXPECT_EQ(ItemToJson(later.items[i]), ItemToJson(first.items[i - 3])) << i;
     }
     for (size_t i = 0; i < 3; ++i) {
-      EXPECT_EQ(ItemToJson(later.retired_items[i]), ItemToJson(first.items[first.items.size() - 3 + i]));
+      EXPECT_EQ(ItemToJson(later.retired_items[i]),
+                ItemToJson(first.items[first.items.size() - 3 + i]));
     }
     // The truth line keeps the retired items.
     GeneratedFeed back = GeneratedFeedFromJson(GeneratedFeedToJson(later));
