@@ -6,10 +6,12 @@
 // the intruder must never appear among the workers, and the coordinator must count its refusals.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/feed_model.h"
@@ -107,6 +109,9 @@ TEST_F(CurveE2eTest, OnlyAllowedWorkersJoinAndTheCrawlCompletesThroughThem) {
   }
   ASSERT_OK(testing::WriteFile(keys_.File("allowed"), allowed));
 
+  // The feed server holds every fetch until all admitted workers are listed, so that the run
+  // cannot end before the last of them has joined.
+  ASSERT_OK(server_->Pause());
   ASSERT_OK_AND_ASSIGN(
       auto coordinator,
       cluster_->StartCoordinator({"--once", "--host-concurrency", "0", "--host-interval-ms", "0",
@@ -121,6 +126,18 @@ TEST_F(CurveE2eTest, OnlyAllowedWorkersJoinAndTheCrawlCompletesThroughThem) {
                        cluster_->StartFetcher("f2", FetcherFlags(f2_keys, coordinator_keys)));
   ASSERT_OK_AND_ASSIGN(auto p1,
                        cluster_->StartProcessor("p1", ProcessorFlags(p1_keys, coordinator_keys)));
+
+  const std::set<std::string> admitted = {"fetcher:f1", "fetcher:f2", "processor:p1"};
+  std::set<std::string> joined;
+  for (int i = 0; i < 300 && joined != admitted; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_OK_AND_ASSIGN(auto listed, store_->ReadWorkers(SystemClock::Instance().NowMs()));
+    joined.clear();
+    for (const WorkerHash& worker : listed) joined.insert(worker.role + ":" + worker.id);
+  }
+  ASSERT_OK(server_->Resume());
+  ASSERT_EQ(joined, admitted) << "the workers listed while the feeds were held\n"
+                              << cluster_->Logs();
 
   auto exit = coordinator->Wait(120'000);
   ASSERT_TRUE(exit.ok()) << "the run did not end\n" << cluster_->Logs();

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <csignal>
 #include <set>
 #include <utility>
 
@@ -65,6 +66,10 @@ uint64_t TestFeedServer::RequestsFor(const nlohmann::json& stats, const std::str
   auto it = by_path->find(path);
   return it == by_path->end() ? 0 : it->get<uint64_t>();
 }
+
+Status TestFeedServer::Pause() { return process_->Signal(SIGSTOP); }
+
+Status TestFeedServer::Resume() { return process_->Signal(SIGCONT); }
 
 CrawlCluster::CrawlCluster(std::string bin_dir, std::string redis_url,
                            CoordinatorEndpoints endpoints, std::string log_dir)

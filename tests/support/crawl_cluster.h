@@ -37,6 +37,9 @@ class TestFeedServer {
   StatusOr<nlohmann::json> Stats() const;
   // Requests served so far for `path`, from Stats(); 0 when never requested.
   static uint64_t RequestsFor(const nlohmann::json& stats, const std::string& path);
+  // SIGSTOP / SIGCONT: while paused, connections wait in the listen queue unanswered.
+  Status Pause();
+  Status Resume();
 
  private:
   std::unique_ptr<Subprocess> process_;
