@@ -12,14 +12,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <string_view>
 #include <thread>
 
 namespace feedcrawl::cli {
 namespace {
 
 // Runs in the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void ExecChild(const char* path, char* const* argv, int log_fd, int status_fd,
-                            pid_t parent) {
+[[noreturn]] void ExecChild(const char* path, char* const* argv, char* const* envp, int log_fd,
+                            int status_fd, pid_t parent) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   // The parent may have died between fork and prctl; then nobody would ever signal us.
@@ -39,7 +40,7 @@ namespace {
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
   }
-  ::execv(path, argv);
+  ::execve(path, argv, envp);
   int error = errno;
   ssize_t ignored = ::write(status_fd, &error, sizeof(error));
   (void)ignored;
@@ -128,6 +129,23 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const SpawnOptions& 
   argv.reserve(args.size() + 1);
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view inherited(*entry);
+    const std::string_view name = inherited.substr(0, inherited.find('='));
+    bool replaced = false;
+    for (const std::string& set : options.env) {
+      replaced = replaced || (set.size() > name.size() && set.compare(0, name.size(), name) == 0 &&
+                              set[name.size()] == '=');
+    }
+    if (!replaced) environment.emplace_back(inherited);
+  }
+  environment.insert(environment.end(), options.env.begin(), options.env.end());
+  std::vector<char*> envp;
+  envp.reserve(environment.size() + 1);
+  for (std::string& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
 
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -140,7 +158,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const SpawnOptions& 
   }
   if (pid == 0) {
     ::close(status_pipe[0]);
-    ExecChild(path.c_str(), argv.data(), log_fd, status_pipe[1], parent);
+    ExecChild(path.c_str(), argv.data(), envp.data(), log_fd, status_pipe[1], parent);
   }
 
   // Both sides set the group so it is in place whichever runs first.

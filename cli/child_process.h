@@ -21,6 +21,8 @@ struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in PATH
   std::string log_path;           // stdout and stderr; empty keeps the command's own
   bool truncate_log = false;      // start the log afresh instead of appending
+  // NAME=value entries for the child's environment, over the command's own (which it inherits).
+  std::vector<std::string> env;
 };
 
 class ChildProcess {

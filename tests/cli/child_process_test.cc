@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "tests/support/status_matchers.h"
@@ -45,6 +46,24 @@ TEST(ChildProcessTest, AppendsToTheLogUnlessAskedToTruncate) {
   ASSERT_TRUE(second->WaitUntil(MonotonicMs() + kTimeoutMs));
   ASSERT_OK_AND_ASSIGN(std::string fresh, testing::ReadFile(options.log_path));
   EXPECT_EQ(fresh, "again\n");
+}
+
+TEST(ChildProcessTest, EnvironmentEntriesAreAddedOrReplaced) {
+  ASSERT_EQ(setenv("FEEDCRAWL_CHILD_KEPT", "inherited", 1), 0);
+  ASSERT_EQ(setenv("FEEDCRAWL_CHILD_REPLACED", "inherited", 1), 0);
+  testing::TempDir dir;
+  SpawnOptions options;
+  options.argv = {"sh", "-c",
+                  "echo $FEEDCRAWL_CHILD_KEPT $FEEDCRAWL_CHILD_REPLACED $FEEDCRAWL_CHILD_ADDED; "
+                  "env | grep -c '^FEEDCRAWL_CHILD_REPLACED='"};
+  options.env = {"FEEDCRAWL_CHILD_REPLACED=set", "FEEDCRAWL_CHILD_ADDED=new"};
+  options.log_path = dir.File("child.log");
+  ASSERT_OK_AND_ASSIGN(auto child, ChildProcess::Spawn(options));
+  ASSERT_TRUE(child->WaitUntil(MonotonicMs() + kTimeoutMs));
+  unsetenv("FEEDCRAWL_CHILD_KEPT");
+  unsetenv("FEEDCRAWL_CHILD_REPLACED");
+  ASSERT_OK_AND_ASSIGN(std::string log, testing::ReadFile(dir.File("child.log")));
+  EXPECT_EQ(log, "inherited set new\n1\n");
 }
 
 TEST(ChildProcessTest, RunsInItsOwnProcessGroup) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/data_dir.h"
+#include "common/redis.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
@@ -89,7 +90,7 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   feedcrawl::testing::SubprocessOptions options;
   options.capture_stdout = true;
   options.stderr_path = dir.File("stderr");
-  options.unset_env = {"FEEDCRAWL_REDIS", "FEEDCRAWL_DATA_DIR", "FEEDCRAWL_PREFIX"};
+  options.unset_env = {"FEEDCRAWL_REDIS", "FEEDCRAWL_DATA_DIR", "FEEDCRAWL_PREFIX", "MALLOC_CONF"};
   ASSERT_OK_AND_ASSIGN(auto run,
                        feedcrawl::testing::Subprocess::Start(
                            FeedcrawlPath(),
@@ -116,6 +117,14 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   }
   EXPECT_TRUE(coordinator_told);
   EXPECT_TRUE(processor_told);
+  // Its own Redis asks for huge pages, through the server and through its allocator.
+  ASSERT_OK_AND_ASSIGN(std::string url, feedcrawl::testing::ReadFile(data.RedisUrlFile()));
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisClient::Connect(url.substr(0, url.find('\n'))));
+  ASSERT_OK_AND_ASSIGN(RedisReply thp, redis->Command({"CONFIG", "GET", "disable-thp"}));
+  ASSERT_EQ(thp.elements.size(), 2u);
+  EXPECT_EQ(thp.elements[1].str, "no");
+  ASSERT_OK_AND_ASSIGN(RedisReply allocator, redis->Command({"MEMORY", "MALLOC-STATS"}));
+  EXPECT_NE(allocator.str.find("opt.thp: \"always\""), std::string::npos) << allocator.str;
 
   ASSERT_OK(run->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
