@@ -145,6 +145,28 @@ StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
   return message;
 }
 
+v1::JobReport ReportFor(const v1::FetchResult& result) {
+  v1::JobReport report;
+  report.set_job_id(result.job().job_id());
+  report.set_feed_id(result.job().feed_id());
+  report.set_outcome(result.outcome());
+  report.set_http_status(result.http_status());
+  report.set_error(result.error());
+  report.set_effective_url(result.effective_url());
+  report.set_fetched_at_ms(result.fetched_at_ms());
+  report.set_body_bytes(result.body_bytes());
+  report.set_cache_control(result.cache_control());
+  report.set_expires(result.expires());
+  report.set_retry_after(result.retry_after());
+  report.set_redirects(result.redirects());
+  report.set_permanent_redirect(result.permanent_redirect());
+  if (result.outcome() == v1::OUTCOME_NOT_MODIFIED) {
+    report.set_etag(result.etag());
+    report.set_last_modified(result.last_modified());
+  }
+  return report;
+}
+
 const char* OutcomeName(feedcrawl::v1::Outcome outcome) {
   using feedcrawl::v1::Outcome;
   switch (outcome) {

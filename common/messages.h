@@ -50,6 +50,11 @@ Status ValidateBody(const feedcrawl::v1::Envelope& envelope, std::string_view bo
 // scheduler's arithmetic on it.
 constexpr int64_t kMaxPublishIntervalMs = 1000LL * 366 * 24 * 3600 * 1000;
 
+// The report of a fetch, from its result: the fields every report carries, and for a 304 the
+// validators to keep. A result without a body (a 304, a failure) needs nothing more, so its
+// fetcher sends this report to the coordinator itself; a processor adds what it parsed.
+feedcrawl::v1::JobReport ReportFor(const feedcrawl::v1::FetchResult& result);
+
 const char* OutcomeName(feedcrawl::v1::Outcome outcome);  // "ok", "not_modified", "http_error", ...
 
 }  // namespace feedcrawl

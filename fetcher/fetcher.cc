@@ -267,19 +267,30 @@ struct Fetcher::Loop {
     next_silence_hello_ms = now + hello_backoff_ms;
   }
 
+  // A body goes to the processors with its result; a result without one (a 304, an unchanged
+  // body, a failure) leaves nothing to parse or store, so its report goes straight to the
+  // coordinator and no processor or forwarder handles it.
   void HandOffResults() {
     while (!pending.empty()) {
       FetchCompletion& done = pending.front();
+      const bool has_body = done.result.outcome() == v1::OUTCOME_OK;
       v1::Envelope envelope;
-      *envelope.mutable_result() = done.result;
+      if (has_body) {
+        *envelope.mutable_result() = done.result;
+      } else {
+        *envelope.mutable_report() = ReportFor(done.result);
+      }
       WireMessage message;
       message.frames.push_back(EncodeEnvelope(std::move(envelope)));
-      message.frames.push_back(std::move(done.body));
-      Status s = results->Send(message, /*dont_wait=*/true);
+      if (has_body) message.frames.push_back(std::move(done.body));
+      Status s = has_body ? results->Send(message, /*dont_wait=*/true)
+                          : control->Send(message, /*dont_wait=*/true);
       if (!s.ok()) {
-        done.body = std::move(message.frames[1]);
-        if (!s.IsWouldBlock()) spdlog::warn("results socket: {}", s.ToString());
-        return;  // processors are behind: the slot stays busy and no credit is granted
+        if (has_body) done.body = std::move(message.frames[1]);
+        if (!s.IsWouldBlock()) {
+          spdlog::warn("{} socket: {}", has_body ? "results" : "control", s.ToString());
+        }
+        return;  // processors (or the coordinator) are behind: the slot stays busy, no credit
       }
       f.processed_++;
       if (IsError(done.result.outcome())) f.errors_++;

@@ -33,24 +33,6 @@ std::string DefaultWorkerId() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
-v1::JobReport ReportFor(const v1::FetchResult& result) {
-  v1::JobReport report;
-  report.set_job_id(result.job().job_id());
-  report.set_feed_id(result.job().feed_id());
-  report.set_outcome(result.outcome());
-  report.set_http_status(result.http_status());
-  report.set_error(result.error());
-  report.set_effective_url(result.effective_url());
-  report.set_fetched_at_ms(result.fetched_at_ms());
-  report.set_body_bytes(result.body_bytes());
-  report.set_cache_control(result.cache_control());
-  report.set_expires(result.expires());
-  report.set_retry_after(result.retry_after());
-  report.set_redirects(result.redirects());
-  report.set_permanent_redirect(result.permanent_redirect());
-  return report;
-}
-
 // Median gap between the publication times of the newest items (at most 20), 0 when fewer than
 // two items carry a date. A median, not a mean, so one old item re-dated or a burst of posts does
 // not swing the feed's schedule.
@@ -409,13 +391,9 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   report = ReportFor(result);
   report.set_processor_id(options_.worker_id);
   if (result.outcome() != v1::OUTCOME_OK) {
-    // Transport outcomes pass through; 304 carries possibly refreshed validators.
-    if (result.outcome() == v1::OUTCOME_NOT_MODIFIED) {
-      report.set_etag(result.etag());
-      report.set_last_modified(result.last_modified());
-    } else {
-      ++errors_;
-    }
+    // Transport outcomes and 304s pass through (fetchers report them to the coordinator
+    // themselves; older ones send them here).
+    if (result.outcome() != v1::OUTCOME_NOT_MODIFIED) ++errors_;
     return job;
   }
   const std::string& base = result.effective_url().empty() ? result.job().url()

@@ -98,6 +98,43 @@ TEST(MessagesTest, RefusesEmptyInputAndEmptyBody) {
   EXPECT_EQ(DecodeEnvelope(no_version.SerializeAsString()).status().code(), StatusCode::kDataLoss);
 }
 
+TEST(MessagesTest, ReportForCopiesTheResultAndKeepsValidatorsOnlyFromA304) {
+  v1::FetchResult result;
+  result.mutable_job()->set_job_id(7);
+  result.mutable_job()->set_feed_id(3);
+  result.set_outcome(v1::OUTCOME_NOT_MODIFIED);
+  result.set_http_status(304);
+  result.set_etag("\"v2\"");
+  result.set_last_modified("Fri, 04 Dec 2026 08:00:00 GMT");
+  result.set_effective_url("https://example.org/feed");
+  result.set_fetched_at_ms(1234);
+  result.set_cache_control("max-age=600");
+  result.set_retry_after("120");
+  result.set_redirects(1);
+  v1::JobReport report = ReportFor(result);
+  EXPECT_EQ(report.job_id(), 7u);
+  EXPECT_EQ(report.feed_id(), 3u);
+  EXPECT_EQ(report.outcome(), v1::OUTCOME_NOT_MODIFIED);
+  EXPECT_EQ(report.http_status(), 304);
+  EXPECT_EQ(report.etag(), "\"v2\"");
+  EXPECT_EQ(report.last_modified(), "Fri, 04 Dec 2026 08:00:00 GMT");
+  EXPECT_EQ(report.effective_url(), "https://example.org/feed");
+  EXPECT_EQ(report.fetched_at_ms(), 1234);
+  EXPECT_EQ(report.cache_control(), "max-age=600");
+  EXPECT_EQ(report.retry_after(), "120");
+  EXPECT_EQ(report.redirects(), 1u);
+
+  // A failure's validators say nothing about the stored document: they are not kept.
+  result.set_outcome(v1::OUTCOME_HTTP_ERROR);
+  result.set_http_status(503);
+  result.set_error("HTTP 503");
+  report = ReportFor(result);
+  EXPECT_EQ(report.outcome(), v1::OUTCOME_HTTP_ERROR);
+  EXPECT_EQ(report.error(), "HTTP 503");
+  EXPECT_TRUE(report.etag().empty());
+  EXPECT_TRUE(report.last_modified().empty());
+}
+
 TEST(MessagesTest, NamesOutcomes) {
   EXPECT_STREQ(OutcomeName(feedcrawl::v1::OUTCOME_OK), "ok");
   EXPECT_STREQ(OutcomeName(feedcrawl::v1::OUTCOME_NOT_MODIFIED), "not_modified");

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/messages.h"
+#include "tests/support/status_matchers.h"
 #include "fetcher/fetcher.h"
 #include "tests/fetcher/feed_server.h"
 
@@ -221,19 +222,21 @@ TEST_F(FetcherTest, JobGivesTwoFrameResultThenOneCredit) {
   EXPECT_EQ(credit->credit().slots(), 1u);
 }
 
-TEST_F(FetcherTest, FailedFetchStillSendsAnEmptyBodyFrame) {
+TEST_F(FetcherTest, FailedFetchIsReportedToTheCoordinatorNotToProcessors) {
   Start(Options());
   Handshake();
   SendJob(8, "/status/404");
-  auto result = NextResult();
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->frames, 2u);
-  EXPECT_EQ(result->result.outcome(), v1::OUTCOME_HTTP_ERROR);
-  EXPECT_EQ(result->result.http_status(), 404);
-  EXPECT_TRUE(result->body.empty());
+  auto report = Expect(v1::Envelope::kReport);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_OK(ValidateBody(*report));  // the coordinator's receive check
+  EXPECT_EQ(report->report().job_id(), 8u);
+  EXPECT_EQ(report->report().outcome(), v1::OUTCOME_HTTP_ERROR);
+  EXPECT_EQ(report->report().http_status(), 404);
+  EXPECT_NE(report->report().error().find("404"), std::string::npos) << report->report().error();
+  EXPECT_FALSE(NextResult(200).has_value());
 }
 
-TEST_F(FetcherTest, UnchangedBodyGoesOutAsNotModifiedWithAnEmptyBodyFrame) {
+TEST_F(FetcherTest, UnchangedBodyIsReportedAsNotModifiedWithoutGoingToProcessors) {
   Start(Options());
   Handshake();
   SendJob(1, "/body?size=3000");
@@ -242,13 +245,14 @@ TEST_F(FetcherTest, UnchangedBodyGoesOutAsNotModifiedWithAnEmptyBodyFrame) {
   ASSERT_EQ(first->result.outcome(), v1::OUTCOME_OK);
   EXPECT_EQ(first->body.size(), 3000u);
   SendJob(2, "/body?size=3000", first->result.body_digest());
-  auto again = NextResult();
+  auto again = Expect(v1::Envelope::kReport);
   ASSERT_TRUE(again.has_value());
-  EXPECT_EQ(again->frames, 2u);
-  EXPECT_EQ(again->result.outcome(), v1::OUTCOME_NOT_MODIFIED);
-  EXPECT_EQ(again->result.http_status(), 200);
-  EXPECT_EQ(again->result.body_bytes(), 0u);
-  EXPECT_TRUE(again->body.empty());
+  EXPECT_OK(ValidateBody(*again));
+  EXPECT_EQ(again->report().job_id(), 2u);
+  EXPECT_EQ(again->report().outcome(), v1::OUTCOME_NOT_MODIFIED);
+  EXPECT_EQ(again->report().http_status(), 200);
+  EXPECT_EQ(again->report().body_bytes(), 0u);
+  EXPECT_FALSE(NextResult(200).has_value());
 }
 
 TEST_F(FetcherTest, ManyJobsNeverExceedTheCredit) {
@@ -395,8 +399,8 @@ TEST_F(FetcherTest, HeartbeatsReportCounters) {
   Start(options);
   Handshake();
   SendJob(1, "/status/500");
-  ASSERT_TRUE(NextResult().has_value());
-  // The first heartbeat after the result was handed off shows it.
+  ASSERT_TRUE(Expect(v1::Envelope::kReport).has_value());
+  // The first heartbeat after the report was sent shows it.
   std::optional<v1::Envelope> heartbeat;
   ASSERT_TRUE(WaitFor([&] {
     heartbeat = Expect(v1::Envelope::kHeartbeat);
