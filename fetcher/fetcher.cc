@@ -269,11 +269,18 @@ struct Fetcher::Loop {
 
   // A body goes to the processors with its result; a result without one (a 304, an unchanged
   // body, a failure) leaves nothing to parse or store, so its report goes straight to the
-  // coordinator and no processor or forwarder handles it.
+  // coordinator and no processor or forwarder handles it. Each kind keeps its order; a report
+  // does not wait behind bodies the processors have no room for.
   void HandOffResults() {
-    while (!pending.empty()) {
-      FetchCompletion& done = pending.front();
-      const bool has_body = done.result.outcome() == v1::OUTCOME_OK;
+    bool results_full = false;
+    bool control_full = false;
+    for (auto it = pending.begin(); it != pending.end() && !(results_full && control_full);) {
+      FetchCompletion& done = *it;
+      const bool has_body = HasBody(done);
+      if (has_body ? results_full : control_full) {
+        ++it;
+        continue;
+      }
       v1::Envelope envelope;
       if (has_body) {
         *envelope.mutable_result() = done.result;
@@ -290,15 +297,22 @@ struct Fetcher::Loop {
         if (!s.IsWouldBlock()) {
           spdlog::warn("{} socket: {}", has_body ? "results" : "control", s.ToString());
         }
-        return;  // processors (or the coordinator) are behind: the slot stays busy, no credit
+        // Processors (or the coordinator) are behind: the slot stays busy, no credit.
+        (has_body ? results_full : control_full) = true;
+        ++it;
+        continue;
       }
       f.processed_++;
       if (IsError(done.result.outcome())) f.errors_++;
       spdlog::debug("job {} -> {} (HTTP {}, {} bytes) {}", done.result.job().job_id(),
                     OutcomeName(done.result.outcome()), done.result.http_status(),
                     done.result.body_bytes(), done.result.error());
-      pending.pop_front();
+      it = pending.erase(it);
     }
+  }
+
+  static bool HasBody(const FetchCompletion& done) {
+    return done.result.outcome() == v1::OUTCOME_OK;
   }
 
   // Offers the coordinator every slot that is neither busy nor already offered.
@@ -348,7 +362,7 @@ struct Fetcher::Loop {
     // only on a timer starved the processors whenever less than one timer period of work was
     // buffered between them and this fetcher.
     int results_fd = -1;
-    if (!pending.empty()) {
+    if (std::any_of(pending.begin(), pending.end(), HasBody)) {
       if (results->CanSend()) timeout = 0;
       results_fd = results->Fd();
     }

@@ -332,6 +332,53 @@ TEST_F(FetcherTest, SlowProcessorsStopTheCredit) {
   EXPECT_GE(resumed->credit().slots(), 1u);
 }
 
+TEST_F(FetcherTest, AReportDoesNotWaitBehindBodiesTheProcessorsHaveNoRoomFor) {
+  // A PULL that is never read, with room for one message: 1 MiB bodies pile up in the fetcher.
+  SocketOptions tiny;
+  tiny.recv_hwm = 1;
+  Bind(tiny);
+  FetcherOptions options = Options();
+  options.concurrency = 8;
+  options.results_send_hwm = 1;
+  Start(options);
+  int64_t credit = Handshake();
+  // Bodies until the credit dries up (every socket buffer on the way is full and the fetcher
+  // holds the rest), always keeping one slot back for the failure.
+  uint64_t sent = 0;
+  constexpr uint64_t kMaxJobs = 400;
+  bool dried_up = false;
+  while (!dried_up && sent < kMaxJobs) {
+    while (credit > 1) {
+      SendJob(++sent, "/body?size=1048576");
+      --credit;
+    }
+    auto envelope = Expect(v1::Envelope::kCredit, 500);
+    if (envelope.has_value()) {
+      credit += envelope->credit().slots();
+    } else {
+      dried_up = true;
+    }
+  }
+  ASSERT_TRUE(dried_up) << "credit kept flowing for " << sent << " jobs of 1 MiB";
+  ASSERT_GE(fetcher_->Stats().pending_results, 1u);
+  ASSERT_EQ(credit, 1);
+  // A failure behind them reaches the coordinator at once, and frees its slot.
+  const uint64_t failing = sent + 1;
+  SendJob(failing, "/status/404");
+  auto report = Expect(v1::Envelope::kReport);
+  ASSERT_TRUE(report.has_value()) << "the report waited behind the bodies";
+  EXPECT_EQ(report->report().job_id(), failing);
+  EXPECT_EQ(report->report().outcome(), v1::OUTCOME_HTTP_ERROR);
+  // The bodies still arrive, each once, when processors catch up.
+  std::set<uint64_t> bodies;
+  while (bodies.size() < sent) {
+    auto result = NextResult();
+    ASSERT_TRUE(result.has_value()) << bodies.size() << " of " << sent << " bodies";
+    EXPECT_TRUE(bodies.insert(result->result.job().job_id()).second);
+    EXPECT_EQ(result->body.size(), 1048576u);
+  }
+}
+
 TEST_F(FetcherTest, StopLetsTransfersFinishThenSaysGoodbye) {
   FetcherOptions options = Options();
   options.drain_ms = kPatienceMs;
