@@ -114,6 +114,36 @@ class FetcherTest : public ::testing::Test {
     }
   }
 
+  // Processors that never read (a PULL with room for one message) and this test acting as the
+  // coordinator: 1 MiB jobs, one per credit but `spare` credits kept back, until the credit
+  // dries up because the socket buffers are full and the fetcher holds finished bodies.
+  // Returns how many jobs were sent (ids 1 to n), nullopt if the credit kept flowing; `credit`
+  // is left with the credits kept back.
+  std::optional<uint64_t> FillWithUnreadBodies(uint32_t concurrency, int64_t spare,
+                                               int64_t& credit) {
+    SocketOptions tiny;
+    tiny.recv_hwm = 1;
+    Bind(tiny);
+    FetcherOptions options = Options();
+    options.concurrency = concurrency;
+    options.results_send_hwm = 1;
+    Start(options);
+    credit = Handshake();
+    constexpr uint64_t kMaxJobs = 400;
+    uint64_t sent = 0;
+    while (sent < kMaxJobs) {
+      while (credit > spare) {
+        SendJob(++sent, "/body?size=1048576");
+        --credit;
+      }
+      auto envelope = Expect(v1::Envelope::kCredit, 500);
+      if (!envelope.has_value()) return sent;
+      credit += envelope->credit().slots();
+    }
+    ADD_FAILURE() << "credit kept flowing for " << sent << " jobs of 1 MiB";
+    return std::nullopt;
+  }
+
   std::optional<Result> NextResult(int timeout_ms = kPatienceMs) {
     const int64_t deadline = NowMs() + timeout_ms;
     while (true) {
@@ -287,33 +317,12 @@ TEST_F(FetcherTest, ManyJobsNeverExceedTheCredit) {
 }
 
 TEST_F(FetcherTest, SlowProcessorsStopTheCredit) {
-  // A PULL that is never read, with room for one message: results pile up in the fetcher.
-  SocketOptions tiny;
-  tiny.recv_hwm = 1;
-  Bind(tiny);
-  FetcherOptions options = Options();
-  options.concurrency = 2;
-  options.results_send_hwm = 1;
-  Start(options);
-  int64_t credit = Handshake();
-  uint64_t sent = 0;
-  // Acts as the coordinator until the credit dries up: 1 MiB results soon fill the socket
-  // buffers, then the fetcher holds finished results and must stop asking for work.
-  constexpr uint64_t kMaxJobs = 400;
-  bool dried_up = false;
-  while (!dried_up && sent < kMaxJobs) {
-    while (credit > 0) {
-      SendJob(++sent, "/body?size=1048576");
-      --credit;
-    }
-    auto envelope = Expect(v1::Envelope::kCredit, 500);
-    if (envelope.has_value()) {
-      credit += envelope->credit().slots();
-    } else {
-      dried_up = true;
-    }
-  }
-  ASSERT_TRUE(dried_up) << "credit kept flowing for " << sent << " jobs of 1 MiB";
+  // 1 MiB results soon fill the socket buffers, then the fetcher holds finished results and must
+  // stop asking for work.
+  int64_t credit = 0;
+  const std::optional<uint64_t> filled = FillWithUnreadBodies(2, 0, credit);
+  ASSERT_TRUE(filled.has_value());
+  const uint64_t sent = *filled;
   const FetcherStats stats = fetcher_->Stats();
   EXPECT_EQ(stats.pending_results, 2u);
   EXPECT_EQ(stats.active, 0u);
@@ -333,33 +342,12 @@ TEST_F(FetcherTest, SlowProcessorsStopTheCredit) {
 }
 
 TEST_F(FetcherTest, AReportDoesNotWaitBehindBodiesTheProcessorsHaveNoRoomFor) {
-  // A PULL that is never read, with room for one message: 1 MiB bodies pile up in the fetcher.
-  SocketOptions tiny;
-  tiny.recv_hwm = 1;
-  Bind(tiny);
-  FetcherOptions options = Options();
-  options.concurrency = 8;
-  options.results_send_hwm = 1;
-  Start(options);
-  int64_t credit = Handshake();
-  // Bodies until the credit dries up (every socket buffer on the way is full and the fetcher
-  // holds the rest), always keeping one slot back for the failure.
-  uint64_t sent = 0;
-  constexpr uint64_t kMaxJobs = 400;
-  bool dried_up = false;
-  while (!dried_up && sent < kMaxJobs) {
-    while (credit > 1) {
-      SendJob(++sent, "/body?size=1048576");
-      --credit;
-    }
-    auto envelope = Expect(v1::Envelope::kCredit, 500);
-    if (envelope.has_value()) {
-      credit += envelope->credit().slots();
-    } else {
-      dried_up = true;
-    }
-  }
-  ASSERT_TRUE(dried_up) << "credit kept flowing for " << sent << " jobs of 1 MiB";
+  // Bodies fill every buffer on the way, and the fetcher holds the rest; one slot is kept back
+  // for the failure.
+  int64_t credit = 0;
+  const std::optional<uint64_t> filled = FillWithUnreadBodies(8, 1, credit);
+  ASSERT_TRUE(filled.has_value());
+  const uint64_t sent = *filled;
   ASSERT_GE(fetcher_->Stats().pending_results, 1u);
   ASSERT_EQ(credit, 1);
   // A failure behind them reaches the coordinator at once, and frees its slot.
