@@ -381,7 +381,7 @@ struct Fetcher::Loop {
   std::unique_ptr<Socket> control;
   std::unique_ptr<Socket> results;
   std::unique_ptr<HttpClient> http;
-  std::deque<FetchCompletion> pending;  // finished, not yet accepted by the results socket
+  std::deque<FetchCompletion> pending;  // finished, body or report not yet taken by a socket
   std::vector<uint64_t> refused_after_stop;
   uint32_t outstanding_credit = 0;  // offered to the coordinator and not yet used
   std::optional<uint64_t> coordinator_epoch;
@@ -452,7 +452,7 @@ std::vector<Metric> FetcherMetrics(const FetcherStats& stats, uint32_t concurren
   };
   return {
       gauge("fetcher_active", "Transfers in flight", stats.active),
-      gauge("fetcher_pending_results", "Finished transfers waiting for the results socket",
+      gauge("fetcher_pending_results", "Finished transfers whose body or report is not sent yet",
             stats.pending_results),
       gauge("fetcher_capacity", "Transfer slots (--concurrency)", concurrency),
       counter("fetcher_jobs_received_total", "Jobs received from the coordinator",

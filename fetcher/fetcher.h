@@ -38,7 +38,7 @@ struct FetcherOptions {
 // Counters, readable while the loop runs.
 struct FetcherStats {
   uint32_t active = 0;           // transfers in flight
-  uint32_t pending_results = 0;  // finished, waiting for the results socket to take them
+  uint32_t pending_results = 0;  // finished, their body or report not yet taken by a socket
   uint64_t jobs_received = 0;
   uint64_t processed = 0;         // results handed off
   uint64_t errors = 0;            // handed-off results whose outcome is neither ok nor 304
