@@ -7,6 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace feedcrawl {
 namespace {
 
@@ -243,6 +249,48 @@ std::string StringFromJson(const json& j, const char* field) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// How many bytes from p on a JSON string holds as they are, for text known to be well-formed
+// UTF-8: everything but '"', '\\' and the bytes below 0x20, looked at 16 at a time where SSE2 is
+// there (every x86-64).
+size_t UnescapedPrefix(const char* p, size_t size) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i max_control = _mm_set1_epi8(0x1F);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; i + 16 <= size; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // An unsigned "at most 0x1F": the minimum with 0x1F is the byte itself.
+    __m128i special =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < size; ++i) {
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == '"' || c == '\\') break;
+  }
+  return i;
+}
+
+// AppendJsonString for well-formed UTF-8: only ASCII bytes can need escaping.
+void AppendValidJsonString(std::string_view text, std::string* out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  out->push_back('"');
+  while (p < end) {
+    const size_t plain = UnescapedPrefix(p, static_cast<size_t>(end - p));
+    out->append(p, plain);
+    p += plain;
+    if (p == end) break;
+    AppendEscaped(static_cast<unsigned char>(*p), out);
+    ++p;
+  }
+  out->push_back('"');
+}
+
 }  // namespace
 
 std::string FormatRfc3339(int64_t ms) {
@@ -271,6 +319,12 @@ json ItemToJson(const Item& item) {
 }
 
 void AppendJsonString(std::string_view text, std::string* out) {
+  // Item text comes out of the parser as well-formed UTF-8, so this is the usual path; the
+  // byte-by-byte one below replaces what is not.
+  if (IsValidUtf8(text)) {
+    AppendValidJsonString(text, out);
+    return;
+  }
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
   const auto* run = p;  // start of the bytes not yet appended, all to be kept as they are

@@ -92,40 +92,31 @@ bool IsNameChar(char c) {
 
 bool IsForbiddenControl(unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; }
 
-// How many bytes from p on are ASCII that needs no sanitizing (printable, tab, LF, CR), looked at
-// 16 at a time where SSE2 is there (every x86-64) and 8 at a time elsewhere; the byte it stops
-// at, if any, is the first one that is not.
-size_t PlainAsciiPrefix(const char* p, size_t size) {
+// Whether text holds a control character XML forbids (below 0x20 but tab, LF and CR), looked at
+// 16 bytes at a time where SSE2 is there (every x86-64). Bytes from 0x80 up are not controls.
+bool HasForbiddenControl(std::string_view text) {
+  const char* p = text.data();
+  const size_t size = text.size();
   size_t i = 0;
 #if defined(__SSE2__)
-  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i max_control = _mm_set1_epi8(0x1F);
   const __m128i tab = _mm_set1_epi8('\t');
   const __m128i lf = _mm_set1_epi8('\n');
   const __m128i cr = _mm_set1_epi8('\r');
   for (; i + 16 <= size; i += 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    // A signed compare: bytes from 0x80 up are negative, so "below 0x20" takes them as well.
-    __m128i low = _mm_cmplt_epi8(v, space);
+    // An unsigned "at most 0x1F": the minimum with 0x1F is the byte itself.
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v);
     __m128i allowed =
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, lf)),
                      _mm_cmpeq_epi8(v, cr));
-    int bad = _mm_movemask_epi8(_mm_andnot_si128(allowed, low));
-    if (bad != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(bad)));
+    if (_mm_movemask_epi8(_mm_andnot_si128(allowed, control)) != 0) return true;
   }
 #endif
-  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
-  constexpr uint64_t kSpaces = 0x2020202020202020ULL;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, p + i, sizeof(word));
-    // No high bit set and no byte below 0x20 (tab, LF and CR leave this path one at a time).
-    if (((word | ((word - kSpaces) & ~word)) & kHighBits) != 0) break;
-  }
   for (; i < size; ++i) {
-    unsigned char c = static_cast<unsigned char>(p[i]);
-    if (c >= 0x80 || IsForbiddenControl(c)) break;
+    if (IsForbiddenControl(static_cast<unsigned char>(p[i]))) return true;
   }
-  return i;
+  return false;
 }
 
 // Decodes the reference starting at text[pos] == '&'. On success appends the character, advances
@@ -352,41 +343,8 @@ std::string EscapeHtml(std::string_view text) {
   return out;
 }
 
-bool IsValidUtf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    if (static_cast<unsigned char>(text[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = Utf8SequenceLength(text, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 bool NeedsSanitizing(std::string_view text) {
-  const size_t size = text.size();
-  size_t i = 0;
-  while (i < size) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      // Non-ASCII text usually runs on: stay here until the next ASCII byte.
-      size_t n = Utf8SequenceLength(text, i);
-      if (n == 0) return true;
-      i += n;
-      continue;
-    }
-    i += PlainAsciiPrefix(text.data() + i, size - i);
-    if (i < size) {
-      c = static_cast<unsigned char>(text[i]);
-      if (c < 0x80) {
-        if (IsForbiddenControl(c)) return true;
-        ++i;
-      }
-    }
-  }
-  return false;
+  return HasForbiddenControl(text) || !IsValidUtf8(text);
 }
 
 std::string SanitizeUtf8(std::string_view text) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"  // IsValidUtf8
+
 namespace feedcrawl {
 
 // Code point of an HTML named entity without '&' and ';' ("eacute" -> 0xE9); 0 when unknown.
@@ -32,9 +34,6 @@ std::string EscapeHtml(std::string_view text);
 
 // Length of the valid UTF-8 sequence starting at text[i] (1-4), or 0 when none starts there.
 size_t Utf8SequenceLength(std::string_view text, size_t i);
-
-// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool IsValidUtf8(std::string_view text);
 
 // Valid UTF-8 with invalid bytes replaced by U+FFFD and the C0 control characters XML forbids
 // (all but tab, LF, CR) and NUL removed.

@@ -75,15 +75,20 @@ TEST(ItemJsonWriterTest, EveryControlCharacterMatchesDump) {
   EXPECT_NE(Written(item).find(R"(\u001f)"), std::string::npos);
 }
 
-// Plain text is scanned a word at a time: a byte that needs care must be found at any offset.
+// Text is scanned 8 or 16 bytes at a time: a byte that needs care must be found at any offset,
+// after ASCII and after non-ASCII letters (well-formed text takes a path of its own).
 TEST(ItemJsonWriterTest, SpecialBytesAtEveryOffsetOfPlainText) {
   const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f",
                                   "é", "\xff", "\xe2\x82", "😀"};
   for (const std::string& special : specials) {
-    for (size_t offset = 0; offset <= 24; ++offset) {
-      Item item;
-      item.title = std::string(offset, 'a') + special + std::string(24 - offset, 'b');
-      EXPECT_EQ(Written(item), DumpedReplacing(item)) << offset;
+    for (const std::string& filler : {std::string("a"), std::string("é")}) {
+      for (size_t offset = 0; offset <= 40; ++offset) {
+        Item item;
+        for (size_t i = 0; i < offset; ++i) item.title += filler;
+        item.title += special;
+        for (size_t i = offset; i < 40; ++i) item.title += filler;
+        EXPECT_EQ(Written(item), DumpedReplacing(item)) << offset;
+      }
     }
   }
 }
