@@ -36,6 +36,10 @@ namespace v1 = feedcrawl::v1;
 
 // An HTTP error keeps only this much of its body, for the error message; the rest is not read.
 constexpr size_t kErrorSnippetBytes = 200;
+// libcurl's receive buffer per transfer.
+constexpr long kReceiveBufferBytes = 64 * 1024;
+// At most this much room is taken ahead for a body, whatever length its response announces.
+constexpr size_t kMaxReservedBodyBytes = 1 << 20;
 // Captured header values are capped so a hostile server cannot grow a result without bound.
 constexpr size_t kMaxHeaderValueBytes = 2048;
 // Idle easy handles kept for reuse; beyond this they are freed.
@@ -184,6 +188,21 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return length;
 }
 
+// A body announced with its length gets its room at once instead of growing by doubling (three
+// copies for a 36 KB feed). The announced length is a hint: a body can be compressed (the
+// decompressed one is longer) or shorter than announced, so the room is capped and the limit
+// on received bytes still applies.
+void ReserveAnnouncedBody(Transfer& transfer) {
+  curl_off_t announced = -1;
+  if (curl_easy_getinfo(transfer.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) != CURLE_OK ||
+      announced <= 0) {
+    return;
+  }
+  const size_t room = std::min({static_cast<size_t>(announced), transfer.max_body_bytes,
+                                kMaxReservedBodyBytes});
+  transfer.body.reserve(room);
+}
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t length = size * count;
@@ -191,6 +210,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     long status = 0;
     curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
     transfer->body_mode = status >= 200 && status < 300 ? BodyMode::kKeep : BodyMode::kSnippet;
+    if (transfer->body_mode == BodyMode::kKeep) ReserveAnnouncedBody(*transfer);
   }
   if (transfer->body_mode == BodyMode::kSnippet) {
     const size_t room = kErrorSnippetBytes - transfer->body.size();
@@ -473,6 +493,9 @@ class CurlHttpClient final : public HttpClient {
     // Refuses a body announced (Content-Length) as too large before reading any of it.
     check(curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                            static_cast<curl_off_t>(t.max_body_bytes)));
+    // A receive buffer of 64 KB instead of libcurl's 16 KB: a typical feed then arrives in one
+    // read and one body callback rather than three of each.
+    check(curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, kReceiveBufferBytes));
     check(curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str()));
     check(curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
     if (t.request_headers != nullptr) {
