@@ -9,6 +9,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/utf8.h"
+
 namespace feedcrawl {
 namespace {
 

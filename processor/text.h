@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/utf8.h"  // IsValidUtf8
-
 namespace feedcrawl {
 
 // Code point of an HTML named entity without '&' and ';' ("eacute" -> 0xE9); 0 when unknown.

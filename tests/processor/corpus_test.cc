@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "processor/dates.h"
 #include "processor/parser.h"
 #include "processor/text.h"

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/utf8.h"
 #include "processor/parser.h"
 #include "processor/text.h"
 

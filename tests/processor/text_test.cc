@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/utf8.h"
 #include "processor/encoding.h"
 
 namespace feedcrawl {
