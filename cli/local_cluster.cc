@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <initializer_list>
 #include <thread>
 
@@ -12,7 +13,7 @@
 namespace feedcrawl::cli {
 namespace {
 
-constexpr char kLongestSocketName[] = "results-out.sock";
+constexpr char kLongestSocketName[] = "results-1024.sock";  // --fetchers is at most 1024
 
 void AddLogFlags(const ClusterOptions& options, std::vector<std::string>& args) {
   args.insert(args.end(), {"--log-level", options.log_level, "--log-format", options.log_format});
@@ -32,9 +33,13 @@ Status ExitedError(const std::string& what, const std::string& log_path) {
 
 }  // namespace
 
-ClusterEndpoints MakeEndpoints(const std::string& socket_dir) {
-  return {"ipc://" + socket_dir + "/control.sock", "ipc://" + socket_dir + "/results-in.sock",
-          "ipc://" + socket_dir + "/results-out.sock"};
+ClusterEndpoints MakeEndpoints(const std::string& socket_dir, int fetchers) {
+  ClusterEndpoints endpoints;
+  endpoints.control = "ipc://" + socket_dir + "/control.sock";
+  for (int n = 1; n <= fetchers; ++n) {
+    endpoints.results.push_back("ipc://" + socket_dir + "/results-" + std::to_string(n) + ".sock");
+  }
+  return endpoints;
 }
 
 std::vector<std::string> CoordinatorArgs(const ClusterOptions& options,
@@ -43,8 +48,7 @@ std::vector<std::string> CoordinatorArgs(const ClusterOptions& options,
                                    "--redis", options.redis_url,
                                    "--prefix", options.prefix,
                                    "--control-bind", endpoints.control,
-                                   "--results-in-bind", endpoints.results_in,
-                                   "--results-out-bind", endpoints.results_out,
+                                   "--no-results-forwarder",
                                    "--host-concurrency", std::to_string(options.host_concurrency),
                                    "--host-interval-ms", std::to_string(options.host_interval_ms),
                                    "--fetch-timeout-ms", std::to_string(options.fetch_timeout_ms),
@@ -68,7 +72,7 @@ std::vector<std::string> FetcherArgs(const ClusterOptions& options,
                                      const ClusterEndpoints& endpoints, int n) {
   std::vector<std::string> args = {options.bin_dir + "/feedcrawl-fetcher",
                                    "--control", endpoints.control,
-                                   "--results", endpoints.results_in,
+                                   "--results-bind", endpoints.results.at(n - 1),
                                    "--concurrency", std::to_string(options.concurrency),
                                    "--id", "fetcher-" + std::to_string(n)};
   if (options.allow_private_networks) args.push_back("--allow-private-networks");
@@ -82,10 +86,12 @@ std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
                                        const ClusterEndpoints& endpoints, int n) {
   std::vector<std::string> args = {options.bin_dir + "/feedcrawl-processor",
                                    "--control", endpoints.control,
-                                   "--results", endpoints.results_out,
                                    "--redis", options.redis_url,
                                    "--prefix", options.prefix,
                                    "--id", "processor-" + std::to_string(n)};
+  for (const std::string& results : endpoints.results) {
+    args.insert(args.end(), {"--results", results});
+  }
   AddIfSet("--stream-maxlen", options.stream_maxlen, args);
   AddLogFlags(options, args);
   return args;
@@ -109,12 +115,13 @@ StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions
       SocketDir::Choose(dir.RunDir(), kLongestSocketName);
   if (!socket_dir.ok()) return socket_dir.status();
   cluster->socket_dir_ = std::move(*socket_dir);
-  cluster->endpoints_ = MakeEndpoints(cluster->socket_dir_->path());
+  cluster->endpoints_ = MakeEndpoints(cluster->socket_dir_->path(), options.fetchers);
   cluster->once_ = options.once;
   cluster->messages_ = std::move(messages);
   // We hold the data dir's lock, so socket files here are leftovers of a killed run.
-  for (const char* name : {"control.sock", "results-in.sock", "results-out.sock"}) {
-    ::unlink((cluster->socket_dir_->path() + "/" + name).c_str());
+  ::unlink(cluster->endpoints_.control.substr(std::strlen("ipc://")).c_str());
+  for (const std::string& results : cluster->endpoints_.results) {
+    ::unlink(results.substr(std::strlen("ipc://")).c_str());
   }
 
   auto add_slot = [&](const std::string& role, int n, std::vector<std::string> argv) {

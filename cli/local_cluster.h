@@ -54,14 +54,15 @@ struct ClusterOptions {
   std::string log_format = "text";
 };
 
+// On one machine the data plane is direct: fetcher n binds results[n - 1] and every processor
+// connects to all of them, so bodies do not pass through the coordinator's forwarder.
 struct ClusterEndpoints {
-  std::string control;             // coordinator ROUTER
-  std::string results_in;          // fetchers PUSH here
-  std::string results_out;         // processors PULL here
+  std::string control;               // coordinator ROUTER
+  std::vector<std::string> results;  // one per fetcher: its bound results PUSH
 };
 
-// ipc:// endpoints in `socket_dir`.
-ClusterEndpoints MakeEndpoints(const std::string& socket_dir);
+// ipc:// endpoints in `socket_dir` for `fetchers` fetchers.
+ClusterEndpoints MakeEndpoints(const std::string& socket_dir, int fetchers);
 
 std::vector<std::string> CoordinatorArgs(const ClusterOptions& options,
                                          const ClusterEndpoints& endpoints);

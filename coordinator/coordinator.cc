@@ -79,6 +79,21 @@ Status Coordinator::Start() {
   control_ = std::move(*control);
   if (Status s = control_->Bind(options_.control_bind); !s.ok()) return s;
 
+  if (options_.results_forwarder) {
+    if (Status s = StartForwarder(); !s.ok()) return s;
+  }
+
+  if (Status s = LoadFeeds(); !s.ok()) return s;
+  spdlog::info("coordinator epoch {} serving {} feeds; control {}, {}{}", epoch_, feeds_.size(),
+               control_endpoint(),
+               options_.results_forwarder
+                   ? "results in " + results_in_endpoint_ + ", out " + results_out_endpoint_
+                   : std::string("no results forwarder (fetchers bind their results sockets)"),
+               options_.once ? " (once)" : "");
+  return Status::Ok();
+}
+
+Status Coordinator::StartForwarder() {
   SocketOptions in_options;
   in_options.recv_hwm = options_.forward_hwm;
   in_options.max_message_bytes = static_cast<int64_t>(options_.max_body_bytes) + (1 << 20);
@@ -108,11 +123,6 @@ Status Coordinator::Start() {
     Status s = RunForwarder(*in, *out, *pipe_end);
     if (!s.ok()) spdlog::error("results forwarder stopped: {}", s.ToString());
   });
-
-  if (Status s = LoadFeeds(); !s.ok()) return s;
-  spdlog::info("coordinator epoch {} serving {} feeds; control {}, results in {}, out {}{}",
-               epoch_, feeds_.size(), control_endpoint(), results_in_endpoint_,
-               results_out_endpoint_, options_.once ? " (once)" : "");
   return Status::Ok();
 }
 

@@ -47,6 +47,9 @@ struct CoordinatorOptions {
   std::string control_bind = "tcp://*:7301";      // ROUTER: fetchers and processors (DEALER)
   std::string results_in_bind = "tcp://*:7302";   // PULL: fetchers PUSH results here
   std::string results_out_bind = "tcp://*:7303";  // PUSH: processors PULL results from here
+  // Off when fetchers bind their own results sockets and processors connect to them (the
+  // direct data plane of `feedcrawl run`): the two results endpoints are then not bound.
+  bool results_forwarder = true;
   bool once = false;                              // crawl every feed once, then exit
   PolitenessOptions politeness;
   uint32_t connect_timeout_ms = 10'000;
@@ -201,6 +204,7 @@ class Coordinator {
   // Reads every feed record again when the registry's version moved (or a full reload is due).
   void MaybeReloadFeeds(int64_t now);
   bool ReloadFeeds();  // false (nothing changed) when the records could not all be read
+  Status StartForwarder();  // binds the two results endpoints, starts the forwarder thread
   void StopForwarder();
 
   CoordinatorOptions options_;

@@ -27,6 +27,11 @@ int CoordinatorMain(int argc, char** argv) {
   app.add_option("--results-out-bind", options.results_out_bind,
                  "Endpoint processors pull results from")
       ->envname("FEEDCRAWL_RESULTS_OUT_BIND");
+  app.add_flag("--results-forwarder,!--no-results-forwarder", options.results_forwarder,
+               "Run the results forwarder; without it, fetchers bind their own results sockets "
+               "(--results-bind) and processors connect to each of them")
+      ->envname("FEEDCRAWL_RESULTS_FORWARDER")
+      ->capture_default_str();
   app.add_flag("--once", options.once, "Crawl every active feed once, then exit")
       ->envname("FEEDCRAWL_ONCE");
   app.add_option("--host-concurrency", options.politeness.host_concurrency,

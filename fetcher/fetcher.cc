@@ -55,6 +55,11 @@ struct Fetcher::Loop {
   Status Open() {
     if (o.worker_id.empty()) return Status::InvalidArgument("fetcher needs a worker id");
     if (o.concurrency == 0) return Status::InvalidArgument("concurrency must be at least 1");
+    if (!o.results_bind.empty() && o.security.enabled()) {
+      return Status::InvalidArgument(
+          "a bound results socket has no CURVE keys of its own; with CURVE, send results to "
+          "the coordinator's forwarder (--results)");
+    }
     SocketOptions control_options;
     control_options.identity = o.worker_id;
     control_options.linger_ms = kLingerMs;
@@ -80,7 +85,8 @@ struct Fetcher::Loop {
 
     Status s = control->Connect(o.control_endpoint);
     if (!s.ok()) return s;
-    s = results->Connect(o.results_endpoint);
+    s = o.results_bind.empty() ? results->Connect(o.results_endpoint)
+                               : results->Bind(o.results_bind);
     if (!s.ok()) return s;
 
     HttpClientOptions http_options = o.http;
@@ -94,8 +100,10 @@ struct Fetcher::Loop {
     hello_backoff_ms = SilenceLimitMs();
     next_silence_hello_ms = now + SilenceLimitMs();
     hostname = HostName();
-    spdlog::info("fetcher {} started: control {}, results {}, concurrency {}", o.worker_id,
-                 o.control_endpoint, o.results_endpoint, o.concurrency);
+    spdlog::info("fetcher {} started: control {}, results {} {}, concurrency {}", o.worker_id,
+                 o.control_endpoint, o.results_bind.empty() ? "to" : "bound at",
+                 o.results_bind.empty() ? o.results_endpoint : results->LastEndpoint(),
+                 o.concurrency);
     return Status::Ok();
   }
 
@@ -482,6 +490,10 @@ int FetcherMain(int argc, char** argv) {
   app.add_option("--results", options.results_endpoint, "results endpoint (forwarder input)")
       ->envname("FEEDCRAWL_RESULTS")
       ->capture_default_str();
+  app.add_option("--results-bind", options.results_bind,
+                 "bind the results socket here for processors to connect to, instead of "
+                 "sending to --results (no forwarder; not with CURVE)")
+      ->envname("FEEDCRAWL_RESULTS_BIND");
   app.add_option("--concurrency", options.concurrency, "concurrent transfers")
       ->envname("FEEDCRAWL_CONCURRENCY")
       ->check(CLI::Range(1u, 100'000u))

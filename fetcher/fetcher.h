@@ -24,6 +24,10 @@ namespace feedcrawl {
 struct FetcherOptions {
   std::string control_endpoint = "tcp://127.0.0.1:7301";  // coordinator's ROUTER
   std::string results_endpoint = "tcp://127.0.0.1:7302";  // results forwarder's PULL
+  // When set, the results socket binds here instead of connecting to results_endpoint, and
+  // processors connect to it (the direct data plane, with no forwarder between the two). Not
+  // with CURVE: meant for ipc:// endpoints and hosts that trust each other.
+  std::string results_bind;
   std::string worker_id;                                  // required; DEALER routing id
   uint32_t concurrency = 256;                             // transfer slots
   int heartbeat_ms = 1000;

@@ -83,7 +83,16 @@ Status Processor::Start() {
   if (!results.ok()) return results.status();
   results_ = std::move(*results);
   if (Status s = control_->Connect(options_.control_endpoint); !s.ok()) return s;
-  if (Status s = results_->Connect(options_.results_endpoint); !s.ok()) return s;
+  if (options_.results_endpoints.empty()) {
+    return Status::InvalidArgument("processor needs at least one results endpoint");
+  }
+  std::string from;
+  for (const std::string& endpoint : options_.results_endpoints) {
+    if (Status s = results_->Connect(endpoint); !s.ok()) return s;
+    from += (from.empty() ? "" : ", ") + endpoint;
+  }
+  spdlog::info("processor {} started: control {}, results from {}", options_.worker_id,
+               options_.control_endpoint, from);
   SayHello();
   last_heard_ms_ = clock_.MonotonicMs();
   return Status::Ok();

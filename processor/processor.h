@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/feed_model.h"
@@ -29,7 +30,9 @@ namespace feedcrawl {
 
 struct ProcessorOptions {
   std::string control_endpoint = "tcp://127.0.0.1:7301";  // coordinator ROUTER
-  std::string results_endpoint = "tcp://127.0.0.1:7303";  // coordinator forwarder output
+  // Where results come from: the coordinator's forwarder output, or every fetcher's bound
+  // results socket (the direct data plane); the socket fair-queues between them.
+  std::vector<std::string> results_endpoints = {"tcp://127.0.0.1:7303"};
   std::string worker_id;                                   // default: hostname-pid
   int64_t heartbeat_ms = 1000;
   int recv_hwm = 4;                  // results buffered in this process

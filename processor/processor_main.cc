@@ -18,9 +18,12 @@ int ProcessorMain(int argc, char** argv) {
   LogOptions log{"info", "text", "processor"};
   app.add_option("--control", options.control_endpoint, "Coordinator control endpoint")
       ->envname("FEEDCRAWL_CONTROL");
-  app.add_option("--results", options.results_endpoint,
-                 "Coordinator endpoint that hands out fetch results")
-      ->envname("FEEDCRAWL_RESULTS_OUT");
+  app.add_option("--results", options.results_endpoints,
+                 "Endpoint that hands out fetch results: the coordinator's forwarder, or each "
+                 "fetcher's --results-bind (repeat the flag or separate with commas)")
+      ->envname("FEEDCRAWL_RESULTS_OUT")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--redis", redis_url, "Redis URL")->envname("FEEDCRAWL_REDIS");
   app.add_option("--prefix", prefix, "Key prefix in Redis")->envname("FEEDCRAWL_PREFIX");
   app.add_option("--id", options.worker_id, "Worker id (default: hostname-pid)")

@@ -31,6 +31,15 @@ bool HasFlag(const Args& args, const std::string& flag) {
   return std::find(args.begin(), args.end(), flag) != args.end();
 }
 
+// Every value given with `flag`, in order.
+std::vector<std::string> FlagValues(const Args& args, const std::string& flag) {
+  std::vector<std::string> values;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag) values.push_back(args[i + 1]);
+  }
+  return values;
+}
+
 ClusterOptions Options() {
   ClusterOptions options;
   options.bin_dir = "/opt/fc/bin";
@@ -44,23 +53,27 @@ ClusterOptions Options() {
   return options;
 }
 
-TEST(LocalClusterTest, EndpointsAreIpcSocketsInTheDirectory) {
-  ClusterEndpoints endpoints = MakeEndpoints("/data/run");
+TEST(LocalClusterTest, EndpointsAreIpcSocketsInTheDirectoryOneResultsSocketPerFetcher) {
+  ClusterEndpoints endpoints = MakeEndpoints("/data/run", 3);
   EXPECT_EQ(endpoints.control, "ipc:///data/run/control.sock");
-  EXPECT_EQ(endpoints.results_in, "ipc:///data/run/results-in.sock");
-  EXPECT_EQ(endpoints.results_out, "ipc:///data/run/results-out.sock");
+  EXPECT_EQ(endpoints.results,
+            (std::vector<std::string>{"ipc:///data/run/results-1.sock",
+                                      "ipc:///data/run/results-2.sock",
+                                      "ipc:///data/run/results-3.sock"}));
 }
 
 TEST(LocalClusterTest, CoordinatorArguments) {
   ClusterOptions options = Options();
-  ClusterEndpoints endpoints = MakeEndpoints("/r");
+  ClusterEndpoints endpoints = MakeEndpoints("/r", 1);
   Args args = CoordinatorArgs(options, endpoints);
   EXPECT_EQ(args.front(), "/opt/fc/bin/feedcrawl-coordinator");
   EXPECT_EQ(FlagValue(args, "--redis"), "unix:///data/run/redis.sock");
   EXPECT_EQ(FlagValue(args, "--prefix"), "test:");
   EXPECT_EQ(FlagValue(args, "--control-bind"), "ipc:///r/control.sock");
-  EXPECT_EQ(FlagValue(args, "--results-in-bind"), "ipc:///r/results-in.sock");
-  EXPECT_EQ(FlagValue(args, "--results-out-bind"), "ipc:///r/results-out.sock");
+  // Bodies go straight from fetchers to processors, not through the coordinator.
+  EXPECT_TRUE(HasFlag(args, "--no-results-forwarder"));
+  EXPECT_FALSE(HasFlag(args, "--results-in-bind"));
+  EXPECT_FALSE(HasFlag(args, "--results-out-bind"));
   EXPECT_EQ(FlagValue(args, "--host-concurrency"), "0");
   EXPECT_EQ(FlagValue(args, "--host-interval-ms"), "0");
   EXPECT_EQ(FlagValue(args, "--fetch-timeout-ms"), "5000");
@@ -83,7 +96,7 @@ TEST(LocalClusterTest, CoordinatorArguments) {
 
 TEST(LocalClusterTest, ScheduleSettingsReachTheCoordinatorOnlyWhenGiven) {
   ClusterOptions options = Options();
-  Args args = CoordinatorArgs(options, MakeEndpoints("/r"));
+  Args args = CoordinatorArgs(options, MakeEndpoints("/r", 3));
   for (const char* flag : {"--default-interval-ms", "--min-interval-ms", "--max-interval-ms",
                            "--retry-base-ms", "--max-backoff-ms", "--pause-after-failures",
                            "--max-attempts"}) {
@@ -97,7 +110,7 @@ TEST(LocalClusterTest, ScheduleSettingsReachTheCoordinatorOnlyWhenGiven) {
   options.schedule.max_backoff_ms = 7'200'000;
   options.schedule.pause_after_failures = 7;
   options.schedule.max_attempts = 4;
-  args = CoordinatorArgs(options, MakeEndpoints("/r"));
+  args = CoordinatorArgs(options, MakeEndpoints("/r", 3));
   EXPECT_EQ(FlagValue(args, "--default-interval-ms"), "1800000");
   EXPECT_EQ(FlagValue(args, "--min-interval-ms"), "60000");
   EXPECT_EQ(FlagValue(args, "--max-interval-ms"), "86400000");
@@ -106,16 +119,17 @@ TEST(LocalClusterTest, ScheduleSettingsReachTheCoordinatorOnlyWhenGiven) {
   EXPECT_EQ(FlagValue(args, "--pause-after-failures"), "7");
   EXPECT_EQ(FlagValue(args, "--max-attempts"), "4");
   // Scheduling is the coordinator's: the workers never see these.
-  Args fetcher = FetcherArgs(options, MakeEndpoints("/r"), 1);
+  Args fetcher = FetcherArgs(options, MakeEndpoints("/r", 3), 1);
   EXPECT_FALSE(HasFlag(fetcher, "--min-interval-ms"));
 }
 
 TEST(LocalClusterTest, FetcherArguments) {
   ClusterOptions options = Options();
-  Args args = FetcherArgs(options, MakeEndpoints("/r"), 3);
+  Args args = FetcherArgs(options, MakeEndpoints("/r", 3), 3);
   EXPECT_EQ(args.front(), "/opt/fc/bin/feedcrawl-fetcher");
   EXPECT_EQ(FlagValue(args, "--control"), "ipc:///r/control.sock");
-  EXPECT_EQ(FlagValue(args, "--results"), "ipc:///r/results-in.sock");
+  EXPECT_EQ(FlagValues(args, "--results-bind"), std::vector<std::string>{"ipc:///r/results-3.sock"});
+  EXPECT_FALSE(HasFlag(args, "--results"));
   EXPECT_EQ(FlagValue(args, "--concurrency"), "64");
   EXPECT_EQ(FlagValue(args, "--id"), "fetcher-3");
   EXPECT_FALSE(HasFlag(args, "--allow-private-networks"));
@@ -126,7 +140,7 @@ TEST(LocalClusterTest, FetcherArguments) {
   options.user_agent = "test-agent/1";
   options.proxy = "http://proxy.example:3128";
   options.log_level = "debug";
-  args = FetcherArgs(options, MakeEndpoints("/r"), 1);
+  args = FetcherArgs(options, MakeEndpoints("/r", 3), 1);
   EXPECT_TRUE(HasFlag(args, "--allow-private-networks"));
   EXPECT_EQ(FlagValue(args, "--user-agent"), "test-agent/1");
   EXPECT_EQ(FlagValue(args, "--proxy"), "http://proxy.example:3128");
@@ -134,10 +148,12 @@ TEST(LocalClusterTest, FetcherArguments) {
 }
 
 TEST(LocalClusterTest, ProcessorArguments) {
-  Args args = ProcessorArgs(Options(), MakeEndpoints("/r"), 2);
+  Args args = ProcessorArgs(Options(), MakeEndpoints("/r", 3), 2);
   EXPECT_EQ(args.front(), "/opt/fc/bin/feedcrawl-processor");
   EXPECT_EQ(FlagValue(args, "--control"), "ipc:///r/control.sock");
-  EXPECT_EQ(FlagValue(args, "--results"), "ipc:///r/results-out.sock");
+  EXPECT_EQ(FlagValues(args, "--results"),
+            (std::vector<std::string>{"ipc:///r/results-1.sock", "ipc:///r/results-2.sock",
+                                      "ipc:///r/results-3.sock"}));
   EXPECT_EQ(FlagValue(args, "--redis"), "unix:///data/run/redis.sock");
   EXPECT_EQ(FlagValue(args, "--prefix"), "test:");
   EXPECT_EQ(FlagValue(args, "--id"), "processor-2");
@@ -145,7 +161,7 @@ TEST(LocalClusterTest, ProcessorArguments) {
 
   ClusterOptions options = Options();
   options.stream_maxlen = 0;
-  args = ProcessorArgs(options, MakeEndpoints("/r"), 1);
+  args = ProcessorArgs(options, MakeEndpoints("/r", 3), 1);
   EXPECT_EQ(FlagValue(args, "--stream-maxlen"), "0");
 }
 

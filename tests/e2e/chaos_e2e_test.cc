@@ -1,10 +1,14 @@
 // The acceptance test of the crawler's reliability: a --once crawl of 2,000 generated feeds
 // (RSS 2.0, Atom 1.0, RSS 1.0; items with and without guids; non-ASCII text) through the real
-// executables, during which, each at a point of progress read from Redis: a fetcher is SIGKILLed,
+// executables, during which, each at a point of progress read from Redis: a fetcher is SIGKILLed
+// (and started again under its id),
 // a processor is SIGKILLed (and replaced), the coordinator is SIGKILLed and started again on the
 // same endpoints, two fetchers join, one leaves with SIGTERM (and must exit 0 within a bound),
 // and redis-server (AOF on) is restarted. The test feed server delays every answer, so the crawl
 // is still running when each event happens.
+//
+// It runs once through each data plane: the coordinator's results forwarder (clusters), and
+// fetchers binding their own results sockets with processors connected to each (`feedcrawl run`).
 //
 // Then: the coordinator exits 0 with the run complete; every feed was reported ok; the stored
 // items equal the generator's ground truth field by field; and nothing is duplicated: per feed
@@ -46,7 +50,13 @@ constexpr int kConcurrency = 8;
 // A fetcher told to stop must be gone within this (its drain is 2 s).
 constexpr int kStopBoundMs = 15'000;
 
-class ChaosE2eTest : public ::testing::Test {
+enum class DataPlane { kForwarder, kDirect };
+
+void PrintTo(DataPlane plane, std::ostream* out) {
+  *out << (plane == DataPlane::kDirect ? "direct" : "forwarder");
+}
+
+class ChaosE2eTest : public ::testing::TestWithParam<DataPlane> {
  protected:
   void SetUp() override {
     GenOptions gen;
@@ -70,6 +80,7 @@ class ChaosE2eTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(auto endpoints, testing::FreeCoordinatorEndpoints());
     cluster_ =
         std::make_unique<CrawlCluster>(FEEDCRAWL_BIN_DIR, redis_.Url(), endpoints, logs_.path());
+    if (GetParam() == DataPlane::kDirect) cluster_->UseDirectDataPlane({"f1", "f2", "f3", "f4"});
   }
 
   std::unique_ptr<Subprocess> StartCoordinator() {
@@ -148,7 +159,7 @@ class ChaosE2eTest : public ::testing::Test {
   std::vector<std::string> events_;
 };
 
-TEST_F(ChaosE2eTest, CrawlThroughKillsRestartsAndScalingLosesAndDuplicatesNothing) {
+TEST_P(ChaosE2eTest, CrawlThroughKillsRestartsAndScalingLosesAndDuplicatesNothing) {
   std::unique_ptr<Subprocess> coordinator = StartCoordinator();
   std::unique_ptr<Subprocess> f1 = StartFetcher("f1");
   std::unique_ptr<Subprocess> f2 = StartFetcher("f2");
@@ -156,8 +167,13 @@ TEST_F(ChaosE2eTest, CrawlThroughKillsRestartsAndScalingLosesAndDuplicatesNothin
   std::unique_ptr<Subprocess> p2 = StartProcessor("p2");
   ASSERT_TRUE(coordinator && f1 && f2 && p1 && p2);
 
-  ASSERT_NO_FATAL_FAILURE(AwaitProgress(100, *coordinator, "SIGKILL fetcher f1"));
+  // Started again under the same id, as `feedcrawl run` restarts a fetcher: with the direct
+  // data plane it binds the socket file its killed predecessor left behind.
+  ASSERT_NO_FATAL_FAILURE(AwaitProgress(100, *coordinator, "SIGKILL and restart fetcher f1"));
   ASSERT_OK(f1->Signal(SIGKILL));
+  ASSERT_OK(f1->Wait(10'000).status());
+  f1 = StartFetcher("f1");
+  ASSERT_TRUE(f1);
 
   ASSERT_NO_FATAL_FAILURE(AwaitProgress(250, *coordinator, "SIGKILL processor p1"));
   ASSERT_OK(p1->Signal(SIGKILL));
@@ -191,6 +207,8 @@ TEST_F(ChaosE2eTest, CrawlThroughKillsRestartsAndScalingLosesAndDuplicatesNothin
   for (const std::string& event : events_) history += event + "; ";
   SCOPED_TRACE("events: " + history);
   RecordProperty("events", history);
+  // The restarted fetcher started (its results socket bound) and stayed up.
+  EXPECT_TRUE(f1->Running()) << cluster_->Logs();
   std::printf("events (feeds reported when each happened): %s\n", history.c_str());
 
   // The run: complete, every feed reported ok in it.
@@ -229,6 +247,12 @@ TEST_F(ChaosE2eTest, CrawlThroughKillsRestartsAndScalingLosesAndDuplicatesNothin
   EXPECT_EQ(streamed.size(), expected_items);
   EXPECT_TRUE(streamed == stored_keys) << "the item stream differs from the stored items";
 }
+
+INSTANTIATE_TEST_SUITE_P(DataPlanes, ChaosE2eTest,
+                         ::testing::Values(DataPlane::kForwarder, DataPlane::kDirect),
+                         [](const ::testing::TestParamInfo<DataPlane>& info) {
+                           return info.param == DataPlane::kDirect ? "Direct" : "Forwarder";
+                         });
 
 }  // namespace
 }  // namespace feedcrawl

@@ -12,6 +12,7 @@
 #include "tests/support/status_matchers.h"
 #include "fetcher/fetcher.h"
 #include "tests/fetcher/feed_server.h"
+#include "tests/support/test_env.h"
 
 namespace feedcrawl {
 namespace {
@@ -250,6 +251,69 @@ TEST_F(FetcherTest, JobGivesTwoFrameResultThenOneCredit) {
   ASSERT_TRUE(credit.has_value());
   ASSERT_TRUE(credit->has_credit());
   EXPECT_EQ(credit->credit().slots(), 1u);
+}
+
+TEST_F(FetcherTest, BoundResultsSocketServesEveryProcessorThatConnects) {
+  // The direct data plane: the fetcher binds, two processors connect and share the results.
+  testing::TempDir dir;
+  FetcherOptions options = Options();
+  options.results_bind = "ipc://" + dir.File("results.sock");
+  results_.reset();
+  std::unique_ptr<Socket> processors[2];
+  for (auto& processor : processors) {
+    auto pull = Socket::Create(context_, SocketKind::kPull, SocketOptions());
+    ASSERT_OK(pull.status());
+    processor = std::move(*pull);
+    ASSERT_OK(processor->Connect(options.results_bind));
+  }
+  Start(options);
+  ASSERT_EQ(Handshake(), 4u);
+  // One job at a time until both processors were served (their connections come up
+  // asynchronously); every result arrives once, at one of them.
+  std::set<uint64_t> jobs;
+  size_t served[2] = {0, 0};
+  uint64_t sent = 0;
+  while ((served[0] == 0 || served[1] == 0) && sent < 50) {
+    SendJob(++sent, "/feed.xml");
+    const int64_t deadline = NowMs() + kPatienceMs;
+    bool received = false;
+    while (!received && NowMs() < deadline) {
+      (void)PollReadable({processors[0].get(), processors[1].get()}, 50);
+      for (int i = 0; i < 2; ++i) {
+        auto message = processors[i]->TryRecv();
+        ASSERT_OK(message.status());
+        if (!message->has_value()) continue;
+        ASSERT_OK(DecodeInbound(InboundSocket::kProcessorResults, (*message)->frames).status());
+        ASSERT_EQ((*message)->frames.size(), 2u);
+        EXPECT_EQ((*message)->frames[1], kFeedBody);
+        auto envelope = DecodeEnvelope((*message)->frames[0]);
+        ASSERT_OK(envelope.status());
+        EXPECT_EQ(envelope->result().job().job_id(), sent);
+        EXPECT_TRUE(jobs.insert(envelope->result().job().job_id()).second);
+        ++served[i];
+        received = true;
+      }
+    }
+    ASSERT_TRUE(received) << "no processor received job " << sent;
+  }
+  EXPECT_EQ(jobs.size(), sent);
+  // PUSH deals round-robin over the connected processors.
+  EXPECT_GT(served[0], 0u);
+  EXPECT_GT(served[1], 0u);
+}
+
+TEST_F(FetcherTest, BoundResultsSocketIsRefusedWithCurve) {
+  FetcherOptions options = Options();
+  options.results_bind = "tcp://127.0.0.1:*";
+  StatusOr<CurveKeyPair> keys = MakeCurveKeyPair();
+  if (!keys.ok()) GTEST_SKIP() << "this libzmq has no CURVE";
+  options.security.secret_key = keys->secret_key;
+  options.security.public_key = keys->public_key;
+  options.security.server_public_key = keys->public_key;
+  Fetcher fetcher(options, context_);
+  Status status = fetcher.Run();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+  EXPECT_NE(status.message().find("CURVE"), std::string::npos) << status.ToString();
 }
 
 TEST_F(FetcherTest, FailedFetchIsReportedToTheCoordinatorNotToProcessors) {

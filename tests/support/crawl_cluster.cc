@@ -91,39 +91,51 @@ StatusOr<std::unique_ptr<Subprocess>> CrawlCluster::Launch(const std::string& pr
   return Subprocess::Start(bin_dir_ + "/" + program, args, options);
 }
 
+void CrawlCluster::UseDirectDataPlane(std::vector<std::string> fetcher_ids) {
+  direct_fetcher_ids_ = std::move(fetcher_ids);
+}
+
+std::string CrawlCluster::FetcherResultsEndpoint(const std::string& id) const {
+  return "ipc://" + log_dir_ + "/results-" + id + ".sock";
+}
+
 StatusOr<std::unique_ptr<Subprocess>> CrawlCluster::StartCoordinator(
     const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"--redis",
-                                   redis_url_,
-                                   "--control-bind",
-                                   endpoints_.control_bind,
-                                   "--results-in-bind",
-                                   endpoints_.results_in_bind,
-                                   "--results-out-bind",
-                                   endpoints_.results_out_bind};
+  std::vector<std::string> argv = {"--redis", redis_url_, "--control-bind",
+                                   endpoints_.control_bind};
+  if (direct_fetcher_ids_.empty()) {
+    argv.insert(argv.end(), {"--results-in-bind", endpoints_.results_in_bind,
+                             "--results-out-bind", endpoints_.results_out_bind});
+  } else {
+    argv.push_back("--no-results-forwarder");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   return Launch("feedcrawl-coordinator", "coordinator", std::move(argv));
 }
 
 StatusOr<std::unique_ptr<Subprocess>> CrawlCluster::StartFetcher(
     const std::string& id, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"--id",
-                                   id,
-                                   "--control",
-                                   endpoints_.control,
-                                   "--results",
-                                   endpoints_.results_in,
+  std::vector<std::string> argv = {"--id", id, "--control", endpoints_.control,
                                    "--allow-private-networks"};
+  if (direct_fetcher_ids_.empty()) {
+    argv.insert(argv.end(), {"--results", endpoints_.results_in});
+  } else {
+    argv.insert(argv.end(), {"--results-bind", FetcherResultsEndpoint(id)});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   return Launch("feedcrawl-fetcher", "fetcher-" + id, std::move(argv));
 }
 
 StatusOr<std::unique_ptr<Subprocess>> CrawlCluster::StartProcessor(
     const std::string& id, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"--id",      id,
-                                   "--redis",   redis_url_,
-                                   "--control", endpoints_.control,
-                                   "--results", endpoints_.results_out};
+  std::vector<std::string> argv = {"--id", id, "--redis", redis_url_, "--control",
+                                   endpoints_.control};
+  if (direct_fetcher_ids_.empty()) {
+    argv.insert(argv.end(), {"--results", endpoints_.results_out});
+  }
+  for (const std::string& fetcher : direct_fetcher_ids_) {
+    argv.insert(argv.end(), {"--results", FetcherResultsEndpoint(fetcher)});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   return Launch("feedcrawl-processor", "processor-" + id, std::move(argv));
 }

@@ -53,6 +53,12 @@ class CrawlCluster {
   CrawlCluster(std::string bin_dir, std::string redis_url, CoordinatorEndpoints endpoints,
                std::string log_dir);
 
+  // From now on, the data plane of `feedcrawl run` instead of the coordinator's forwarder: the
+  // coordinator runs none, each fetcher binds its own results socket
+  // (ipc://<log_dir>/results-<id>.sock) and every processor connects to the sockets of
+  // `fetcher_ids`, so a fetcher restarted under the same id is found again.
+  void UseDirectDataPlane(std::vector<std::string> fetcher_ids);
+
   // feedcrawl-coordinator with the endpoints and the Redis URL, plus `args`.
   StatusOr<std::unique_ptr<Subprocess>> StartCoordinator(const std::vector<std::string>& args);
   // feedcrawl-fetcher --id <id> (with --allow-private-networks), plus `args`.
@@ -69,11 +75,13 @@ class CrawlCluster {
   StatusOr<std::unique_ptr<Subprocess>> Launch(const std::string& program,
                                                const std::string& log_name,
                                                std::vector<std::string> args);
+  std::string FetcherResultsEndpoint(const std::string& id) const;
   std::string bin_dir_;
   std::string redis_url_;
   CoordinatorEndpoints endpoints_;
   std::string log_dir_;
   std::vector<std::string> log_files_;
+  std::vector<std::string> direct_fetcher_ids_;  // empty: through the forwarder
 };
 
 }  // namespace feedcrawl::testing
