@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -225,9 +226,12 @@ std::string ContextError(redisContext* c) {
 // and kill the process. SIGPIPE is held back for this thread while we talk to Redis, and one
 // that our write raised is consumed, so the error surfaces as EPIPE without changing the process'
 // signal handling.
+std::atomic<bool> sigpipe_ignored_for_good{false};
+
 class ScopedSigpipeBlock {
  public:
   ScopedSigpipeBlock() {
+    if (sigpipe_ignored_for_good.load(std::memory_order_relaxed)) return;
     sigemptyset(&pipe_set_);
     sigaddset(&pipe_set_, SIGPIPE);
     sigset_t pending;
@@ -268,6 +272,11 @@ timeval ToTimeval(int ms) {
 }
 
 }  // namespace
+
+void IgnoreSigpipeForGood() {
+  ::signal(SIGPIPE, SIG_IGN);
+  sigpipe_ignored_for_good.store(true);
+}
 
 StatusOr<RedisAddress> ParseRedisUrl(const std::string& url) {
   constexpr char kRedis[] = "redis://";

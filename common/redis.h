@@ -26,6 +26,13 @@ struct RedisAddress {
 
 StatusOr<RedisAddress> ParseRedisUrl(const std::string& url);
 
+// hiredis writes with write(2), so a server that closed the connection raises SIGPIPE. A
+// RedisClient holds SIGPIPE back around each call (four system calls), unless the process called
+// this: it sets SIGPIPE to SIG_IGN for good (a write to a closed connection then fails with
+// EPIPE) and lets every RedisClient skip that. For the role executables, which never want the
+// signal; call it at start, before other threads, and never restore the signal afterwards.
+void IgnoreSigpipeForGood();
+
 struct RedisReply {
   enum class Type { kNil, kString, kStatus, kInteger, kArray, kError };
   Type type = Type::kNil;

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/redis.h"
 #include "common/role_main.h"
 #include "processor/processor.h"
 
@@ -11,6 +12,7 @@ namespace feedcrawl {
 
 int ProcessorMain(int argc, char** argv) {
   KeepFreedMemory();
+  IgnoreSigpipeForGood();
   CLI::App app{"feedcrawl processor: parses fetched feeds and stores their items"};
   ProcessorOptions options;
   std::string redis_url = "redis://127.0.0.1:6379";

@@ -1,8 +1,18 @@
-// RedisClient against a real redis-server: replies, pipelining, reconnects, AUTH, SELECT.
-#include <gtest/gtest.h>
-
+// RedisClient against a real redis-server: replies, pipelining, reconnects, AUTH, SELECT; and a
+// client in a process that ignores SIGPIPE against a connection that is gone.
 #include "common/redis.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
 #include "tests/support/redis_server.h"
+#include "tests/support/test_env.h"
 #include "tests/support/status_matchers.h"
 
 namespace feedcrawl {
@@ -169,6 +179,51 @@ TEST(RedisClientTest, TcpUrlSelectsTheDatabase) {
   EXPECT_EQ(in_db2.str, "db2");
   EXPECT_EQ(RedisClient::Connect(redis.TcpUrl() + "/100000").status().code(),
             StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace feedcrawl
+
+namespace feedcrawl {
+namespace {
+
+// A process that called IgnoreSigpipeForGood (every role) skips holding SIGPIPE back around each
+// call, so the signal's disposition alone must keep it alive when the server is gone: a write to
+// a connection nobody will ever read fails, and the process carries on. Run in a child process.
+TEST(RedisSigpipeDeathTest, ProcessIgnoringSigpipeSurvivesWritingToAClosedConnection) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  testing::TempDir dir;
+  const std::string path = dir.File("listener.sock");
+  EXPECT_EXIT(
+      {
+        IgnoreSigpipeForGood();
+        // A server that answers the client's handshake (PING), then closes the connection.
+        int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+        if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address),
+                                   sizeof(address)) != 0 ||
+            ::listen(listener, 4) != 0) {
+          std::_Exit(3);
+        }
+        std::thread server([listener] {
+          int connection = ::accept(listener, nullptr, nullptr);
+          char request[256];
+          if (connection >= 0 && ::read(connection, request, sizeof(request)) > 0) {
+            (void)!::write(connection, "+PONG\r\n", 7);
+          }
+          ::close(connection);
+          ::close(listener);
+        });
+        auto client = RedisClient::Connect("unix://" + path, 1000);
+        server.join();
+        if (!client.ok()) std::_Exit(4);
+        StatusOr<RedisReply> reply =
+            (*client)->Command({"SET", "key", std::string(1 << 20, 'x')});
+        std::_Exit(reply.ok() ? 5 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
