@@ -222,12 +222,13 @@ std::string ContextError(redisContext* c) {
   return message;
 }
 
+// Set by IgnoreSigpipeForGood: SIGPIPE is ignored for the rest of the process' life.
+std::atomic<bool> sigpipe_ignored_for_good{false};
+
 // hiredis writes with plain write(2): a server that closed the connection would raise SIGPIPE
 // and kill the process. SIGPIPE is held back for this thread while we talk to Redis, and one
 // that our write raised is consumed, so the error surfaces as EPIPE without changing the process'
-// signal handling.
-std::atomic<bool> sigpipe_ignored_for_good{false};
-
+// signal handling. Nothing to do once IgnoreSigpipeForGood has run.
 class ScopedSigpipeBlock {
  public:
   ScopedSigpipeBlock() {

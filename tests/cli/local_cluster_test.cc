@@ -128,7 +128,8 @@ TEST(LocalClusterTest, FetcherArguments) {
   Args args = FetcherArgs(options, MakeEndpoints("/r", 3), 3);
   EXPECT_EQ(args.front(), "/opt/fc/bin/feedcrawl-fetcher");
   EXPECT_EQ(FlagValue(args, "--control"), "ipc:///r/control.sock");
-  EXPECT_EQ(FlagValues(args, "--results-bind"), std::vector<std::string>{"ipc:///r/results-3.sock"});
+  EXPECT_EQ(FlagValues(args, "--results-bind"),
+            std::vector<std::string>{"ipc:///r/results-3.sock"});
   EXPECT_FALSE(HasFlag(args, "--results"));
   EXPECT_EQ(FlagValue(args, "--concurrency"), "64");
   EXPECT_EQ(FlagValue(args, "--id"), "fetcher-3");
