@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <initializer_list>
@@ -13,7 +14,8 @@
 namespace feedcrawl::cli {
 namespace {
 
-constexpr char kLongestSocketName[] = "results-1024.sock";  // --fetchers is at most 1024
+// Fetcher n's results socket; the last fetcher's is the longest name in the socket folder.
+std::string ResultsSocketName(int n) { return "results-" + std::to_string(n) + ".sock"; }
 
 void AddLogFlags(const ClusterOptions& options, std::vector<std::string>& args) {
   args.insert(args.end(), {"--log-level", options.log_level, "--log-format", options.log_format});
@@ -37,7 +39,7 @@ ClusterEndpoints MakeEndpoints(const std::string& socket_dir, int fetchers) {
   ClusterEndpoints endpoints;
   endpoints.control = "ipc://" + socket_dir + "/control.sock";
   for (int n = 1; n <= fetchers; ++n) {
-    endpoints.results.push_back("ipc://" + socket_dir + "/results-" + std::to_string(n) + ".sock");
+    endpoints.results.push_back("ipc://" + socket_dir + "/" + ResultsSocketName(n));
   }
   return endpoints;
 }
@@ -112,7 +114,7 @@ StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions
 
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
   StatusOr<std::unique_ptr<SocketDir>> socket_dir =
-      SocketDir::Choose(dir.RunDir(), kLongestSocketName);
+      SocketDir::Choose(dir.RunDir(), ResultsSocketName(std::max(options.fetchers, 1)));
   if (!socket_dir.ok()) return socket_dir.status();
   cluster->socket_dir_ = std::move(*socket_dir);
   cluster->endpoints_ = MakeEndpoints(cluster->socket_dir_->path(), options.fetchers);
