@@ -2,10 +2,12 @@
 // ~35 KB), against a private redis-server on a unix socket that the benchmark starts and stops.
 // "new" stores items never seen (a first crawl); "existing" stores the same batch again (a
 // changed feed whose items are already known), which must write nothing. "pipelined" keeps
-// several calls in flight on the connection, as the processor does.
+// several calls in flight on the connection, as the processor does. SaveFeeds is the
+// coordinator's side: the feed states of one flush of 512 reports of a --once run.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -156,6 +158,106 @@ void BM_StoreItemsPipelined(benchmark::State& state) {
                           static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
 }
 BENCHMARK(BM_StoreItemsPipelined)->ArgName("depth")->Arg(1)->Arg(8)->UseRealTime();
+
+// The server's CPU seconds (user + system, all its threads) from INFO cpu; -1 when unreadable.
+double ServerCpuSeconds(Store& store) {
+  StatusOr<RedisReply> info = store.redis().Command({"INFO", "cpu"});
+  if (!info.ok() || info->IsError()) return -1;
+  double total = 0;
+  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+    const size_t at = info->str.find(field);
+    if (at == std::string::npos) return -1;
+    total += std::strtod(info->str.c_str() + at + std::string_view(field).size(), nullptr);
+  }
+  return total;
+}
+
+// One flush of the coordinator's reports: 512 feed states of a --once run, each a 304's (fetch
+// time, due time, counters, outcome), with their run counters. changed_only 1 gives the records
+// read at dispatch, so only the fields a 304 changes are written, as the coordinator does;
+// 0 writes every field. Each iteration is a new run, so every save is counted.
+void BM_SaveFeeds(benchmark::State& state) {
+  const bool changed_only = state.range(0) != 0;
+  constexpr size_t kReports = 512;
+  RedisFixture& redis = RedisFixture::Get();
+  if (!redis.ok()) {
+    state.SkipWithError(redis.error().c_str());
+    return;
+  }
+  Store& store = redis.store();
+  if (Status s = redis.Flush(); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  std::vector<std::string> urls;
+  for (size_t i = 0; i < kReports; ++i) {
+    urls.push_back("https://h" + std::to_string(i % 97) + ".example.org/feed/" +
+                   std::to_string(i) + ".xml");
+  }
+  StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
+  StatusOr<std::vector<std::optional<FeedRecord>>> records =
+      added.ok() ? store.GetFeeds(added->ids) : added.status();
+  if (!records.ok()) {
+    state.SkipWithError(records.status().ToString().c_str());
+    return;
+  }
+  std::vector<FeedSave> saves(kReports);
+  for (size_t i = 0; i < kReports; ++i) {
+    // A feed crawled before: every field in its hash, as after its first report.
+    FeedRecord& feed = saves[i].feed;
+    feed = *(*records)[i];
+    feed.title = "Feed " + std::to_string(i);
+    feed.etag = "\"" + std::to_string(i * 7919) + "\"";
+    feed.last_modified = "Tue, 01 Dec 2026 10:00:00 GMT";
+    feed.last_fetch_ms = feed.last_ok_ms = 1'700'000'000'000;
+    feed.last_status = 200;
+    feed.last_outcome = "ok";
+    feed.fetches = 40;
+    feed.items_total = 20;
+    feed.interval_ms = 3'600'000;
+    feed.body_digest = std::string(32, 'a');
+  }
+  std::vector<FeedSave> first = saves;
+  if (StatusOr<std::vector<FeedSaveResult>> r = store.SaveFeeds(first); !r.ok()) {
+    state.SkipWithError(r.status().ToString().c_str());
+    return;
+  }
+  uint64_t run_id = 0;
+  const double cpu_before = ServerCpuSeconds(store);
+  for (auto _ : state) {
+    state.PauseTiming();
+    RunRecord run;
+    run.id = ++run_id;
+    Status written = store.WriteRun(run);
+    for (FeedSave& save : saves) {
+      save.stored.reset();
+      if (changed_only) save.stored = save.feed;
+      save.feed.last_fetch_ms += 3'600'000;
+      save.feed.next_due_ms = save.feed.last_fetch_ms + 3'600'000;
+      save.feed.last_status = 304;
+      save.feed.last_outcome = "not_modified";
+      save.feed.items_new_last = 0;
+      ++save.feed.fetches;
+      save.run_id = run.id;
+      save.counters = {{"done", 1}, {"not_modified", 1}, {"run_job_latency_bucket_5", 1}};
+    }
+    state.ResumeTiming();
+    StatusOr<std::vector<FeedSaveResult>> results = store.SaveFeeds(saves);
+    if (!written.ok() || !results.ok()) {
+      state.SkipWithError((written.ok() ? results.status() : written).ToString().c_str());
+      break;
+    }
+    for (FeedSave& save : saves) save.feed.run_id = run.id;
+  }
+  const double cpu_after = ServerCpuSeconds(store);
+  const double feeds = static_cast<double>(state.iterations() * kReports);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kReports));
+  if (cpu_before >= 0 && cpu_after >= 0 && feeds > 0) {
+    // Includes the untimed WriteRun of each iteration (one small command per 512 feeds).
+    state.counters["server_us_per_feed"] = (cpu_after - cpu_before) * 1e6 / feeds;
+  }
+}
+BENCHMARK(BM_SaveFeeds)->ArgName("changed_only")->Arg(0)->Arg(1)->UseRealTime();
 
 }  // namespace
 }  // namespace feedcrawl

@@ -17,6 +17,11 @@ namespace {
 // enough that neither side buffers more than a few megabytes.
 constexpr size_t kBatch = 1000;
 
+// Feeds per call of the save script: large enough to spread the cost of a call (~30 µs of server
+// CPU, several times that of saving one feed in it), small enough to hold the server for no more
+// than a millisecond or two.
+constexpr size_t kSavesPerCall = 128;
+
 // ARGV[1] prefix, ARGV[2] now (ms), ARGV[3..] URLs. Returns {added, id per URL...}. Running
 // atomically on the server makes the url -> id claim race-free between concurrent importers.
 // New ids are taken with one INCRBY and the shared keys written with one variadic command each,
@@ -63,30 +68,56 @@ end
 return out
 )lua";
 
-// KEYS: feeds, feed:<id>, schedule. ARGV[1] id, ARGV[2] next_due_ms, ARGV[3..] field, value...
-constexpr char kSaveFeedScript[] = R"lua(
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return 1
-)lua";
-
-// KEYS: feeds, feed:<id>, schedule, run. ARGV[1] id, ARGV[2] next_due_ms, ARGV[3] run id,
-// ARGV[4] n, then n pairs counter, increment, then field, value... Returns 0 (feed gone), 1
-// (written; this run had already counted it) or 2 (written and counted). The marker is read
-// before the record is written, so a retry after a lost reply finds it and adds nothing.
-constexpr char kSaveFeedInRunScript[] = R"lua(
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local run = ARGV[3]
-local last = 4 + 2 * tonumber(ARGV[4])
-local counted = 0
-if redis.call('HGET', KEYS[2], 'run_id') ~= run and redis.call('HGET', KEYS[4], 'id') == run then
-  for i = 5, last, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1]) end
-  counted = 1
+// Saves the states of many feeds in one call. KEYS: feeds, schedule, run. ARGV[1] the prefix of
+// the feed hashes (P feed:), ARGV[2] the run id ('0': not in a run), ARGV[3] the number of
+// feeds, then for each feed: id, next_due_ms, c, n, c pairs counter, increment, n pairs field,
+// value. Returns one integer per feed: 0 (feed gone, nothing written), 1 (written; nothing
+// counted: no run, or this run had counted it already), 2 (written and counted), -1 (its record
+// is not a hash, nothing written).
+// A feed is counted when P run is this run and its record's run_id marker is not; the marker
+// (a field of the record) is written with the state, so a batch repeated after a lost reply adds
+// nothing. Every read comes first, then the counters (the first write: an out-of-memory refusal
+// stops the script before anything is written), then the records, so a failing call either
+// writes nothing or writes and counts every feed it reports. The counters of the whole batch go
+// in one HINCRBY each, formatted with %.0f: Redis would pass a sum of 1e17 or more (bytes) to
+// HINCRBY in exponent notation, which it refuses.
+constexpr char kSaveFeedsScript[] = R"lua(
+local feed_prefix, run = ARGV[1], ARGV[2]
+local in_run = run ~= '0' and redis.call('HGET', KEYS[3], 'id') == run
+local out, writes, totals = {}, {}, {}
+local i = 4
+for f = 1, tonumber(ARGV[3]) do
+  local first_counter = i + 4
+  local first_field = first_counter + 2 * tonumber(ARGV[i + 2])
+  local next_feed = first_field + 2 * tonumber(ARGV[i + 3])
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    out[f] = 0
+  else
+    local key = feed_prefix .. ARGV[i]
+    local marker = redis.pcall('HGET', key, 'run_id')
+    if type(marker) == 'table' and marker.err then
+      out[f] = -1
+    else
+      out[f] = 1
+      if in_run and marker ~= run then
+        for c = first_counter, first_field - 1, 2 do
+          totals[ARGV[c]] = (totals[ARGV[c]] or 0) + tonumber(ARGV[c + 1])
+        end
+        out[f] = 2
+      end
+      writes[#writes + 1] = {key, i, first_field, next_feed - 1}
+    end
+  end
+  i = next_feed
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, last + 1))
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return 1 + counted
+for name, increment in pairs(totals) do
+  redis.call('HINCRBY', KEYS[3], name, string.format('%.0f', increment))
+end
+for _, w in ipairs(writes) do
+  if w[4] > w[3] then redis.call('HSET', w[1], unpack(ARGV, w[3], w[4])) end
+  redis.call('ZADD', KEYS[2], ARGV[w[2] + 1], ARGV[w[2]])
+end
+return out
 )lua";
 
 // KEYS: run. ARGV: run id, state, finished_ms. Returns 0 when P run is another run.
@@ -491,24 +522,12 @@ StatusOr<std::vector<std::optional<FeedRecord>>> Store::GetFeeds(
   return feeds;
 }
 
-std::vector<std::string> Store::SaveFeedArgs(const FeedRecord& feed) const {
-  const std::string id = std::to_string(feed.id);
-  std::vector<std::string> argv = {Key("feeds"), Key("feed:" + id), Key("schedule"), id,
-                                   std::to_string(feed.next_due_ms)};
-  std::vector<std::string> fields = FeedFields(feed);
-  argv.insert(argv.end(), std::make_move_iterator(fields.begin()),
-              std::make_move_iterator(fields.end()));
-  return argv;
-}
-
 Status Store::SaveFeed(const FeedRecord& feed) {
-  if (feed.id == 0) return Status::InvalidArgument("feed without an id");
-  StatusOr<RedisReply> reply = RunScript(kSaveFeedScript, &save_feed_sha_, 3, SaveFeedArgs(feed));
-  if (!reply.ok()) return reply.status();
-  if (reply->integer == 0) {
-    return Status::NotFound("feed " + std::to_string(feed.id) + " is not in the store");
-  }
-  return Status::Ok();
+  FeedSave save;
+  save.feed = feed;
+  StatusOr<std::vector<FeedSaveResult>> results = SaveFeeds({std::move(save)});
+  if (!results.ok()) return results.status();
+  return results->front().status;
 }
 
 Status Store::SetFeedStatus(const std::string& url, const std::string& status, int64_t now_ms) {
@@ -955,36 +974,17 @@ Status Store::EndRun(uint64_t run_id, const std::string& state, int64_t now_ms) 
   return Status::Ok();
 }
 
-std::vector<std::string> Store::SaveFeedInRunArgs(
-    const FeedRecord& feed, uint64_t run_id,
-    const std::map<std::string, int64_t>& counters) const {
-  const std::string id = std::to_string(feed.id);
-  std::vector<std::string> argv = {Key("feeds"), Key("feed:" + id), Key("schedule"), Key("run"),
-                                   id, std::to_string(feed.next_due_ms), std::to_string(run_id),
-                                   std::to_string(counters.size())};
-  for (const auto& [name, increment] : counters) {
-    argv.push_back(name);
-    argv.push_back(std::to_string(increment));
-  }
-  FeedRecord marked = feed;
-  marked.run_id = run_id;
-  std::vector<std::string> fields = FeedFields(marked);
-  argv.insert(argv.end(), std::make_move_iterator(fields.begin()),
-              std::make_move_iterator(fields.end()));
-  return argv;
-}
-
 StatusOr<bool> Store::SaveFeedInRun(const FeedRecord& feed, uint64_t run_id,
                                     const std::map<std::string, int64_t>& counters) {
-  if (feed.id == 0) return Status::InvalidArgument("feed without an id");
   if (run_id == 0) return Status::InvalidArgument("run id 0");
-  StatusOr<RedisReply> reply = RunScript(kSaveFeedInRunScript, &save_feed_in_run_sha_, 4,
-                                         SaveFeedInRunArgs(feed, run_id, counters));
-  if (!reply.ok()) return reply.status();
-  if (reply->integer == 0) {
-    return Status::NotFound("feed " + std::to_string(feed.id) + " is not in the store");
-  }
-  return reply->integer == 2;
+  FeedSave save;
+  save.feed = feed;
+  save.run_id = run_id;
+  save.counters = counters;
+  StatusOr<std::vector<FeedSaveResult>> results = SaveFeeds({std::move(save)});
+  if (!results.ok()) return results.status();
+  if (!results->front().status.ok()) return results->front().status;
+  return results->front().counted;
 }
 
 Status Store::LoadScript(const char* body, std::string* sha) {
@@ -996,62 +996,115 @@ Status Store::LoadScript(const char* body, std::string* sha) {
   return Status::Ok();
 }
 
+void Store::AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv) const {
+  std::vector<std::string> fields = FeedFields(save.feed);
+  if (save.run_id != 0) {
+    // The run's marker goes with the state it marks.
+    for (size_t f = 0; f < fields.size(); f += 2) {
+      if (fields[f] == "run_id") fields[f + 1] = std::to_string(save.run_id);
+    }
+  }
+  // A record fetched before holds every field; only those this state changes are written.
+  if (save.stored && save.stored->last_fetch_ms != 0) {
+    const std::vector<std::string> stored = FeedFields(*save.stored);
+    size_t kept = 0;
+    for (size_t f = 0; f < fields.size(); f += 2) {
+      if (fields[f + 1] == stored[f + 1]) continue;
+      fields[kept] = std::move(fields[f]);
+      fields[kept + 1] = std::move(fields[f + 1]);
+      kept += 2;
+    }
+    fields.resize(kept);
+  }
+  argv->push_back(std::to_string(save.feed.id));
+  argv->push_back(std::to_string(save.feed.next_due_ms));
+  const size_t counters = save.run_id != 0 ? save.counters.size() : 0;
+  argv->push_back(std::to_string(counters));
+  argv->push_back(std::to_string(fields.size() / 2));
+  if (counters > 0) {
+    for (const auto& [name, increment] : save.counters) {
+      argv->push_back(name);
+      argv->push_back(std::to_string(increment));
+    }
+  }
+  argv->insert(argv->end(), std::make_move_iterator(fields.begin()),
+               std::make_move_iterator(fields.end()));
+}
+
 StatusOr<std::vector<FeedSaveResult>> Store::SaveFeeds(const std::vector<FeedSave>& saves) {
   std::vector<FeedSaveResult> results(saves.size());
-  bool any_plain = false, any_run = false;
   for (const FeedSave& save : saves) {
     if (save.feed.id == 0) return Status::InvalidArgument("feed without an id");
-    (save.run_id == 0 ? any_plain : any_run) = true;
   }
-  if (any_plain) {
-    if (Status s = LoadScript(kSaveFeedScript, &save_feed_sha_); !s.ok()) return s;
-  }
-  if (any_run) {
-    if (Status s = LoadScript(kSaveFeedInRunScript, &save_feed_in_run_sha_); !s.ok()) return s;
+  if (saves.empty()) return results;
+  if (Status s = LoadScript(kSaveFeedsScript, &save_feeds_sha_); !s.ok()) return s;
+  // One script call per run of consecutive saves with the same run id, at most kSavesPerCall
+  // feeds each.
+  struct Call {
+    size_t begin, end;
+  };
+  std::vector<Call> calls;
+  for (size_t i = 0; i < saves.size(); ++i) {
+    if (calls.empty() || calls.back().end - calls.back().begin == kSavesPerCall ||
+        saves[calls.back().begin].run_id != saves[i].run_id) {
+      calls.push_back(Call{i, i});
+    }
+    calls.back().end = i + 1;
   }
   // The script as an EVALSHA command, or as EVAL with its text once the server forgot it.
-  auto command = [&](const FeedSave& save, bool with_text) {
-    const bool in_run = save.run_id != 0;
-    std::vector<std::string> argv =
-        in_run ? SaveFeedInRunArgs(save.feed, save.run_id, save.counters) : SaveFeedArgs(save.feed);
-    std::vector<std::string> out;
-    out.reserve(argv.size() + 3);
-    if (with_text) {
-      out.insert(out.end(), {"EVAL", in_run ? kSaveFeedInRunScript : kSaveFeedScript});
-    } else {
-      out.insert(out.end(), {"EVALSHA", in_run ? save_feed_in_run_sha_ : save_feed_sha_});
-    }
-    out.push_back(in_run ? "4" : "3");
-    out.insert(out.end(), std::make_move_iterator(argv.begin()),
-               std::make_move_iterator(argv.end()));
-    return out;
+  auto command = [&](const Call& call, bool with_text) {
+    std::vector<std::string> argv = {with_text ? "EVAL" : "EVALSHA",
+                                     with_text ? kSaveFeedsScript : save_feeds_sha_,
+                                     "3",
+                                     Key("feeds"),
+                                     Key("schedule"),
+                                     Key("run"),
+                                     Key("feed:"),
+                                     std::to_string(saves[call.begin].run_id),
+                                     std::to_string(call.end - call.begin)};
+    for (size_t i = call.begin; i < call.end; ++i) AppendSaveArgs(saves[i], &argv);
+    return argv;
   };
-  std::vector<size_t> todo(saves.size());
-  for (size_t i = 0; i < saves.size(); ++i) todo[i] = i;
-  // A second round only for scripts the server did not know (it restarted since they were
-  // loaded): NOSCRIPT means that script did not run, so nothing is written twice.
-  for (int round = 0; round < 2 && !todo.empty(); ++round) {
+  // A second round only for calls the server did not know the script of (it restarted since
+  // the script was loaded): NOSCRIPT means that call did not run, so nothing is written twice.
+  for (int round = 0; round < 2 && !calls.empty(); ++round) {
     std::vector<std::vector<std::string>> commands;
-    commands.reserve(todo.size());
-    for (size_t i : todo) commands.push_back(command(saves[i], round == 1));
+    commands.reserve(calls.size());
+    for (const Call& call : calls) commands.push_back(command(call, round == 1));
     StatusOr<std::vector<RedisReply>> replies = BatchedPipeline(*redis_, std::move(commands));
     if (!replies.ok()) return replies.status();
-    std::vector<size_t> unknown;
-    for (size_t k = 0; k < todo.size(); ++k) {
-      const size_t i = todo[k];
+    std::vector<Call> unknown;
+    for (size_t k = 0; k < calls.size(); ++k) {
+      const Call& call = calls[k];
       const RedisReply& reply = (*replies)[k];
       if (reply.IsError() && reply.str.rfind("NOSCRIPT", 0) == 0 && round == 0) {
-        unknown.push_back(i);
-      } else if (reply.IsError()) {
-        results[i].status = ErrorReply("save feed " + std::to_string(saves[i].feed.id), reply);
-      } else if (reply.integer == 0) {
-        results[i].status =
-            Status::NotFound("feed " + std::to_string(saves[i].feed.id) + " is not in the store");
-      } else {
-        results[i].counted = saves[i].run_id != 0 && reply.integer == 2;
+        unknown.push_back(call);
+        continue;
+      }
+      Status call_error;
+      if (reply.IsError()) {
+        call_error = ErrorReply("save feeds", reply);
+      } else if (reply.elements.size() != call.end - call.begin) {
+        call_error = Status::Internal("save feeds: the script answered for " +
+                                      std::to_string(reply.elements.size()) + " feeds of " +
+                                      std::to_string(call.end - call.begin));
+      }
+      for (size_t i = call.begin; i < call.end; ++i) {
+        const std::string id = std::to_string(saves[i].feed.id);
+        const int64_t outcome = call_error.ok() ? reply.elements[i - call.begin].integer : 1;
+        if (!call_error.ok()) {
+          results[i].status = call_error;
+        } else if (outcome == 0) {
+          results[i].status = Status::NotFound("feed " + id + " is not in the store");
+        } else if (outcome < 0) {
+          results[i].status = Status::Internal("save feed " + id + ": P feed:" + id +
+                                               " is not a hash");
+        } else {
+          results[i].counted = outcome == 2;
+        }
       }
     }
-    todo = std::move(unknown);
+    calls = std::move(unknown);
   }
   return results;
 }

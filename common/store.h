@@ -96,6 +96,11 @@ struct FeedSave {
   FeedRecord feed;
   uint64_t run_id = 0;
   std::map<std::string, int64_t> counters;
+  // The record as Redis held it when `feed` was derived from it (read at dispatch). Given, only
+  // the fields that differ from it are written: less for Redis to do, and a field someone else
+  // changed meanwhile (an operator's pause) is kept. Unset, or a record never fetched (its hash
+  // may lack fields), every field is written.
+  std::optional<FeedRecord> stored;
 };
 
 struct FeedSaveResult {
@@ -250,19 +255,17 @@ class Store {
   // Returns whether they were added; NotFound (nothing written) like SaveFeed.
   StatusOr<bool> SaveFeedInRun(const FeedRecord& feed, uint64_t run_id,
                                const std::map<std::string, int64_t>& counters);
-  // SaveFeed / SaveFeedInRun for many feeds in one pipelined round trip, each by the same
-  // script as alone (so removed feeds and run counting behave exactly the same). Returns one
-  // result per save, in order. A failed call (connection lost) may have written any of them:
-  // repeating the saves is safe, a run's counters are still added once per feed.
+  // SaveFeed / SaveFeedInRun for many feeds in one pipelined round trip: one script call saves
+  // up to 128 feeds of the same run (removed feeds and run counting behave exactly as alone).
+  // Returns one result per save, in order. A failed call (connection lost) may have written any
+  // of them: repeating the saves is safe, a run's counters are still added once per feed.
   StatusOr<std::vector<FeedSaveResult>> SaveFeeds(const std::vector<FeedSave>& saves);
 
  private:
   std::string Key(const std::string& suffix) const { return prefix_ + suffix; }
-  // The EVALSHA arguments (after the SHA1) of the save scripts, shared by the single and the
-  // batched saves.
-  std::vector<std::string> SaveFeedArgs(const FeedRecord& feed) const;
-  std::vector<std::string> SaveFeedInRunArgs(const FeedRecord& feed, uint64_t run_id,
-                                             const std::map<std::string, int64_t>& counters) const;
+  // Appends one feed's part of the save script's arguments: id, next_due_ms, the counter and
+  // field counts, the counters (run saves), the fields to write.
+  void AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv) const;
   // Loads a script once and keeps its SHA1 in *sha.
   Status LoadScript(const char* body, std::string* sha);
   // Runs a Lua script by its SHA1, loading it on first use and again after the server forgot it
@@ -274,8 +277,7 @@ class Store {
   std::string store_items_sha_;
   uint64_t item_stream_max_len_ = 0;
   std::string add_feeds_sha_;
-  std::string save_feed_sha_;
-  std::string save_feed_in_run_sha_;
+  std::string save_feeds_sha_;
   std::string end_run_sha_;
 };
 

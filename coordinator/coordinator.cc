@@ -762,6 +762,8 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
   }
   FeedRecord feed = std::move(it->second);
   in_flight_.erase(it);
+  // The record as read at dispatch: the save writes only what this report changes.
+  FeedRecord stored = feed;
   const uint64_t items_before = feed.items_total;
   const std::string url_before = feed.url;
   FreshnessDecision decision = freshness_.Apply(feed, report, now);
@@ -810,6 +812,7 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
     save.counters = std::move(increments);
   }
   save.feed = std::move(feed);
+  save.stored = std::move(stored);
   report_saves_.push_back(std::move(save));
   report_follow_ups_.push_back(ReportFollowUp{url_before, decision.next_due_ms});
   if (report_saves_.size() >= kReportBatch) FlushReports();

@@ -42,6 +42,16 @@ class StoreBatchTest : public ::testing::Test {
     ids_ = added.ids;
   }
 
+  // A report's save as the coordinator builds it: the state derived from the record read at
+  // dispatch, with that record given as stored.
+  FeedSave SaveFromStored(uint64_t id) {
+    FeedSave save;
+    StatusOr<std::optional<FeedRecord>> stored = store_->GetFeed(id);
+    EXPECT_TRUE(stored.ok() && stored->has_value()) << id;
+    if (stored.ok() && stored->has_value()) save.stored = save.feed = **stored;
+    return save;
+  }
+
   RedisServer redis_;
   std::unique_ptr<Store> store_;
   std::vector<uint64_t> ids_;
@@ -134,6 +144,132 @@ TEST_F(StoreBatchTest, RunSavesCountOncePerFeedAndSurviveAForgottenScript) {
     ASSERT_TRUE(stored.has_value());
     EXPECT_EQ(stored->run_id, i < 3 ? 7u : 0u) << i;
   }
+}
+
+TEST_F(StoreBatchTest, ASaveFromTheStoredRecordWritesOnlyWhatChangedAndKeepsOtherEdits) {
+  // A feed fetched once: its hash holds every field.
+  ASSERT_OK_AND_ASSIGN(auto first, store_->GetFeed(ids_[0]));
+  ASSERT_TRUE(first.has_value());
+  first->last_fetch_ms = 2000;
+  first->fetches = 1;
+  first->title = "Feed title";
+  ASSERT_OK(store_->SaveFeed(*first));
+  // The coordinator reads it at dispatch and derives the report's state from it.
+  FeedSave save = SaveFromStored(ids_[0]);
+  save.feed.last_fetch_ms = 3000;
+  save.feed.fetches = 2;
+  save.feed.next_due_ms = 9000;
+  // Meanwhile an operator pauses the feed and someone edits its title by hand.
+  const std::string key = "fc:feed:" + std::to_string(ids_[0]);
+  ASSERT_OK_AND_ASSIGN(auto edited,
+                       store_->redis().Command({"HSET", key, "status", "paused", "title", "x"}));
+  ASSERT_FALSE(edited.IsError());
+  ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds({save}));
+  ASSERT_OK(results[0].status);
+  ASSERT_OK_AND_ASSIGN(auto after, store_->GetFeed(ids_[0]));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->last_fetch_ms, 3000);
+  EXPECT_EQ(after->fetches, 2u);
+  EXPECT_EQ(after->next_due_ms, 9000);
+  EXPECT_EQ(after->status, "paused") << "the save wrote a field it did not change";
+  EXPECT_EQ(after->title, "x");
+  ASSERT_OK_AND_ASSIGN(auto score, store_->redis().Command(
+                                       {"ZSCORE", "fc:schedule", std::to_string(ids_[0])}));
+  EXPECT_EQ(score.str, "9000");
+  // Without the stored record the whole state is written, the edits included.
+  save.stored.reset();
+  ASSERT_OK_AND_ASSIGN(results, store_->SaveFeeds({save}));
+  ASSERT_OK(results[0].status);
+  ASSERT_OK_AND_ASSIGN(after, store_->GetFeed(ids_[0]));
+  EXPECT_EQ(after->status, "active");
+  EXPECT_EQ(after->title, "Feed title");
+}
+
+TEST_F(StoreBatchTest, TheFirstSaveOfAFeedNeverFetchedWritesEveryField) {
+  const std::string key = "fc:feed:" + std::to_string(ids_[1]);
+  ASSERT_OK_AND_ASSIGN(auto before, store_->redis().Command({"HLEN", key}));
+  FeedSave save = SaveFromStored(ids_[1]);
+  save.feed.last_fetch_ms = 3000;
+  ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds({save}));
+  ASSERT_OK(results[0].status);
+  ASSERT_OK_AND_ASSIGN(auto after, store_->redis().Command({"HLEN", key}));
+  EXPECT_LT(before.integer, 29);
+  EXPECT_EQ(after.integer, 29) << "fields at their zero value must be in the hash too";
+}
+
+TEST_F(StoreBatchTest, ManyRunSavesSumTheirCountersOnceAcrossScriptCalls) {
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds(Urls(300, 7), 1000));
+  RunRecord run;
+  run.id = 9;
+  ASSERT_OK(store_->WriteRun(run));
+  ASSERT_OK_AND_ASSIGN(auto feeds, store_->GetFeeds(added.ids));
+  std::vector<FeedSave> saves;
+  // 300 feeds are three calls of the script; a call's 128 x 1e15 bytes is a sum Redis would
+  // pass to HINCRBY as 1.28e+17 if it were left to format the number.
+  for (auto& feed : feeds) {
+    FeedSave save;
+    save.stored = *feed;
+    save.feed = *feed;
+    save.feed.last_fetch_ms = 4000;
+    save.run_id = 9;
+    save.counters = {{"done", 1}, {"bytes", 1'000'000'000'000'000}};
+    saves.push_back(std::move(save));
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds(saves));
+    ASSERT_EQ(results.size(), saves.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      EXPECT_OK(results[i].status);
+      EXPECT_EQ(results[i].counted, attempt == 0) << i;
+    }
+    ASSERT_OK_AND_ASSIGN(auto stored_run, store_->GetRun());
+    ASSERT_TRUE(stored_run.has_value());
+    EXPECT_EQ(stored_run->counters["done"], 300u);
+    EXPECT_EQ(stored_run->counters["bytes"], 300'000'000'000'000'000u);
+  }
+  for (uint64_t id : added.ids) {
+    ASSERT_OK_AND_ASSIGN(auto stored, store_->GetFeed(id));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->run_id, 9u);
+    EXPECT_EQ(stored->last_fetch_ms, 4000);
+  }
+}
+
+TEST_F(StoreBatchTest, ARecordThatIsNotAHashFailsAloneAndTheRestAreSavedAndCounted) {
+  RunRecord run;
+  run.id = 4;
+  ASSERT_OK(store_->WriteRun(run));
+  ASSERT_OK_AND_ASSIGN(auto feeds, store_->GetFeeds(ids_));
+  const std::string broken = "fc:feed:" + std::to_string(ids_[2]);
+  ASSERT_OK_AND_ASSIGN(auto replaced, store_->redis().Pipeline(
+                                          {{"DEL", broken}, {"SET", broken, "not a record"}}));
+  std::vector<FeedSave> saves;
+  for (auto& feed : feeds) {
+    FeedSave save;
+    save.feed = *feed;
+    save.feed.etag = "\"v2\"";
+    save.run_id = 4;
+    save.counters = {{"done", 1}};
+    saves.push_back(std::move(save));
+  }
+  ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds(saves));
+  for (size_t i = 0; i < saves.size(); ++i) {
+    if (i == 2) {
+      EXPECT_FALSE(results[i].status.ok());
+      EXPECT_NE(results[i].status.ToString().find("not a hash"), std::string::npos)
+          << results[i].status.ToString();
+      EXPECT_FALSE(results[i].counted);
+      continue;
+    }
+    EXPECT_OK(results[i].status);
+    EXPECT_TRUE(results[i].counted) << i;
+    ASSERT_OK_AND_ASSIGN(auto stored, store_->GetFeed(ids_[i]));
+    EXPECT_EQ(stored->etag, "\"v2\"");
+  }
+  ASSERT_OK_AND_ASSIGN(auto stored_run, store_->GetRun());
+  EXPECT_EQ(stored_run->counters["done"], 4u);
+  ASSERT_OK_AND_ASSIGN(auto value, store_->redis().Command({"GET", broken}));
+  EXPECT_EQ(value.str, "not a record");
 }
 
 TEST_F(StoreBatchTest, BatchCallsFailWholeWhenRedisIsDown) {
