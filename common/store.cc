@@ -459,7 +459,15 @@ StatusOr<std::vector<FeedRecord>> Store::LoadFeeds() {
   return feeds;
 }
 
-Status Store::ForEachFeed(const std::function<void(FeedRecord&&)>& visit) {
+Status Store::ForEachFeed(const std::function<void(FeedRecord&&)>& visit,
+                          const std::vector<std::string>& fields) {
+  const auto& readers = FeedFieldReaders();
+  std::vector<FieldReader> field_readers;
+  for (const std::string& field : fields) {
+    auto reader = readers.find(field);
+    if (reader == readers.end()) return Status::InvalidArgument("no feed field " + field);
+    field_readers.push_back(reader->second);
+  }
   StatusOr<RedisReply> members = redis_->Command({"ZRANGE", Key("feeds"), "0", "-1"});
   if (!members.ok()) return members.status();
   if (members->IsError()) return ErrorReply("load feeds", *members);
@@ -475,15 +483,31 @@ Status Store::ForEachFeed(const std::function<void(FeedRecord&&)>& visit) {
     std::vector<std::vector<std::string>> commands;
     commands.reserve(end - start);
     for (size_t i = start; i < end; ++i) {
-      commands.push_back({"HGETALL", Key("feed:" + std::to_string(ids[i]))});
+      std::vector<std::string> command = {fields.empty() ? "HGETALL" : "HMGET",
+                                          Key("feed:" + std::to_string(ids[i]))};
+      command.insert(command.end(), fields.begin(), fields.end());
+      commands.push_back(std::move(command));
     }
     StatusOr<std::vector<RedisReply>> hashes = redis_->Pipeline(commands);
     if (!hashes.ok()) return hashes.status();
     for (size_t i = start; i < end; ++i) {
       const RedisReply& h = (*hashes)[i - start];
       if (h.IsError()) return ErrorReply("load feed " + std::to_string(ids[i]), h);
-      if (h.elements.empty()) continue;  // removed between the two reads
-      visit(FeedFromHash(ids[i], h));
+      if (fields.empty()) {
+        if (h.elements.empty()) continue;  // removed between the two reads
+        visit(FeedFromHash(ids[i], h));
+        continue;
+      }
+      // HMGET answers nil for each field of a hash that is gone.
+      FeedRecord feed;
+      feed.id = ids[i];
+      bool found = false;
+      for (size_t f = 0; f < field_readers.size() && f < h.elements.size(); ++f) {
+        if (h.elements[f].IsNil()) continue;
+        field_readers[f](feed, h.elements[f].str);
+        found = true;
+      }
+      if (found) visit(std::move(feed));
     }
   }
   return Status::Ok();

@@ -40,6 +40,14 @@ bool IsScheduled(const FeedRecord& feed) {
   return feed.status == "active" || feed.status == "paused";
 }
 
+// What the coordinator reads of every feed when it loads or reloads them; the whole record is
+// read when the feed is dispatched.
+const std::vector<std::string>& LoadedFields() {
+  static const auto* fields =
+      new std::vector<std::string>{"url", "status", "next_due_ms", "run_id", "items_total"};
+  return *fields;
+}
+
 // How long a feed waits when its record could not be read to dispatch it.
 constexpr int64_t kStoreRetryMs = 5'000;
 // How long a report's feed state is retried while Redis is unreachable (e.g. restarting).
@@ -204,7 +212,7 @@ Status Coordinator::LoadFeeds() {
       ++pending;
     }
     feeds_.emplace(record.id, StatusOf(record.status));
-  });
+  }, LoadedFields());
   if (!loaded.ok() || !options_.once) return loaded;
   // The run is every feed reported in it plus every active feed still to crawl: feeds added
   // after a crash join the resumed run, feeds removed since are no longer waited for.
@@ -300,7 +308,7 @@ bool Coordinator::ReloadFeeds() {
       scheduler_.Schedule(record.id, record.url, std::max<int64_t>(record.next_due_ms, 0));
     }
     feeds_.emplace(record.id, StatusOf(record.status));
-  });
+  }, LoadedFields());
   if (!s.ok()) {
     spdlog::warn("feed reload failed: {}", s.ToString());
     return false;  // a partial view must not remove the feeds it did not reach

@@ -272,6 +272,35 @@ TEST_F(StoreBatchTest, ARecordThatIsNotAHashFailsAloneAndTheRestAreSavedAndCount
   EXPECT_EQ(value.str, "not a record");
 }
 
+TEST_F(StoreBatchTest, ForEachFeedReadsEveryFeedOrOnlyTheFieldsAsked) {
+  FeedSave save = SaveFromStored(ids_[3]);
+  save.feed.last_fetch_ms = 3000;
+  save.feed.next_due_ms = 7000;
+  save.feed.items_total = 12;
+  save.feed.title = "Three";
+  ASSERT_OK_AND_ASSIGN(auto saved, store_->SaveFeeds({save}));
+  ASSERT_OK(saved[0].status);
+  ASSERT_OK(store_->RemoveFeed("http://h1.test/1"));
+  std::map<uint64_t, FeedRecord> whole, some;
+  ASSERT_OK(store_->ForEachFeed([&](FeedRecord&& f) { whole[f.id] = std::move(f); }));
+  ASSERT_OK(store_->ForEachFeed([&](FeedRecord&& f) { some[f.id] = std::move(f); },
+                                {"url", "next_due_ms", "items_total"}));
+  for (const auto* read : {&whole, &some}) {
+    ASSERT_EQ(read->size(), 4u);
+    EXPECT_EQ(read->count(ids_[1]), 0u) << "a removed feed was read";
+    const FeedRecord& three = read->at(ids_[3]);
+    EXPECT_EQ(three.url, "http://h0.test/3");
+    EXPECT_EQ(three.next_due_ms, 7000);
+    EXPECT_EQ(three.items_total, 12u);
+  }
+  EXPECT_EQ(whole.at(ids_[3]).title, "Three");
+  EXPECT_EQ(whole.at(ids_[3]).last_fetch_ms, 3000);
+  EXPECT_EQ(some.at(ids_[3]).title, "") << "a field not asked for was read";
+  EXPECT_EQ(some.at(ids_[3]).last_fetch_ms, 0);
+  Status unknown = store_->ForEachFeed([](FeedRecord&&) {}, {"url", "colour"});
+  EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument) << unknown.ToString();
+}
+
 TEST_F(StoreBatchTest, BatchCallsFailWholeWhenRedisIsDown) {
   ASSERT_OK(redis_.Stop());
   EXPECT_FALSE(store_->GetFeeds(ids_).ok());
