@@ -17,9 +17,9 @@ namespace {
 // enough that neither side buffers more than a few megabytes.
 constexpr size_t kBatch = 1000;
 
-// Feeds per call of the save script: large enough to spread the cost of a call (~30 µs of server
-// CPU, several times that of saving one feed in it), small enough to hold the server for no more
-// than a millisecond or two.
+// Feeds per call of the save script: large enough to spread the fixed cost of a call (saving
+// the changed fields of a 304 took 15.5 µs of server CPU per feed with one feed per call and
+// 8-10 µs with 128), small enough to hold the server for no more than a millisecond or two.
 constexpr size_t kSavesPerCall = 128;
 
 // ARGV[1] prefix, ARGV[2] now (ms), ARGV[3..] URLs. Returns {added, id per URL...}. Running
@@ -1121,8 +1121,8 @@ StatusOr<std::vector<FeedSaveResult>> Store::SaveFeeds(const std::vector<FeedSav
         } else if (outcome == 0) {
           results[i].status = Status::NotFound("feed " + id + " is not in the store");
         } else if (outcome < 0) {
-          results[i].status = Status::Internal("save feed " + id + ": P feed:" + id +
-                                               " is not a hash");
+          results[i].status =
+              Status::Internal("save feed " + id + ": " + Key("feed:" + id) + " is not a hash");
         } else {
           results[i].counted = outcome == 2;
         }
