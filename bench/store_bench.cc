@@ -73,17 +73,17 @@ class RedisFixture {
   std::string error_;
 };
 
+// Empties the server for a benchmark; false (and the benchmark skipped) when there is none.
+bool Emptied(RedisFixture& redis, benchmark::State& state) {
+  Status s = redis.ok() ? redis.Flush() : Status::Unavailable(redis.error());
+  if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+  return s.ok();
+}
+
 void BM_StoreItems(benchmark::State& state) {
   const bool existing = state.range(0) != 0;
   RedisFixture& redis = RedisFixture::Get();
-  if (!redis.ok()) {
-    state.SkipWithError(redis.error().c_str());
-    return;
-  }
-  if (Status s = redis.Flush(); !s.ok()) {
-    state.SkipWithError(s.ToString().c_str());
-    return;
-  }
+  if (!Emptied(redis, state)) return;
   // Batches are built ahead so the loop times the store, not the JSON text.
   constexpr uint64_t kDistinctBatches = 512;
   std::vector<std::vector<StoredItem>> batches;
@@ -118,14 +118,7 @@ BENCHMARK(BM_StoreItems)->ArgName("existing")->Arg(0)->Arg(1)->UseRealTime();
 void BM_StoreItemsPipelined(benchmark::State& state) {
   const size_t depth = static_cast<size_t>(state.range(0));
   RedisFixture& redis = RedisFixture::Get();
-  if (!redis.ok()) {
-    state.SkipWithError(redis.error().c_str());
-    return;
-  }
-  if (Status s = redis.Flush(); !s.ok()) {
-    state.SkipWithError(s.ToString().c_str());
-    return;
-  }
+  if (!Emptied(redis, state)) return;
   constexpr uint64_t kDistinctBatches = 512;
   std::vector<std::vector<StoredItem>> batches;
   for (uint64_t feed = 1; feed <= kDistinctBatches; ++feed) batches.push_back(Batch(feed));
@@ -174,6 +167,21 @@ double ServerCpuSeconds(Store& store) {
   return total;
 }
 
+// A registered feed as after a successful fetch, with every field of its record set.
+FeedRecord Crawled(FeedRecord feed) {
+  feed.title = "Feed number " + std::to_string(feed.id);
+  feed.etag = "W/\"" + std::to_string(feed.id * 7919) + "\"";
+  feed.last_modified = "Tue, 01 Dec 2026 10:00:00 GMT";
+  feed.last_fetch_ms = feed.last_ok_ms = 1'700'000'000'000;
+  feed.last_status = 200;
+  feed.last_outcome = "ok";
+  feed.fetches = 40;
+  feed.items_total = 20;
+  feed.interval_ms = 3'600'000;
+  feed.body_digest = std::string(32, 'a');
+  return feed;
+}
+
 // One flush of the coordinator's reports: 512 feed states of a --once run, each a 304's (fetch
 // time, due time, counters, outcome), with their run counters. changed_only 1 gives the records
 // read at dispatch, so only the fields a 304 changes are written, as the coordinator does;
@@ -182,15 +190,8 @@ void BM_SaveFeeds(benchmark::State& state) {
   const bool changed_only = state.range(0) != 0;
   constexpr size_t kReports = 512;
   RedisFixture& redis = RedisFixture::Get();
-  if (!redis.ok()) {
-    state.SkipWithError(redis.error().c_str());
-    return;
-  }
+  if (!Emptied(redis, state)) return;
   Store& store = redis.store();
-  if (Status s = redis.Flush(); !s.ok()) {
-    state.SkipWithError(s.ToString().c_str());
-    return;
-  }
   std::vector<std::string> urls;
   for (size_t i = 0; i < kReports; ++i) {
     urls.push_back("https://h" + std::to_string(i % 97) + ".example.org/feed/" +
@@ -206,18 +207,7 @@ void BM_SaveFeeds(benchmark::State& state) {
   std::vector<FeedSave> saves(kReports);
   for (size_t i = 0; i < kReports; ++i) {
     // A feed crawled before: every field in its hash, as after its first report.
-    FeedRecord& feed = saves[i].feed;
-    feed = *(*records)[i];
-    feed.title = "Feed " + std::to_string(i);
-    feed.etag = "\"" + std::to_string(i * 7919) + "\"";
-    feed.last_modified = "Tue, 01 Dec 2026 10:00:00 GMT";
-    feed.last_fetch_ms = feed.last_ok_ms = 1'700'000'000'000;
-    feed.last_status = 200;
-    feed.last_outcome = "ok";
-    feed.fetches = 40;
-    feed.items_total = 20;
-    feed.interval_ms = 3'600'000;
-    feed.body_digest = std::string(32, 'a');
+    saves[i].feed = Crawled(*(*records)[i]);
   }
   std::vector<FeedSave> first = saves;
   if (StatusOr<std::vector<FeedSaveResult>> r = store.SaveFeeds(first); !r.ok()) {
@@ -269,15 +259,8 @@ void BM_ForEachFeed(benchmark::State& state) {
   const size_t feeds = static_cast<size_t>(state.range(1));
   constexpr size_t kChunk = 10'000;
   RedisFixture& redis = RedisFixture::Get();
-  if (!redis.ok()) {
-    state.SkipWithError(redis.error().c_str());
-    return;
-  }
+  if (!Emptied(redis, state)) return;
   Store& store = redis.store();
-  if (Status s = redis.Flush(); !s.ok()) {
-    state.SkipWithError(s.ToString().c_str());
-    return;
-  }
   // Registered and saved once, in chunks, so the client never holds every record.
   for (size_t first = 0; first < feeds; first += kChunk) {
     std::vector<std::string> urls;
@@ -294,18 +277,7 @@ void BM_ForEachFeed(benchmark::State& state) {
     }
     std::vector<FeedSave> saves(records->size());
     for (size_t i = 0; i < saves.size(); ++i) {
-      FeedRecord& feed = saves[i].feed;
-      feed = *(*records)[i];
-      feed.title = "Feed number " + std::to_string(feed.id);
-      feed.etag = "W/\"" + std::to_string(feed.id * 7919) + "\"";
-      feed.last_modified = "Tue, 01 Dec 2026 10:00:00 GMT";
-      feed.last_fetch_ms = feed.last_ok_ms = 1'700'000'000'000;
-      feed.last_status = 200;
-      feed.last_outcome = "ok";
-      feed.fetches = 40;
-      feed.items_total = 20;
-      feed.interval_ms = 3'600'000;
-      feed.body_digest = std::string(32, 'a');
+      saves[i].feed = Crawled(*(*records)[i]);
     }
     if (StatusOr<std::vector<FeedSaveResult>> r = store.SaveFeeds(saves); !r.ok()) {
       state.SkipWithError(r.status().ToString().c_str());
