@@ -412,6 +412,35 @@ TEST_F(CoordinatorTest, AFullReloadPicksUpAnEditMadeByHand) {
   EXPECT_EQ(FeedsOf(jobs), (std::set<uint64_t>{1, 3}));
 }
 
+TEST_F(CoordinatorTest, AnOperatorsPauseDuringAFetchOutlivesThatFetchsReport) {
+  AddFeeds(1);
+  // A feed fetched before (a feed's first report writes its whole record).
+  ASSERT_OK_AND_ASSIGN(std::optional<FeedRecord> before, store_->GetFeed(1));
+  ASSERT_TRUE(before.has_value());
+  before->last_fetch_ms = 500;
+  before->fetches = 3;
+  ASSERT_OK(store_->SaveFeed(*before));
+  StartCoordinator(CoordinatorOptions{});
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, 1);
+  auto job = fetcher.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(job.has_value());
+  // `feedcrawl feeds pause` while the feed is being fetched.
+  ASSERT_OK(store_->SetFeedStatus("http://h0.test/0", "paused", clock_.NowMs()));
+  processor.Send(Report(job->job(), v1::OUTCOME_OK, 200));
+  std::optional<FeedRecord> feed;
+  for (int i = 0; i < 100 && (!feed || feed->fetches == 3); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_OK_AND_ASSIGN(feed, store_->GetFeed(job->job().feed_id()));
+    ASSERT_TRUE(feed.has_value());
+  }
+  EXPECT_EQ(feed->fetches, 4u) << "the report was not saved";
+  EXPECT_EQ(feed->last_status, 200);
+  EXPECT_EQ(feed->status, "paused") << "the report's save undid the operator's pause";
+}
+
 TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {
   AddFeeds(1);
   CoordinatorOptions options;
