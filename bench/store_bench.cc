@@ -182,6 +182,21 @@ FeedRecord Crawled(FeedRecord feed) {
   return feed;
 }
 
+// Registers `urls` and returns a save per feed whose state is Crawled(): the records of feeds
+// fetched before.
+StatusOr<std::vector<FeedSave>> CrawledSaves(Store& store, const std::vector<std::string>& urls) {
+  StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
+  if (!added.ok()) return added.status();
+  StatusOr<std::vector<std::optional<FeedRecord>>> records = store.GetFeeds(added->ids);
+  if (!records.ok()) return records.status();
+  std::vector<FeedSave> saves(records->size());
+  for (size_t i = 0; i < saves.size(); ++i) {
+    if (!(*records)[i]) return Status::Internal("a feed just registered is gone");
+    saves[i].feed = Crawled(*(*records)[i]);
+  }
+  return saves;
+}
+
 // One flush of the coordinator's reports: 512 feed states of a --once run, each a 304's (fetch
 // time, due time, counters, outcome), with their run counters. changed_only 1 gives the records
 // read at dispatch, so only the fields a 304 changes are written, as the coordinator does;
@@ -197,20 +212,14 @@ void BM_SaveFeeds(benchmark::State& state) {
     urls.push_back("https://h" + std::to_string(i % 97) + ".example.org/feed/" +
                    std::to_string(i) + ".xml");
   }
-  StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
-  StatusOr<std::vector<std::optional<FeedRecord>>> records =
-      added.ok() ? store.GetFeeds(added->ids) : added.status();
-  if (!records.ok()) {
-    state.SkipWithError(records.status().ToString().c_str());
+  // Feeds crawled before: every field in their hashes, as after a first report.
+  StatusOr<std::vector<FeedSave>> crawled = CrawledSaves(store, urls);
+  if (!crawled.ok()) {
+    state.SkipWithError(crawled.status().ToString().c_str());
     return;
   }
-  std::vector<FeedSave> saves(kReports);
-  for (size_t i = 0; i < kReports; ++i) {
-    // A feed crawled before: every field in its hash, as after its first report.
-    saves[i].feed = Crawled(*(*records)[i]);
-  }
-  std::vector<FeedSave> first = saves;
-  if (StatusOr<std::vector<FeedSaveResult>> r = store.SaveFeeds(first); !r.ok()) {
+  std::vector<FeedSave> saves = std::move(*crawled);
+  if (StatusOr<std::vector<FeedSaveResult>> r = store.SaveFeeds(saves); !r.ok()) {
     state.SkipWithError(r.status().ToString().c_str());
     return;
   }
@@ -268,19 +277,11 @@ void BM_ForEachFeed(benchmark::State& state) {
       urls.push_back("https://h" + std::to_string(i / 3) + ".example.org/feed/" +
                      std::to_string(i) + ".xml");
     }
-    StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
-    StatusOr<std::vector<std::optional<FeedRecord>>> records =
-        added.ok() ? store.GetFeeds(added->ids) : added.status();
-    if (!records.ok()) {
-      state.SkipWithError(records.status().ToString().c_str());
-      return;
-    }
-    std::vector<FeedSave> saves(records->size());
-    for (size_t i = 0; i < saves.size(); ++i) {
-      saves[i].feed = Crawled(*(*records)[i]);
-    }
-    if (StatusOr<std::vector<FeedSaveResult>> r = store.SaveFeeds(saves); !r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
+    StatusOr<std::vector<FeedSave>> saves = CrawledSaves(store, urls);
+    StatusOr<std::vector<FeedSaveResult>> saved =
+        saves.ok() ? store.SaveFeeds(*saves) : saves.status();
+    if (!saved.ok()) {
+      state.SkipWithError(saved.status().ToString().c_str());
       return;
     }
   }

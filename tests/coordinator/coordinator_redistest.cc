@@ -62,6 +62,14 @@ class CoordinatorTest : public ::testing::Test {
     ASSERT_OK(coordinator_->Start());
     thread_ = std::thread([this] { run_status_ = coordinator_->Run(); });
   }
+  // A processor and a one-slot fetcher join; returns the job the fetcher gets.
+  std::optional<v1::FetchJob> JoinAndTakeJob(Peer& fetcher, Peer& processor) {
+    processor.Hello(v1::ROLE_PROCESSOR, 0);
+    fetcher.Hello(v1::ROLE_FETCHER, 1);
+    auto job = fetcher.Next(v1::Envelope::kJob);
+    if (!job.has_value()) return std::nullopt;
+    return job->job();
+  }
   bool WaitForExit(int timeout_ms) {
     for (int waited = 0; waited < timeout_ms; waited += 20) {
       if (done_) return true;
@@ -137,13 +145,11 @@ TEST_F(CoordinatorTest, ReportDuringARedisRestartIsStoredOnceRedisIsBack) {
   StartCoordinator(options);
   Peer fetcher(context_, "f1", coordinator_->control_endpoint());
   Peer processor(context_, "p1", coordinator_->control_endpoint());
-  processor.Hello(v1::ROLE_PROCESSOR, 0);
-  fetcher.Hello(v1::ROLE_FETCHER, 1);
-  auto job = fetcher.Next(v1::Envelope::kJob);
+  std::optional<v1::FetchJob> job = JoinAndTakeJob(fetcher, processor);
   ASSERT_TRUE(job.has_value());
 
   ASSERT_OK(redis_.Stop());
-  processor.Send(Report(job->job(), v1::OUTCOME_OK, 200));
+  processor.Send(Report(*job, v1::OUTCOME_OK, 200));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_OK(redis_.Start());
   thread_.join();
@@ -151,7 +157,7 @@ TEST_F(CoordinatorTest, ReportDuringARedisRestartIsStoredOnceRedisIsBack) {
 
   auto store = Store::Open(redis_.Url());
   ASSERT_OK(store.status());
-  auto feed = (*store)->GetFeed(job->job().feed_id());
+  auto feed = (*store)->GetFeed(job->feed_id());
   ASSERT_OK(feed.status());
   ASSERT_TRUE(feed->has_value());
   EXPECT_EQ((*feed)->etag, "\"v1\"") << "the report's state was lost in the outage";
@@ -423,17 +429,15 @@ TEST_F(CoordinatorTest, AnOperatorsPauseDuringAFetchOutlivesThatFetchsReport) {
   StartCoordinator(CoordinatorOptions{});
   Peer fetcher(context_, "f1", coordinator_->control_endpoint());
   Peer processor(context_, "p1", coordinator_->control_endpoint());
-  processor.Hello(v1::ROLE_PROCESSOR, 0);
-  fetcher.Hello(v1::ROLE_FETCHER, 1);
-  auto job = fetcher.Next(v1::Envelope::kJob);
+  std::optional<v1::FetchJob> job = JoinAndTakeJob(fetcher, processor);
   ASSERT_TRUE(job.has_value());
   // `feedcrawl feeds pause` while the feed is being fetched.
   ASSERT_OK(store_->SetFeedStatus("http://h0.test/0", "paused", clock_.NowMs()));
-  processor.Send(Report(job->job(), v1::OUTCOME_OK, 200));
+  processor.Send(Report(*job, v1::OUTCOME_OK, 200));
   std::optional<FeedRecord> feed;
   for (int i = 0; i < 100 && (!feed || feed->fetches == 3); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_OK_AND_ASSIGN(feed, store_->GetFeed(job->job().feed_id()));
+    ASSERT_OK_AND_ASSIGN(feed, store_->GetFeed(job->feed_id()));
     ASSERT_TRUE(feed.has_value());
   }
   EXPECT_EQ(feed->fetches, 4u) << "the report was not saved";
