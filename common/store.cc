@@ -19,7 +19,7 @@ constexpr size_t kBatch = 1000;
 
 // Feeds per call of the save script: large enough to spread the fixed cost of a call (saving
 // the changed fields of a 304 took 15.5 µs of server CPU per feed with one feed per call and
-// 8-10 µs with 128), small enough to hold the server for no more than a millisecond or two.
+// 8-12 µs with 128), small enough to hold the server for no more than a millisecond or two.
 constexpr size_t kSavesPerCall = 128;
 
 // ARGV[1] prefix, ARGV[2] now (ms), ARGV[3..] URLs. Returns {added, id per URL...}. Running
