@@ -10,12 +10,13 @@
 int main(int argc, char** argv) {
   std::string redis_url;
   std::string truth_path;
-  std::string base_url;
+  std::string urls_path;
   std::string prefix = "fc:";
   CLI::App app{"Checks the items of a finished crawl against the generator's ground truth."};
   app.add_option("--redis", redis_url, "Redis URL (redis://... or unix://...)")->required();
   app.add_option("--truth", truth_path, "truth.jsonl written by feedcrawl-genfeeds")->required();
-  app.add_option("--base-url", base_url, "URL the generated folder was served at")->required();
+  app.add_option("--urls", urls_path, "the feed list the crawl was given (one URL per line)")
+      ->required();
   app.add_option("--prefix", prefix, "Prefix of every Redis key");
   CLI11_PARSE(app, argc, argv);
 
@@ -25,7 +26,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "feedcrawl-benchverify: %s\n", store.status().ToString().c_str());
     return 2;
   }
-  feedcrawl::bench::ItemVerifier verifier(std::move(*store), base_url);
+  auto urls = feedcrawl::bench::ReadUrlsByPath(urls_path);
+  if (!urls.ok()) {
+    std::fprintf(stderr, "feedcrawl-benchverify: %s\n", urls.status().ToString().c_str());
+    return 2;
+  }
+  feedcrawl::bench::ItemVerifier verifier(std::move(*store), std::move(*urls));
   feedcrawl::Status s = verifier.CheckTruthFile(truth_path);
   if (!s.ok()) {
     std::fprintf(stderr, "feedcrawl-benchverify: %s\n", s.ToString().c_str());

@@ -41,9 +41,25 @@ std::string VerifyCounts::ToJson() const {
   return json.dump();
 }
 
-ItemVerifier::ItemVerifier(std::unique_ptr<Store> store, std::string base_url)
-    : store_(std::move(store)), base_url_(std::move(base_url)) {
-  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+ItemVerifier::ItemVerifier(std::unique_ptr<Store> store,
+                           std::unordered_map<std::string, std::string> url_by_path)
+    : store_(std::move(store)), url_by_path_(std::move(url_by_path)) {}
+
+StatusOr<std::unordered_map<std::string, std::string>> ReadUrlsByPath(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Status::NotFound("cannot read the feed list " + file);
+  std::unordered_map<std::string, std::string> out;
+  std::string url;
+  while (std::getline(in, url)) {
+    if (url.empty()) continue;
+    const size_t authority = url.find("://");
+    const size_t slash = authority == std::string::npos ? authority : url.find('/', authority + 3);
+    if (slash == std::string::npos) {
+      return Status::InvalidArgument("not an absolute URL with a path in " + file + ": " + url);
+    }
+    out[url.substr(slash + 1)] = url;
+  }
+  return out;
 }
 
 Status ItemVerifier::Check(const GeneratedFeed& feed) {
@@ -54,7 +70,9 @@ Status ItemVerifier::Check(const GeneratedFeed& feed) {
   for (const Item& item : feed.items) expected.push_back(&item);
   for (const Item& item : feed.retired_items) expected.push_back(&item);
   counts_.expected += expected.size();
-  StatusOr<std::optional<uint64_t>> id = store_->FindFeedId(base_url_ + "/" + feed.path);
+  const auto url = url_by_path_.find(feed.path);
+  StatusOr<std::optional<uint64_t>> id =
+      url == url_by_path_.end() ? std::optional<uint64_t>() : store_->FindFeedId(url->second);
   if (!id.ok()) return id.status();
   if (!id->has_value()) {
     ++counts_.feeds_missing;

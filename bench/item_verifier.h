@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "common/status.h"
 #include "common/store.h"
@@ -40,8 +41,9 @@ struct VerifyCounts {
 
 class ItemVerifier {
  public:
-  // base_url is what the feed paths of the truth were served under (no trailing slash needed).
-  ItemVerifier(std::unique_ptr<Store> store, std::string base_url);
+  // url_by_path gives the URL each feed of the truth was crawled at, by its relative path.
+  ItemVerifier(std::unique_ptr<Store> store,
+               std::unordered_map<std::string, std::string> url_by_path);
 
   // Compares one feed and adds to the counts. A non-ok Status is a store failure, not a mismatch.
   Status Check(const GeneratedFeed& feed);
@@ -52,8 +54,13 @@ class ItemVerifier {
 
  private:
   std::unique_ptr<Store> store_;
-  std::string base_url_;
+  std::unordered_map<std::string, std::string> url_by_path_;
   VerifyCounts counts_;
 };
+
+// Reads the list of feed URLs a crawl was given (one per line, as `feedcrawl run` reads it) and
+// maps each URL's path, without the leading slash, to the URL: what ItemVerifier needs when the
+// feeds were served under several host names.
+StatusOr<std::unordered_map<std::string, std::string>> ReadUrlsByPath(const std::string& file);
 
 }  // namespace feedcrawl::bench
