@@ -508,11 +508,13 @@ void Coordinator::Dispatch() {
     }
     const size_t want = static_cast<size_t>(std::min<uint64_t>(credit, kDispatchBatch));
     std::vector<uint64_t> taken;
+    std::vector<bool> last_for_host;  // asked at the take, while the host's queue is as it was
     taken.reserve(want);
     while (taken.size() < want) {
       std::optional<uint64_t> feed_id = scheduler_.NextDispatch(now);
       if (!feed_id) break;
       taken.push_back(*feed_id);
+      last_for_host.push_back(!scheduler_.HostHasWaiting(*feed_id));
     }
     if (taken.empty()) return;
     auto records = store_->GetFeeds(taken);
@@ -522,12 +524,13 @@ void Coordinator::Dispatch() {
       for (uint64_t feed_id : taken) scheduler_.Complete(feed_id, now, now + kStoreRetryMs);
       return;
     }
-    SendJobs(taken, *records, now);
+    SendJobs(taken, last_for_host, *records, now);
     if (taken.size() < want) return;  // nothing more may start now
   }
 }
 
 void Coordinator::SendJobs(const std::vector<uint64_t>& taken,
+                           const std::vector<bool>& last_for_host,
                            std::vector<std::optional<FeedRecord>>& records, int64_t now) {
   for (size_t i = 0; i < taken.size(); ++i) {
     const uint64_t feed_id = taken[i];
@@ -561,6 +564,7 @@ void Coordinator::SendJobs(const std::vector<uint64_t>& taken,
     job->set_total_timeout_ms(options_.fetch_timeout_ms);
     job->set_max_redirects(options_.max_redirects);
     job->set_dispatched_at_ms(now);
+    job->set_last_for_host(last_for_host[i]);
     Status sent = control_->Send(WireMessage{fetcher->peer, {EncodeEnvelope(envelope)}});
     if (!sent.ok()) {
       spdlog::warn("fetcher {} unreachable ({}), dropping it", fetcher->peer, sent.ToString());

@@ -51,6 +51,11 @@ bool Scheduler::InFlight(uint64_t feed_id) const {
   return it != feeds_.end() && it->second.state == State::kInFlight;
 }
 
+bool Scheduler::HostHasWaiting(uint64_t feed_id) const {
+  auto it = feeds_.find(feed_id);
+  return it != feeds_.end() && !hosts_[it->second.host].waiting.empty();
+}
+
 void Scheduler::MaybeQueueHost(uint32_t index, int64_t now_ms) {
   Host& host = hosts_[index];
   if (host.queued || host.waiting.empty() || HostFull(host)) return;

@@ -34,6 +34,9 @@ class Scheduler {
   void Remove(uint64_t feed_id);
   bool Contains(uint64_t feed_id) const { return feeds_.count(feed_id) != 0; }
   bool InFlight(uint64_t feed_id) const;
+  // Whether other feeds of this feed's host are due and waiting for their turn: a connection to
+  // the host is worth keeping open after this feed's fetch. False for an unknown feed.
+  bool HostHasWaiting(uint64_t feed_id) const;
 
   // The next feed to start now, marked in flight; nullopt when none may start yet.
   std::optional<uint64_t> NextDispatch(int64_t now_ms);

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "common/messages.h"
+#include "common/url.h"
 #include "tests/coordinator/control_peer.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
@@ -162,6 +164,24 @@ TEST_F(CoordinatorTest, ReportDuringARedisRestartIsStoredOnceRedisIsBack) {
   ASSERT_TRUE(feed->has_value());
   EXPECT_EQ((*feed)->etag, "\"v1\"") << "the report's state was lost in the outage";
   EXPECT_EQ((*feed)->fetches, 1u);
+}
+
+TEST_F(CoordinatorTest, MarksTheJobAfterWhichNoFeedOfItsHostWaits) {
+  AddFeeds(5);  // h0.test: 0 and 3, h1.test: 1 and 4, h2.test: 2
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  fetcher.Hello(v1::ROLE_FETCHER, 5);
+  std::map<std::string, std::vector<bool>> last_by_host;  // in the order the jobs came
+  for (int i = 0; i < 5; ++i) {
+    auto job = fetcher.Next(v1::Envelope::kJob);
+    ASSERT_TRUE(job.has_value());
+    last_by_host[UrlHost(job->job().url())].push_back(job->job().last_for_host());
+  }
+  EXPECT_EQ(last_by_host["h0.test"], (std::vector<bool>{false, true}));
+  EXPECT_EQ(last_by_host["h1.test"], (std::vector<bool>{false, true}));
+  EXPECT_EQ(last_by_host["h2.test"], (std::vector<bool>{true}));
 }
 
 TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {

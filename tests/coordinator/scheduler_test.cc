@@ -24,6 +24,26 @@ TEST(SchedulerTest, DispatchesDueFeedsInDueOrder) {
   EXPECT_EQ(s.in_flight(), 3u);
 }
 
+TEST(SchedulerTest, SaysWhetherMoreDueFeedsOfTheHostWait) {
+  Scheduler s({1, 0});  // one fetch at a time per host
+  s.Schedule(1, "http://a.example/1", 0);
+  s.Schedule(2, "http://a.example/2", 0);
+  s.Schedule(3, "http://b.example/3", 100);
+  s.Schedule(4, "http://b.example/4", 5000);
+  std::optional<uint64_t> first = s.NextDispatch(0);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(s.HostHasWaiting(*first)) << "the other feed of a.example waits for the slot";
+  EXPECT_FALSE(s.NextDispatch(0).has_value());
+  s.Complete(*first, 10, 100'000);
+  std::optional<uint64_t> second = s.NextDispatch(10);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_NE(*second, *first);
+  EXPECT_FALSE(s.HostHasWaiting(*second)) << "nothing of a.example is left";
+  EXPECT_EQ(s.NextDispatch(100), std::optional<uint64_t>(3));
+  EXPECT_FALSE(s.HostHasWaiting(3)) << "feed 4 of b.example is not due yet";
+  EXPECT_FALSE(s.HostHasWaiting(99)) << "unknown feed";
+}
+
 TEST(SchedulerTest, NextWakeIsEarliestDueTime) {
   Scheduler s({0, 0});
   EXPECT_FALSE(s.NextWakeMs().has_value());

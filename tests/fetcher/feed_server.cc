@@ -53,6 +53,11 @@ std::string FeedServer::last_accept_encoding() const {
   return last_accept_encoding_;
 }
 
+size_t FeedServer::connections() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return client_ports_.size();
+}
+
 void FeedServer::Nap(int ms) const {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (!stopping_ && std::chrono::steady_clock::now() < until) {
@@ -65,6 +70,7 @@ void FeedServer::AddRoutes() {
     requests_++;
     std::lock_guard<std::mutex> lock(mutex_);
     last_accept_encoding_ = req.get_header_value("Accept-Encoding");
+    client_ports_.insert(req.remote_port);
     return httplib::Server::HandlerResponse::Unhandled;
   });
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -32,6 +33,8 @@ class FeedServer {
   // Lets every /hold request answer.
   void ReleaseHeld() { release_held_ = true; }
   std::string last_accept_encoding() const;
+  // Connections that carried a request (told apart by the client's port; loopback only).
+  size_t connections() const;
 
  private:
   void AddRoutes();
@@ -46,6 +49,7 @@ class FeedServer {
   std::atomic<bool> release_held_{false};
   mutable std::mutex mutex_;
   std::string last_accept_encoding_;
+  std::set<int> client_ports_;
 };
 
 // gzip (RFC 1952) of `data`.

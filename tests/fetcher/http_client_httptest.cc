@@ -269,6 +269,19 @@ TEST_F(HttpClientTest, ConcurrentTransfersEachCompleteOnce) {
   EXPECT_EQ(Fetch("/feed.xml").body, kFeedBody);
 }
 
+TEST_F(HttpClientTest, ConnectionIsKeptForTheHostsNextJobUnlessTheJobWasItsLast) {
+  EXPECT_EQ(Fetch("/feed.xml").result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(Fetch("/feed.xml").result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(server_.connections(), 1u) << "the second fetch reuses the first one's connection";
+  // The coordinator had no other feed of this host waiting: reuse the connection, then close it.
+  EXPECT_EQ(Fetch("/feed.xml", [](v1::FetchJob& job) { job.set_last_for_host(true); })
+                .result.outcome(),
+            v1::OUTCOME_OK);
+  EXPECT_EQ(server_.connections(), 1u);
+  EXPECT_EQ(Fetch("/feed.xml").result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(server_.connections(), 2u) << "the job marked last of its host left its connection open";
+}
+
 TEST_F(HttpClientTest, AbortAllReturnsUnfinishedJobs) {
   client_->Start(Job(server_.Url("/hold")));
   client_->Start(Job(server_.Url("/hold")));
