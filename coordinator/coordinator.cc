@@ -514,7 +514,7 @@ void Coordinator::Dispatch() {
       std::optional<uint64_t> feed_id = scheduler_.NextDispatch(now);
       if (!feed_id) break;
       taken.push_back(*feed_id);
-      last_for_host.push_back(!scheduler_.HostHasWaiting(*feed_id));
+      last_for_host.push_back(!scheduler_.HostNextStartsSoon(*feed_id));
     }
     if (taken.empty()) return;
     auto records = store_->GetFeeds(taken);

@@ -51,9 +51,10 @@ bool Scheduler::InFlight(uint64_t feed_id) const {
   return it != feeds_.end() && it->second.state == State::kInFlight;
 }
 
-bool Scheduler::HostHasWaiting(uint64_t feed_id) const {
+bool Scheduler::HostNextStartsSoon(uint64_t feed_id) const {
   auto it = feeds_.find(feed_id);
-  return it != feeds_.end() && !hosts_[it->second.host].waiting.empty();
+  return it != feeds_.end() && !hosts_[it->second.host].waiting.empty() &&
+         ready_.size() <= kSoonReadyHosts;
 }
 
 void Scheduler::MaybeQueueHost(uint32_t index, int64_t now_ms) {

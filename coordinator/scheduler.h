@@ -34,9 +34,13 @@ class Scheduler {
   void Remove(uint64_t feed_id);
   bool Contains(uint64_t feed_id) const { return feeds_.count(feed_id) != 0; }
   bool InFlight(uint64_t feed_id) const;
-  // Whether other feeds of this feed's host are due and waiting for their turn: a connection to
-  // the host is worth keeping open after this feed's fetch. False for an unknown feed.
-  bool HostHasWaiting(uint64_t feed_id) const;
+  // Whether another feed of this feed's host is due and should start soon, so that a connection
+  // to the host is worth keeping open after this feed's fetch: the host has feeds waiting, and
+  // fewer than kSoonReadyHosts other hosts are ready to start ahead of them (behind a backlog of
+  // many hosts, such as the first crawl of a long list, their turn is seconds away, too long to
+  // hold a connection idle). False for an unknown feed.
+  bool HostNextStartsSoon(uint64_t feed_id) const;
+  static constexpr size_t kSoonReadyHosts = 256;
 
   // The next feed to start now, marked in flight; nullopt when none may start yet.
   std::optional<uint64_t> NextDispatch(int64_t now_ms);

@@ -310,10 +310,10 @@ class CurlHttpClient final : public HttpClient {
     share_ = curl_share_init();
     if (multi_ == nullptr || share_ == nullptr)
       return Status::Internal("cannot create libcurl handles");
-    // The multi handle already shares connections and DNS between its transfers; the share adds
-    // TLS sessions, so a repeat visit to an HTTPS host skips the full handshake.
+    // The multi handle already shares connections between its transfers; the share adds TLS
+    // sessions, so a repeat visit to an HTTPS host skips the full handshake. (No DNS cache: see
+    // Configure.)
     curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     return Status::Ok();
   }

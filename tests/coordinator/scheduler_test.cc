@@ -32,16 +32,34 @@ TEST(SchedulerTest, SaysWhetherMoreDueFeedsOfTheHostWait) {
   s.Schedule(4, "http://b.example/4", 5000);
   std::optional<uint64_t> first = s.NextDispatch(0);
   ASSERT_TRUE(first.has_value());
-  EXPECT_TRUE(s.HostHasWaiting(*first)) << "the other feed of a.example waits for the slot";
+  EXPECT_TRUE(s.HostNextStartsSoon(*first)) << "the other feed of a.example waits for the slot";
   EXPECT_FALSE(s.NextDispatch(0).has_value());
   s.Complete(*first, 10, 100'000);
   std::optional<uint64_t> second = s.NextDispatch(10);
   ASSERT_TRUE(second.has_value());
   EXPECT_NE(*second, *first);
-  EXPECT_FALSE(s.HostHasWaiting(*second)) << "nothing of a.example is left";
+  EXPECT_FALSE(s.HostNextStartsSoon(*second)) << "nothing of a.example is left";
   EXPECT_EQ(s.NextDispatch(100), std::optional<uint64_t>(3));
-  EXPECT_FALSE(s.HostHasWaiting(3)) << "feed 4 of b.example is not due yet";
-  EXPECT_FALSE(s.HostHasWaiting(99)) << "unknown feed";
+  EXPECT_FALSE(s.HostNextStartsSoon(3)) << "feed 4 of b.example is not due yet";
+  EXPECT_FALSE(s.HostNextStartsSoon(99)) << "unknown feed";
+}
+
+TEST(SchedulerTest, ANextStartBehindABacklogOfReadyHostsIsNotSoon) {
+  Scheduler s({1, 0});
+  const uint64_t hosts = Scheduler::kSoonReadyHosts + 10;
+  for (uint64_t h = 0; h < hosts; ++h) {
+    const std::string host = "http://h" + std::to_string(h) + ".example/";
+    s.Schedule(2 * h + 1, host + "a", 0);
+    s.Schedule(2 * h + 2, host + "b", 0);
+  }
+  s.Schedule(100'000, "http://h0.example/c", 0);
+  EXPECT_EQ(s.NextDispatch(0), std::optional<uint64_t>(1));
+  EXPECT_FALSE(s.HostNextStartsSoon(1)) << "every other host is ready before h0's next feed";
+  while (s.NextDispatch(0).has_value()) {
+  }
+  s.Complete(1, 10, 1'000'000);  // the others are all in flight: nothing is ready but h0
+  EXPECT_EQ(s.NextDispatch(10), std::optional<uint64_t>(2));
+  EXPECT_TRUE(s.HostNextStartsSoon(2)) << "h0/c is next, with no backlog ahead of it";
 }
 
 TEST(SchedulerTest, NextWakeIsEarliestDueTime) {
