@@ -172,7 +172,7 @@ class Coordinator {
   void ReapSilentWorkers();
   // Sends the jobs of feeds taken from the scheduler, with their records read from the store
   // (nullopt: the feed is gone). Feeds that cannot be sent go back to the scheduler.
-  // Sends the taken feeds' jobs; last_for_host[i]: no other feed of taken[i]'s host starts soon.
+  // last_for_host[i]: no other feed of taken[i]'s host was due to start soon at its take.
   void SendJobs(const std::vector<uint64_t>& taken, const std::vector<bool>& last_for_host,
                 std::vector<std::optional<FeedRecord>>& records, int64_t now);
   // Ends a lease without a report (expired, or its fetcher left): the feed is due again, or

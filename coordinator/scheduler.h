@@ -36,9 +36,9 @@ class Scheduler {
   bool InFlight(uint64_t feed_id) const;
   // Whether another feed of this feed's host is due and should start soon, so that a connection
   // to the host is worth keeping open after this feed's fetch: the host has feeds waiting, and
-  // fewer than kSoonReadyHosts other hosts are ready to start ahead of them (behind a backlog of
-  // many hosts, such as the first crawl of a long list, their turn is seconds away, too long to
-  // hold a connection idle). False for an unknown feed.
+  // at most kSoonReadyHosts hosts are ready to start (behind a backlog of many hosts, such as
+  // the first crawl of a long list, their turn is seconds away, too long to hold a connection
+  // idle). False for an unknown feed.
   bool HostNextStartsSoon(uint64_t feed_id) const;
   static constexpr size_t kSoonReadyHosts = 256;
 
