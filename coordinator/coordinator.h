@@ -79,6 +79,8 @@ class Coordinator {
   // trip when reports come: enough to amortise the round trip, small enough that one turn of the
   // loop stays short.
   static constexpr size_t kDispatchBatch = 512;
+  // Hosts whose statistics P stats:hosts ranks per stats interval, at most (see WriteStats).
+  static constexpr size_t kHostsRankedPerWrite = 10'000;
   static constexpr size_t kReportBatch = 512;
 
   Coordinator(CoordinatorOptions options, std::unique_ptr<Store> store, Clock& clock);
@@ -250,6 +252,7 @@ class Coordinator {
   std::unordered_map<std::string, HostNumbers> hosts_;
   std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
+  int64_t next_host_stats_ms_ = 0;  // P stats:hosts is written again from then on
   int64_t next_reload_ms_ = 0;
   int64_t next_full_reload_ms_ = 0;
   std::optional<uint64_t> loaded_version_;  // P feeds:version read before the last load
