@@ -925,12 +925,10 @@ Status Coordinator::WriteStats(bool final_write) {
   WriteWorkerHashes(now);
   // Ranking the hosts walks every one of them: with 66,667 hosts that was a fifth of the
   // coordinator's CPU at a write per stats interval. With many hosts the ranking is refreshed
-  // less often, one interval per kHostsRankedPerWrite hosts, and always on the last write.
-  if (final_write || now >= next_host_stats_ms_) {
+  // less often: every (1 + hosts / kHostsRankedPerWrite)th write, and always on the last one.
+  if (final_write || ++writes_since_host_stats_ >= 1 + hosts_.size() / kHostsRankedPerWrite) {
     WriteHostStats();
-    const int64_t intervals =
-        1 + static_cast<int64_t>(hosts_.size() / kHostsRankedPerWrite);
-    next_host_stats_ms_ = now + intervals * options_.stats_interval_ms;
+    writes_since_host_stats_ = 0;
   }
   return s;
 }

@@ -252,7 +252,7 @@ class Coordinator {
   std::unordered_map<std::string, HostNumbers> hosts_;
   std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
-  int64_t next_host_stats_ms_ = 0;  // P stats:hosts is written again from then on
+  size_t writes_since_host_stats_ = 0;  // stats writes since P stats:hosts was last written
   int64_t next_reload_ms_ = 0;
   int64_t next_full_reload_ms_ = 0;
   std::optional<uint64_t> loaded_version_;  // P feeds:version read before the last load
