@@ -146,6 +146,28 @@ Coordinator::FeedStatus Coordinator::StatusOf(const std::string& status) {
   return FeedStatus::kDisabled;  // disabled, or anything this version does not know
 }
 
+std::optional<Coordinator::FeedStatus> Coordinator::FeedStatuses::Find(uint64_t feed_id) const {
+  auto it = statuses_.find(feed_id);
+  if (it == statuses_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Coordinator::FeedStatuses::Set(uint64_t feed_id, FeedStatus status) {
+  auto [it, inserted] = statuses_.try_emplace(feed_id, status);
+  if (!inserted) {
+    --counts_[static_cast<size_t>(it->second)];
+    it->second = status;
+  }
+  ++counts_[static_cast<size_t>(status)];
+}
+
+void Coordinator::FeedStatuses::Erase(uint64_t feed_id) {
+  auto it = statuses_.find(feed_id);
+  if (it == statuses_.end()) return;
+  --counts_[static_cast<size_t>(it->second)];
+  statuses_.erase(it);
+}
+
 StatusOr<uint64_t> Coordinator::ResumableRun() {
   auto stored = store_->GetRun();
   if (!stored.ok()) return stored.status();
@@ -211,7 +233,7 @@ Status Coordinator::LoadFeeds() {
       scheduler_.Schedule(record.id, record.url, due);
       ++pending;
     }
-    feeds_.emplace(record.id, StatusOf(record.status));
+    feeds_.Set(record.id, StatusOf(record.status));
   }, LoadedFields());
   if (!loaded.ok() || !options_.once) return loaded;
   // The run is every feed reported in it plus every active feed still to crawl: feeds added
@@ -299,29 +321,25 @@ bool Coordinator::ReloadFeeds() {
   present.reserve(feeds_.size());
   Status s = store_->ForEachFeed([&](FeedRecord&& record) {
     present.insert(record.id);
-    if (auto known = feeds_.find(record.id); known != feeds_.end()) {
-      AdoptStatus(known->second, record);
+    if (std::optional<FeedStatus> known = feeds_.Find(record.id)) {
+      AdoptStatus(*known, record);
       return;
     }
     spdlog::info("feed {} added: {}", record.id, record.url);
     if (IsScheduled(record)) {
       scheduler_.Schedule(record.id, record.url, std::max<int64_t>(record.next_due_ms, 0));
     }
-    feeds_.emplace(record.id, StatusOf(record.status));
+    feeds_.Set(record.id, StatusOf(record.status));
   }, LoadedFields());
   if (!s.ok()) {
     spdlog::warn("feed reload failed: {}", s.ToString());
     return false;  // a partial view must not remove the feeds it did not reach
   }
-  for (auto it = feeds_.begin(); it != feeds_.end();) {
-    if (present.count(it->first)) {
-      ++it;
-      continue;
-    }
-    spdlog::info("feed {} removed", it->first);
-    scheduler_.Remove(it->first);
-    it = feeds_.erase(it);
-  }
+  feeds_.EraseUnless([&](uint64_t id) { return present.count(id) != 0; },
+                     [&](uint64_t id) {
+                       spdlog::info("feed {} removed", id);
+                       scheduler_.Remove(id);
+                     });
   return true;
 }
 
@@ -534,10 +552,10 @@ void Coordinator::SendJobs(const std::vector<uint64_t>& taken,
                            std::vector<std::optional<FeedRecord>>& records, int64_t now) {
   for (size_t i = 0; i < taken.size(); ++i) {
     const uint64_t feed_id = taken[i];
-    if (!records[i].has_value() || !feeds_.count(feed_id)) {  // removed meanwhile
+    if (!records[i].has_value() || !feeds_.contains(feed_id)) {  // removed meanwhile
       scheduler_.Complete(feed_id, now, std::nullopt);
       scheduler_.Remove(feed_id);
-      feeds_.erase(feed_id);
+      feeds_.Erase(feed_id);
       if (options_.once) ++run_.done;  // nothing left to crawl, but the run must still end
       continue;
     }
@@ -650,13 +668,13 @@ void Coordinator::ReapSilentWorkers() {
   }
 }
 
-void Coordinator::AdoptStatus(FeedStatus& status, const FeedRecord& stored) {
+void Coordinator::AdoptStatus(FeedStatus status, const FeedRecord& stored) {
   // The coordinator writes every status it sets itself, so a difference is an operator's change.
   // A feed in flight keeps its job; the change is seen on the next reload.
   const FeedStatus wanted = StatusOf(stored.status);
   if (wanted == status || scheduler_.InFlight(stored.id)) return;
   spdlog::info("feed {} set to {} by the operator", stored.id, stored.status);
-  status = wanted;
+  feeds_.Set(stored.id, wanted);
   if (IsScheduled(stored)) {
     scheduler_.Schedule(stored.id, stored.url, stored.next_due_ms);
   } else {
@@ -766,8 +784,7 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
   const int64_t now = clock_.NowMs();
   attempts_.erase(feed_id);
   auto it = in_flight_.find(feed_id);
-  auto known = feeds_.find(feed_id);
-  if (it == in_flight_.end() || known == feeds_.end()) {  // removed while in flight
+  if (it == in_flight_.end() || !feeds_.contains(feed_id)) {  // removed while in flight
     if (it != in_flight_.end()) in_flight_.erase(it);
     scheduler_.Complete(feed_id, now, std::nullopt);
     return;
@@ -786,7 +803,7 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
   if (decision.move_to_url) MoveFeed(feed, *decision.move_to_url);
   const uint64_t growth = feed.items_total - std::min(items_before, feed.items_total);
   items_total_ += growth;
-  known->second = StatusOf(feed.status);
+  feeds_.Set(feed_id, StatusOf(feed.status));
   const bool success = IsSuccess(report.outcome());
   // The run counters cover the coordinator's lifetime in continuous mode, the pass in --once.
   // New items are the growth of the feed's stored items, so items stored by a job whose report
@@ -847,21 +864,24 @@ Status Coordinator::WriteStats(bool final_write) {
       ++processors;
     }
   }
-  size_t paused = 0, disabled = 0;
-  for (const auto& [id, status] : feeds_) {
-    if (status == FeedStatus::kPaused) ++paused;
-    if (status == FeedStatus::kDisabled) ++disabled;
-  }
+  // Figures that walk every host (the dispatchable count here, the ranking in P stats:hosts
+  // below) are refreshed every (1 + hosts / kHostsWalkedPerWrite)th write, and always on the last
+  // one: with 66,667 hosts the ranking alone was a fifth of the coordinator's CPU when done at
+  // every write. The first write refreshes them too; below 10,000 hosts, every write does.
+  const size_t walk_every = 1 + std::max(hosts_.size(), scheduler_.hosts()) / kHostsWalkedPerWrite;
+  const bool walk_hosts = final_write || writes_to_host_walk_ == 0;
+  writes_to_host_walk_ = walk_hosts ? walk_every - 1 : writes_to_host_walk_ - 1;
+  if (walk_hosts) dispatchable_ = scheduler_.DispatchableNow(now);
   const size_t due = scheduler_.DueWaiting();
-  const size_t dispatchable = scheduler_.DispatchableNow(now);
+  const size_t dispatchable = std::min(dispatchable_, due);
   const uint64_t in_flight = leases_.size();
   auto number = [](auto value) { return std::to_string(value); };
   std::map<std::string, std::string> stats = {
       {"updated_ms", number(now)},
       {"epoch", number(epoch_)},
       {"feeds_total", number(feeds_.size())},
-      {"feeds_paused", number(paused)},
-      {"feeds_disabled", number(disabled)},
+      {"feeds_paused", number(feeds_.Count(FeedStatus::kPaused))},
+      {"feeds_disabled", number(feeds_.Count(FeedStatus::kDisabled))},
       {"due_now", number(due)},
       {"dispatchable", number(dispatchable)},
       {"waiting_host", number(due - std::min(due, dispatchable))},
@@ -923,13 +943,7 @@ Status Coordinator::WriteStats(bool final_write) {
   Status s = store_->WriteStats(stats);
   if (!s.ok()) spdlog::warn("writing stats failed: {}", s.ToString());
   WriteWorkerHashes(now);
-  // Ranking the hosts walks every one of them: with 66,667 hosts that was a fifth of the
-  // coordinator's CPU at a write per stats interval. With many hosts the ranking is refreshed
-  // less often: every (1 + hosts / kHostsRankedPerWrite)th write, and always on the last one.
-  if (final_write || ++writes_since_host_stats_ >= 1 + hosts_.size() / kHostsRankedPerWrite) {
-    WriteHostStats();
-    writes_since_host_stats_ = 0;
-  }
+  if (walk_hosts) WriteHostStats();
   return s;
 }
 

@@ -18,6 +18,7 @@
 // the forwarder runs on a thread of its own. Stop() may be called from a signal handler's flag.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -79,8 +80,9 @@ class Coordinator {
   // trip when reports come: enough to amortise the round trip, small enough that one turn of the
   // loop stays short.
   static constexpr size_t kDispatchBatch = 512;
-  // Hosts whose statistics P stats:hosts ranks per stats interval, at most (see WriteStats).
-  static constexpr size_t kHostsRankedPerWrite = 10'000;
+  // Hosts walked per stats write, at most, by the figures that walk every host (the ranking in
+  // P stats:hosts, the dispatchable count; see WriteStats).
+  static constexpr size_t kHostsWalkedPerWrite = 10'000;
   static constexpr size_t kReportBatch = 512;
 
   Coordinator(CoordinatorOptions options, std::unique_ptr<Store> store, Clock& clock);
@@ -153,6 +155,34 @@ class Coordinator {
   // scheduler's entry. The full record lives in the store and is read when the feed is dispatched.
   enum class FeedStatus : uint8_t { kActive, kPaused, kDisabled };
   static FeedStatus StatusOf(const std::string& status);
+  // Every known feed's status, with how many feeds have each, so that the stats count paused and
+  // disabled feeds without walking a million entries at every write.
+  class FeedStatuses {
+   public:
+    size_t size() const { return statuses_.size(); }
+    bool contains(uint64_t feed_id) const { return statuses_.count(feed_id) != 0; }
+    std::optional<FeedStatus> Find(uint64_t feed_id) const;
+    void Set(uint64_t feed_id, FeedStatus status);  // adds the feed or changes its status
+    void Erase(uint64_t feed_id);
+    // Erases every feed for which keep(id) is false; calls removed(id) for each first.
+    template <typename Keep, typename Removed>
+    void EraseUnless(Keep keep, Removed removed) {
+      for (auto it = statuses_.begin(); it != statuses_.end();) {
+        if (keep(it->first)) {
+          ++it;
+          continue;
+        }
+        removed(it->first);
+        --counts_[static_cast<size_t>(it->second)];
+        it = statuses_.erase(it);
+      }
+    }
+    size_t Count(FeedStatus status) const { return counts_[static_cast<size_t>(status)]; }
+
+   private:
+    std::unordered_map<uint64_t, FeedStatus> statuses_;
+    std::array<size_t, 3> counts_{};
+  };
 
   Status LoadFeeds();
   // Once mode: the id of P run when a killed coordinator left it running (its counters are
@@ -195,7 +225,7 @@ class Coordinator {
   // scheduler's host queues. Keeps the old URL when the store refuses.
   void MoveFeed(FeedRecord& feed, const std::string& new_url);
   // An operator changed a feed's status in the store (e.g. resumed it): adopt it.
-  void AdoptStatus(FeedStatus& status, const FeedRecord& stored);
+  void AdoptStatus(FeedStatus status, const FeedRecord& stored);
   Status WriteStats(bool final_write);
   void AddRates(int64_t now, std::map<std::string, std::string>& stats);
   void WriteWorkerHashes(int64_t now);
@@ -226,7 +256,7 @@ class Coordinator {
   uint64_t next_job_seq_ = 0;
   Scheduler scheduler_;
   FreshnessPolicy freshness_;
-  std::unordered_map<uint64_t, FeedStatus> feeds_;      // every known feed
+  FeedStatuses feeds_;                                  // every known feed
   std::unordered_map<uint64_t, FeedRecord> in_flight_;  // records of dispatched feeds
   std::unordered_map<uint64_t, uint32_t> attempts_;  // lease expiries of the current job
   std::unordered_map<uint64_t, Lease> leases_;        // job id -> lease
@@ -252,7 +282,8 @@ class Coordinator {
   std::unordered_map<std::string, HostNumbers> hosts_;
   std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
-  size_t writes_since_host_stats_ = 0;  // stats writes since P stats:hosts was last written
+  size_t writes_to_host_walk_ = 0;  // stats writes left before the figures that walk every host
+  size_t dispatchable_ = 0;            // the last walk's Scheduler::DispatchableNow
   int64_t next_reload_ms_ = 0;
   int64_t next_full_reload_ms_ = 0;
   std::optional<uint64_t> loaded_version_;  // P feeds:version read before the last load

@@ -54,6 +54,7 @@ class Scheduler {
   std::optional<int64_t> NextWakeMs() const;
 
   size_t size() const { return feeds_.size(); }
+  size_t hosts() const { return hosts_.size(); }
   size_t in_flight() const { return in_flight_; }
   // Feeds that are due but not started yet (held back by host politeness or by fetcher credit),
   // as of the last NextDispatch().

@@ -72,6 +72,18 @@ class CoordinatorTest : public ::testing::Test {
     if (!job.has_value()) return std::nullopt;
     return job->job();
   }
+  // Lets stats writes happen (one per 100 ms of the fake clock) until P stats has `field` at
+  // `want`, for up to 50 writes; returns the field's last value.
+  std::string AwaitStat(const std::string& field, const std::string& want) {
+    std::string seen;
+    for (int i = 0; i < 50 && seen != want; ++i) {
+      clock_.AdvanceMs(100);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      StatusOr<std::map<std::string, std::string>> stats = store_->ReadStats();
+      if (stats.ok() && stats->count(field)) seen = stats->at(field);
+    }
+    return seen;
+  }
   bool WaitForExit(int timeout_ms) {
     for (int waited = 0; waited < timeout_ms; waited += 20) {
       if (done_) return true;
@@ -463,6 +475,40 @@ TEST_F(CoordinatorTest, AnOperatorsPauseDuringAFetchOutlivesThatFetchsReport) {
   EXPECT_EQ(feed->fetches, 4u) << "the report was not saved";
   EXPECT_EQ(feed->last_status, 200);
   EXPECT_EQ(feed->status, "paused") << "the report's save undid the operator's pause";
+}
+
+TEST_F(CoordinatorTest, CountsPausedAndDisabledFeedsAsTheirStatusesChange) {
+  AddFeeds(5);
+  CoordinatorOptions options;
+  options.reload_interval_ms = 1'000;
+  options.freshness.pause_after_failures = 1;
+  StartCoordinator(options);
+  EXPECT_EQ(AwaitStat("feeds_total", "5"), "5");
+  EXPECT_EQ(AwaitStat("feeds_paused", "0"), "0");
+  EXPECT_EQ(AwaitStat("feeds_disabled", "0"), "0");
+
+  // An operator disables a feed; the coordinator picks it up at its next reload.
+  ASSERT_OK(store_->SetFeedStatus("http://h1.test/1", "disabled", clock_.NowMs()));
+  EXPECT_EQ(AwaitStat("feeds_disabled", "1"), "1");
+
+  // A failed fetch pauses its feed (after one failure here).
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  std::optional<v1::FetchJob> job = JoinAndTakeJob(fetcher, processor);
+  ASSERT_TRUE(job.has_value());
+  ASSERT_NE(job->feed_id(), 2u) << "the disabled feed was dispatched";
+  processor.Send(Report(*job, v1::OUTCOME_HTTP_ERROR, 500));
+  EXPECT_EQ(AwaitStat("feeds_paused", "1"), "1");
+
+  // The operator resumes the paused feed, then removes the disabled one.
+  ASSERT_OK_AND_ASSIGN(std::optional<FeedRecord> paused, store_->GetFeed(job->feed_id()));
+  ASSERT_TRUE(paused.has_value());
+  ASSERT_EQ(paused->status, "paused");
+  ASSERT_OK(store_->SetFeedStatus(paused->url, "active", clock_.NowMs()));
+  EXPECT_EQ(AwaitStat("feeds_paused", "0"), "0");
+  ASSERT_OK(store_->RemoveFeed("http://h1.test/1"));
+  EXPECT_EQ(AwaitStat("feeds_total", "4"), "4");
+  EXPECT_EQ(AwaitStat("feeds_disabled", "0"), "0");
 }
 
 TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {
