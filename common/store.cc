@@ -199,44 +199,59 @@ int64_t ScoreToMs(const std::string& text) {
   return std::isfinite(v) ? static_cast<int64_t>(std::llround(v)) : 0;
 }
 
-std::vector<std::string> FeedFields(const FeedRecord& f) {
-  std::vector<std::string> out;
-  out.reserve(56);
-  auto add = [&out](const char* name, std::string value) {
-    out.emplace_back(name);
-    out.push_back(std::move(value));
-  };
-  add("id", std::to_string(f.id));
-  add("url", f.url);
-  add("title", f.title);
-  add("status", f.status);
-  add("etag", f.etag);
-  add("last_modified", f.last_modified);
-  add("added_ms", std::to_string(f.added_ms));
-  add("next_due_ms", std::to_string(f.next_due_ms));
-  add("last_fetch_ms", std::to_string(f.last_fetch_ms));
-  add("last_ok_ms", std::to_string(f.last_ok_ms));
-  add("last_status", std::to_string(f.last_status));
-  add("last_outcome", f.last_outcome);
-  add("last_error", f.last_error);
-  add("consecutive_failures", std::to_string(f.consecutive_failures));
-  add("fetches", std::to_string(f.fetches));
-  add("failures", std::to_string(f.failures));
-  add("items_total", std::to_string(f.items_total));
-  add("items_new_last", std::to_string(f.items_new_last));
-  add("interval_ms", std::to_string(f.interval_ms));
-  add("transient_failures", std::to_string(f.transient_failures));
-  add("permanent_failures", std::to_string(f.permanent_failures));
-  add("ttl_minutes", std::to_string(f.ttl_minutes));
-  add("skip_hours", std::to_string(f.skip_hours));
-  add("skip_days", std::to_string(f.skip_days));
-  add("redirect_url", f.redirect_url);
-  add("redirect_seen", std::to_string(f.redirect_seen));
-  add("redirect_since_ms", std::to_string(f.redirect_since_ms));
-  add("run_id", std::to_string(f.run_id));
-  add("body_digest", f.body_digest);
-  return out;
+// How each field of P feed:<id> is written: its name, and its value as text. A number is
+// formatted into `buffer` (at least kFieldBuffer bytes); text fields are viewed in place, so a
+// save compares a state with the stored one without building either as strings.
+constexpr size_t kFieldBuffer = 24;
+using FieldWriter = std::string_view (*)(const FeedRecord&, char* buffer);
+struct FeedField {
+  const char* name;
+  FieldWriter write;
+};
+
+template <typename Number>
+std::string_view FormatNumber(Number value, char* buffer) {
+  const std::to_chars_result end = std::to_chars(buffer, buffer + kFieldBuffer, value);
+  return std::string_view(buffer, static_cast<size_t>(end.ptr - buffer));
 }
+
+#define FC_TEXT_FIELD(field) \
+  { #field, [](const FeedRecord& f, char*) { return std::string_view(f.field); } }
+#define FC_NUMBER_FIELD(field) \
+  { #field, [](const FeedRecord& f, char* b) { return FormatNumber(f.field, b); } }
+constexpr FeedField kFeedFields[] = {
+    FC_NUMBER_FIELD(id),
+    FC_TEXT_FIELD(url),
+    FC_TEXT_FIELD(title),
+    FC_TEXT_FIELD(status),
+    FC_TEXT_FIELD(etag),
+    FC_TEXT_FIELD(last_modified),
+    FC_NUMBER_FIELD(added_ms),
+    FC_NUMBER_FIELD(next_due_ms),
+    FC_NUMBER_FIELD(last_fetch_ms),
+    FC_NUMBER_FIELD(last_ok_ms),
+    FC_NUMBER_FIELD(last_status),
+    FC_TEXT_FIELD(last_outcome),
+    FC_TEXT_FIELD(last_error),
+    FC_NUMBER_FIELD(consecutive_failures),
+    FC_NUMBER_FIELD(fetches),
+    FC_NUMBER_FIELD(failures),
+    FC_NUMBER_FIELD(items_total),
+    FC_NUMBER_FIELD(items_new_last),
+    FC_NUMBER_FIELD(interval_ms),
+    FC_NUMBER_FIELD(transient_failures),
+    FC_NUMBER_FIELD(permanent_failures),
+    FC_NUMBER_FIELD(ttl_minutes),
+    FC_NUMBER_FIELD(skip_hours),
+    FC_NUMBER_FIELD(skip_days),
+    FC_TEXT_FIELD(redirect_url),
+    FC_NUMBER_FIELD(redirect_seen),
+    FC_NUMBER_FIELD(redirect_since_ms),
+    FC_NUMBER_FIELD(run_id),
+    FC_TEXT_FIELD(body_digest),
+};
+#undef FC_TEXT_FIELD
+#undef FC_NUMBER_FIELD
 
 // How each field of P feed:<id> is read into a FeedRecord. The coordinator reads a record for
 // every dispatch and every feed at start, so the fields go straight from the reply to the record
@@ -1021,38 +1036,36 @@ Status Store::LoadScript(const char* body, std::string* sha) {
 }
 
 void Store::AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv) const {
-  std::vector<std::string> fields = FeedFields(save.feed);
-  if (save.run_id != 0) {
-    // The run's marker goes with the state it marks.
-    for (size_t f = 0; f < fields.size(); f += 2) {
-      if (fields[f] == "run_id") fields[f + 1] = std::to_string(save.run_id);
-    }
-  }
-  // A record fetched before holds every field; only those this state changes are written.
-  if (save.stored && save.stored->last_fetch_ms != 0) {
-    const std::vector<std::string> stored = FeedFields(*save.stored);
-    size_t kept = 0;
-    for (size_t f = 0; f < fields.size(); f += 2) {
-      if (fields[f + 1] == stored[f + 1]) continue;
-      fields[kept] = std::move(fields[f]);
-      fields[kept + 1] = std::move(fields[f + 1]);
-      kept += 2;
-    }
-    fields.resize(kept);
-  }
   argv->push_back(std::to_string(save.feed.id));
   argv->push_back(std::to_string(save.feed.next_due_ms));
   const size_t counters = save.run_id != 0 ? save.counters.size() : 0;
   argv->push_back(std::to_string(counters));
-  argv->push_back(std::to_string(fields.size() / 2));
+  const size_t field_count_at = argv->size();
+  argv->emplace_back();  // the number of fields, known once they are written
   if (counters > 0) {
     for (const auto& [name, increment] : save.counters) {
       argv->push_back(name);
       argv->push_back(std::to_string(increment));
     }
   }
-  argv->insert(argv->end(), std::make_move_iterator(fields.begin()),
-               std::make_move_iterator(fields.end()));
+  // A record fetched before holds every field; only those this state changes are written.
+  const FeedRecord* stored =
+      save.stored && save.stored->last_fetch_ms != 0 ? &*save.stored : nullptr;
+  char value_buffer[kFieldBuffer];
+  char stored_buffer[kFieldBuffer];
+  size_t fields = 0;
+  for (const FeedField& field : kFeedFields) {
+    std::string_view value = field.write(save.feed, value_buffer);
+    // The run's marker goes with the state it marks.
+    if (save.run_id != 0 && std::string_view(field.name) == "run_id") {
+      value = FormatNumber(save.run_id, value_buffer);
+    }
+    if (stored != nullptr && value == field.write(*stored, stored_buffer)) continue;
+    argv->emplace_back(field.name);
+    argv->emplace_back(value);
+    ++fields;
+  }
+  (*argv)[field_count_at] = std::to_string(fields);
 }
 
 StatusOr<std::vector<FeedSaveResult>> Store::SaveFeeds(const std::vector<FeedSave>& saves) {
