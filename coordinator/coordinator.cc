@@ -777,6 +777,12 @@ void Coordinator::FlushReports() {
       scheduler_.Complete(feed.id, now, follow_up.next_due_ms);
     }
   }
+  // The queues take their buffers back, so the next batch grows into them instead of
+  // reallocating (and moving every queued record) ten times on its way to kReportBatch.
+  saves.clear();
+  follow_ups.clear();
+  if (report_saves_.empty()) report_saves_.swap(saves);
+  if (report_follow_ups_.empty()) report_follow_ups_.swap(follow_ups);
 }
 
 void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
