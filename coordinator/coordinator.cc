@@ -10,7 +10,6 @@
 #include <unordered_set>
 
 #include "common/messages.h"
-#include "common/url.h"
 
 namespace feedcrawl {
 
@@ -874,7 +873,7 @@ Status Coordinator::WriteStats(bool final_write) {
   // below) are refreshed every (1 + hosts / kHostsWalkedPerWrite)th write, and always on the last
   // one: with 66,667 hosts the ranking alone was a fifth of the coordinator's CPU when done at
   // every write. The first write refreshes them too; below 10,000 hosts, every write does.
-  const size_t walk_every = 1 + std::max(hosts_.size(), scheduler_.hosts()) / kHostsWalkedPerWrite;
+  const size_t walk_every = 1 + scheduler_.hosts() / kHostsWalkedPerWrite;
   const bool walk_hosts = final_write || writes_to_host_walk_ == 0;
   writes_to_host_walk_ = walk_hosts ? walk_every - 1 : writes_to_host_walk_ - 1;
   if (walk_hosts) dispatchable_ = scheduler_.DispatchableNow(now);
@@ -999,9 +998,10 @@ void Coordinator::WriteWorkerHashes(int64_t now) {
 }
 
 void Coordinator::NoteHostFetch(uint64_t feed_id, int64_t elapsed_ms, bool success) {
-  auto feed = in_flight_.find(feed_id);
-  if (feed == in_flight_.end()) return;
-  HostNumbers& host = hosts_[UrlHost(feed->second.url)];
+  const std::optional<uint32_t> index = scheduler_.HostOf(feed_id);
+  if (!index) return;  // removed while in flight
+  if (*index >= hosts_.size()) hosts_.resize(scheduler_.hosts());
+  HostNumbers& host = hosts_[*index];
   ++host.fetches;
   if (!success) ++host.errors;
   host.total_ms += std::max<int64_t>(elapsed_ms, 0);
@@ -1009,24 +1009,25 @@ void Coordinator::NoteHostFetch(uint64_t feed_id, int64_t elapsed_ms, bool succe
 }
 
 void Coordinator::WriteHostStats() {
-  using Entry = std::pair<const std::string, HostNumbers>;
-  std::vector<const Entry*> all;
-  all.reserve(hosts_.size());
-  for (const Entry& entry : hosts_) all.push_back(&entry);
-  auto average = [](const Entry* e) { return e->second.total_ms / int64_t(e->second.fetches); };
+  std::vector<uint32_t> fetched;
+  for (uint32_t i = 0; i < hosts_.size(); ++i) {
+    if (hosts_[i].fetches > 0) fetched.push_back(i);
+  }
+  auto average = [&](uint32_t i) { return hosts_[i].total_ms / int64_t(hosts_[i].fetches); };
   std::map<std::string, std::string> published;
   auto publish_top = [&](auto better) {
-    const size_t n = std::min(options_.stats_hosts, all.size());
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
+    const size_t n = std::min(options_.stats_hosts, fetched.size());
+    std::partial_sort(fetched.begin(), fetched.begin() + static_cast<std::ptrdiff_t>(n),
+                      fetched.end(), better);
     for (size_t i = 0; i < n; ++i) {
-      const HostNumbers& h = all[i]->second;
+      const HostNumbers& h = hosts_[fetched[i]];
       nlohmann::json json = {{"fetches", h.fetches}, {"errors", h.errors},
-                             {"avg_ms", average(all[i])}, {"max_ms", h.max_ms}};
-      published[all[i]->first] = json.dump();
+                             {"avg_ms", average(fetched[i])}, {"max_ms", h.max_ms}};
+      published[scheduler_.HostName(fetched[i])] = json.dump();
     }
   };
-  publish_top([](const Entry* a, const Entry* b) { return a->second.fetches > b->second.fetches; });
-  publish_top([&](const Entry* a, const Entry* b) { return average(a) > average(b); });
+  publish_top([&](uint32_t a, uint32_t b) { return hosts_[a].fetches > hosts_[b].fetches; });
+  publish_top([&](uint32_t a, uint32_t b) { return average(a) > average(b); });
   Status s = store_->WriteHostStats(published);
   if (!s.ok()) spdlog::warn("writing host stats failed: {}", s.ToString());
 }

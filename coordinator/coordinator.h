@@ -117,6 +117,7 @@ class Coordinator {
     int64_t joined_ms = 0;
   };
   // Per host, since the coordinator started: for the busiest and slowest hosts of P stats:hosts.
+  // Kept by the scheduler's host number, so a report costs no host name.
   struct HostNumbers {
     uint64_t fetches = 0;
     uint64_t errors = 0;
@@ -279,7 +280,7 @@ class Coordinator {
   uint64_t items_total_ = 0;
   uint64_t ok_total_ = 0, not_modified_total_ = 0, items_new_total_ = 0;
   std::map<std::string, uint64_t> errors_by_class_;  // FailureReason -> count
-  std::unordered_map<std::string, HostNumbers> hosts_;
+  std::vector<HostNumbers> hosts_;  // by the scheduler's host number; fetches 0: none yet
   std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
   size_t writes_to_host_walk_ = 0;  // stats writes left before the figures that walk every host

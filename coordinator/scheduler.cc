@@ -51,6 +51,12 @@ bool Scheduler::InFlight(uint64_t feed_id) const {
   return it != feeds_.end() && it->second.state == State::kInFlight;
 }
 
+std::optional<uint32_t> Scheduler::HostOf(uint64_t feed_id) const {
+  auto it = feeds_.find(feed_id);
+  if (it == feeds_.end()) return std::nullopt;
+  return it->second.host;
+}
+
 bool Scheduler::HostNextStartsSoon(uint64_t feed_id) const {
   auto it = feeds_.find(feed_id);
   return it != feeds_.end() && !hosts_[it->second.host].waiting.empty() &&

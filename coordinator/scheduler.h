@@ -54,7 +54,11 @@ class Scheduler {
   std::optional<int64_t> NextWakeMs() const;
 
   size_t size() const { return feeds_.size(); }
+  // Hosts are numbered 0..hosts()-1 in the order they were first seen; a number never changes.
   size_t hosts() const { return hosts_.size(); }
+  const std::string& HostName(uint32_t host) const { return hosts_[host].name; }
+  // The number of the host a known feed is scheduled under; nullopt for an unknown feed.
+  std::optional<uint32_t> HostOf(uint64_t feed_id) const;
   size_t in_flight() const { return in_flight_; }
   // Feeds that are due but not started yet (held back by host politeness or by fetcher credit),
   // as of the last NextDispatch().

@@ -150,6 +150,13 @@ TEST_F(CoordinatorTest, DispatchesNoMoreJobsThanCreditAndRecordsReports) {
   EXPECT_EQ((*feed)->last_outcome, "ok");
   EXPECT_EQ((*feed)->items_total, 3u);
   EXPECT_EQ((*feed)->fetches, 1u);
+
+  // P stats:hosts counts each host's fetches (feeds 1 and 4 on h0, 2 and 5 on h1, 3 on h2).
+  ASSERT_OK_AND_ASSIGN(auto hosts, store_->ReadHostStats());
+  EXPECT_EQ(hosts.size(), 3u);
+  EXPECT_NE(hosts["h0.test"].find("\"fetches\":2,"), std::string::npos) << hosts["h0.test"];
+  EXPECT_NE(hosts["h1.test"].find("\"fetches\":2,"), std::string::npos) << hosts["h1.test"];
+  EXPECT_NE(hosts["h2.test"].find("\"fetches\":1,"), std::string::npos) << hosts["h2.test"];
 }
 
 TEST_F(CoordinatorTest, ReportDuringARedisRestartIsStoredOnceRedisIsBack) {
