@@ -154,7 +154,7 @@ class Coordinator {
 
   // What the coordinator keeps of a feed that is not in flight: one byte beside the
   // scheduler's entry. The full record lives in the store and is read when the feed is dispatched.
-  enum class FeedStatus : uint8_t { kActive, kPaused, kDisabled };
+  enum class FeedStatus : uint8_t { kActive, kPaused, kDisabled };  // kDisabled stays last
   static FeedStatus StatusOf(const std::string& status);
   // Every known feed's status, with how many feeds have each, so that the stats count paused and
   // disabled feeds without walking a million entries at every write.
@@ -182,7 +182,7 @@ class Coordinator {
 
    private:
     std::unordered_map<uint64_t, FeedStatus> statuses_;
-    std::array<size_t, 3> counts_{};
+    std::array<size_t, static_cast<size_t>(FeedStatus::kDisabled) + 1> counts_{};  // by status
   };
 
   Status LoadFeeds();
@@ -284,7 +284,7 @@ class Coordinator {
   std::deque<RateSample> rate_samples_;
   int64_t next_stats_ms_ = 0;
   size_t writes_to_host_walk_ = 0;  // stats writes left before the figures that walk every host
-  size_t dispatchable_ = 0;            // the last walk's Scheduler::DispatchableNow
+  size_t dispatchable_ = 0;         // the last walk's Scheduler::DispatchableNow
   int64_t next_reload_ms_ = 0;
   int64_t next_full_reload_ms_ = 0;
   std::optional<uint64_t> loaded_version_;  // P feeds:version read before the last load
