@@ -56,6 +56,7 @@ class RedisFixture {
 
  private:
   RedisFixture() {
+    IgnoreSigpipeForGood();  // as every role does: no signal-mask calls around each command
     Status s = server_.Start();
     if (!s.ok()) {
       error_ = s.ToString();
@@ -80,6 +81,45 @@ bool Emptied(RedisFixture& redis, benchmark::State& state) {
   return s.ok();
 }
 
+// The server's CPU seconds (user + system, all its threads) from INFO cpu; -1 when unreadable.
+double ServerCpuSeconds(Store& store) {
+  StatusOr<RedisReply> info = store.redis().Command({"INFO", "cpu"});
+  if (!info.ok() || info->IsError()) return -1;
+  double total = 0;
+  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+    const size_t at = info->str.find(field);
+    if (at == std::string::npos) return -1;
+    total += std::strtod(info->str.c_str() + at + std::string_view(field).size(), nullptr);
+  }
+  return total;
+}
+
+// The server's CPU time over the timed part of a benchmark: Pause() before and Resume() after
+// untimed work (emptying the server), Total() at the end.
+class ServerCpu {
+ public:
+  explicit ServerCpu(Store& store) : store_(store), since_(ServerCpuSeconds(store)) {}
+  void Pause() { total_ += ServerCpuSeconds(store_) - since_; }
+  void Resume() { since_ = ServerCpuSeconds(store_); }
+  double Total() {
+    Pause();
+    return total_;
+  }
+
+ private:
+  Store& store_;
+  double since_;
+  double total_ = 0;
+};
+
+// The server's CPU per stored batch (one feed's items), as the counter server_us_per_feed.
+void SetServerCpu(benchmark::State& state, double seconds) {
+  if (seconds >= 0 && state.iterations() > 0) {
+    state.counters["server_us_per_feed"] =
+        seconds * 1e6 / static_cast<double>(state.iterations());
+  }
+}
+
 void BM_StoreItems(benchmark::State& state) {
   const bool existing = state.range(0) != 0;
   RedisFixture& redis = RedisFixture::Get();
@@ -90,6 +130,7 @@ void BM_StoreItems(benchmark::State& state) {
   for (uint64_t feed = 1; feed <= kDistinctBatches; ++feed) batches.push_back(Batch(feed));
   uint64_t feed = 0;
   int64_t since_flush = 0;
+  ServerCpu server(redis.store());
   for (auto _ : state) {
     ++feed;
     const std::vector<StoredItem>& batch = batches[feed % kDistinctBatches];
@@ -102,11 +143,14 @@ void BM_StoreItems(benchmark::State& state) {
     }
     if (++since_flush == kFlushEveryBatches && !existing) {
       state.PauseTiming();
+      server.Pause();
       (void)redis.Flush();
+      server.Resume();
       since_flush = 0;
       state.ResumeTiming();
     }
   }
+  SetServerCpu(state, server.Total());
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kItemsPerBatch));
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
@@ -125,6 +169,7 @@ void BM_StoreItemsPipelined(benchmark::State& state) {
   uint64_t feed = 0;
   int64_t since_flush = 0;
   Store& store = redis.store();
+  ServerCpu server(store);
   auto receive = [&state, &store]() {
     StatusOr<StoreItemsResult> result = store.ReceiveStoreItems();
     if (!result.ok()) state.SkipWithError(result.status().ToString().c_str());
@@ -141,31 +186,21 @@ void BM_StoreItemsPipelined(benchmark::State& state) {
       state.PauseTiming();
       while (store.pending_store_items() > 0 && receive()) {
       }
+      server.Pause();
       (void)redis.Flush();
+      server.Resume();
       since_flush = 0;
       state.ResumeTiming();
     }
   }
   while (store.pending_store_items() > 0 && receive()) {
   }
+  SetServerCpu(state, server.Total());
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kItemsPerBatch));
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
 }
 BENCHMARK(BM_StoreItemsPipelined)->ArgName("depth")->Arg(1)->Arg(8)->UseRealTime();
-
-// The server's CPU seconds (user + system, all its threads) from INFO cpu; -1 when unreadable.
-double ServerCpuSeconds(Store& store) {
-  StatusOr<RedisReply> info = store.redis().Command({"INFO", "cpu"});
-  if (!info.ok() || info->IsError()) return -1;
-  double total = 0;
-  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
-    const size_t at = info->str.find(field);
-    if (at == std::string::npos) return -1;
-    total += std::strtod(info->str.c_str() + at + std::string_view(field).size(), nullptr);
-  }
-  return total;
-}
 
 // A registered feed as after a successful fetch, with every field of its record set.
 FeedRecord Crawled(FeedRecord feed) {

@@ -439,9 +439,8 @@ void RedisClient::DropConnection() {
   pending_ = 0;
 }
 
-Status RedisClient::Send(const std::vector<std::string_view>& argv) {
+Status RedisClient::Append(const std::vector<std::string_view>& argv) {
   if (argv.empty()) return Status::InvalidArgument("empty Redis command");
-  ScopedSigpipeBlock no_sigpipe;
   if (context_ == nullptr || Ctx(context_)->err != 0) {
     DropConnection();
     Status s = Reconnect();
@@ -462,6 +461,16 @@ Status RedisClient::Send(const std::vector<std::string_view>& argv) {
     DropConnection();
     return Status::Unavailable("Redis at " + Describe(address_) + ": " + error);
   }
+  ++pending_;
+  return Status::Ok();
+}
+
+Status RedisClient::Flush() {
+  if (context_ == nullptr) {
+    return Status::Unavailable("Redis at " + Describe(address_) + ": not connected");
+  }
+  ScopedSigpipeBlock no_sigpipe;
+  redisContext* c = Ctx(context_);
   // Written out now, so that the server works on it while the caller does something else.
   int done = 0;
   while (done == 0) {
@@ -471,7 +480,15 @@ Status RedisClient::Send(const std::vector<std::string_view>& argv) {
       return Status::Unavailable("Redis at " + Describe(address_) + ": " + error);
     }
   }
-  ++pending_;
+  return Status::Ok();
+}
+
+Status RedisClient::Send(const std::vector<std::string_view>& argv) {
+  if (Status s = Append(argv); !s.ok()) return s;
+  if (Status s = Flush(); !s.ok()) {
+    --lost_;  // this command's slot: a failed Send takes none
+    return s;
+  }
   return Status::Ok();
 }
 

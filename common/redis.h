@@ -68,6 +68,12 @@ class RedisClient {
   // it is safe. A failed Send took no reply slot (the command may still have reached the
   // server). Command and Pipeline may be used again once every reply has been received.
   Status Send(const std::vector<std::string_view>& argv);
+  // Send in two halves, for a caller that sends several commands at once: Append formats one
+  // command into the connection's buffer and takes its reply slot without writing anything;
+  // Flush writes every appended command out. A failed Append took no slot; a failed Flush
+  // breaks the connection, and every reply owed (the appended commands' too) comes back lost.
+  Status Append(const std::vector<std::string_view>& argv);
+  Status Flush();
   StatusOr<RedisReply> Receive();
   size_t pending_replies() const { return pending_ + lost_; }
 

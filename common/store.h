@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -197,7 +198,8 @@ class Store {
   Status UpdateFeedUrl(uint64_t id, const std::string& old_url, const std::string& new_url);
 
   // Items. Stores each item whose key is new for the feed, leaves existing ones untouched, in
-  // one round trip (server-side script). Idempotent: storing the same items twice adds nothing.
+  // one round trip (an HSETNX per item, then a server-side script that records which keys were
+  // new). Idempotent: storing the same items twice adds nothing.
   StatusOr<StoreItemsResult> StoreItems(uint64_t feed_id, const std::vector<StoredItem>& items);
   // StoreItems in two halves, so that the caller can work (parse the next feed) while Redis
   // stores this one: SendStoreItems writes the call out and returns at once; ReceiveStoreItems
@@ -278,6 +280,8 @@ class Store {
   std::unique_ptr<RedisClient> redis_;
   std::string prefix_;
   std::string store_items_sha_;
+  // Replies owed to each item or known-items call still pending, oldest first.
+  std::deque<size_t> pending_calls_;
   uint64_t item_stream_max_len_ = 0;
   std::string add_feeds_sha_;
   std::string save_feeds_sha_;

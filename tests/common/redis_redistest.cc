@@ -80,6 +80,41 @@ TEST(RedisClientTest, PipelineKeepsOrderAndErrorsInPlace) {
   EXPECT_EQ(client->Command({}).status().code(), StatusCode::kInvalidArgument);
 }
 
+// Append formats commands without writing them; Flush sends them together, and their replies
+// come back in order. Commands appended to a connection that broke before the Flush owe replies
+// that come back lost, and the client works again afterwards.
+TEST(RedisClientTest, AppendedCommandsLeaveTogetherOnFlush) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  ASSERT_OK_AND_ASSIGN(auto observer, RedisClient::Connect(redis.Url()));
+  ASSERT_OK(client->Append({"INCR", "n"}));
+  ASSERT_OK(client->Append({"INCR", "n"}));
+  ASSERT_OK(client->Append({"HSET", "n", "f", "v"}));  // wrong type: an error reply in place
+  EXPECT_EQ(client->pending_replies(), 3u);
+  ASSERT_OK_AND_ASSIGN(RedisReply before, observer->Command({"EXISTS", "n"}));
+  EXPECT_EQ(before.integer, 0);  // nothing was written yet
+  ASSERT_OK(client->Flush());
+  ASSERT_OK_AND_ASSIGN(RedisReply first, client->Receive());
+  EXPECT_EQ(first.integer, 1);
+  ASSERT_OK_AND_ASSIGN(RedisReply second, client->Receive());
+  EXPECT_EQ(second.integer, 2);
+  ASSERT_OK_AND_ASSIGN(RedisReply third, client->Receive());
+  EXPECT_TRUE(third.IsError());
+  EXPECT_EQ(client->pending_replies(), 0u);
+
+  ASSERT_OK(client->Append({"INCR", "n"}));
+  ASSERT_OK(client->Append({"INCR", "n"}));
+  ASSERT_OK(redis.Restart());
+  // The write may still reach the dead socket's buffer: then the reads fail instead.
+  (void)client->Flush();
+  EXPECT_EQ(client->Receive().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(client->Receive().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(client->pending_replies(), 0u);
+  ASSERT_OK_AND_ASSIGN(RedisReply after, client->Command({"INCR", "n"}));
+  EXPECT_EQ(after.integer, 3);  // the restarted server kept its data; the lost INCRs never ran
+}
+
 TEST(RedisClientTest, ReconnectsAfterAServerRestart) {
   RedisServer redis;
   ASSERT_OK(redis.Start());

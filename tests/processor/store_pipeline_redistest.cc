@@ -188,8 +188,30 @@ TEST_F(StorePipelineTest, BrokenConnectionFailsEveryPendingCall) {
   EXPECT_EQ(again.new_items, 4u);
 }
 
+// A processor killed between an item's HSETNX and the script that records it leaves the JSON in
+// the hash with no order entry: the item is not stored yet (no order entry, no stream entry), and
+// the next call that offers the key records it once, keeping the JSON written first.
+TEST_F(StorePipelineTest, JsonLeftWithoutItsOrderEntryIsRecordedByTheNextCall) {
+  std::vector<StoredItem> items = Items(8, 3);
+  ASSERT_OK(raw_->Command({"HSETNX", "fc:items:8", items[1].key, "{\"left\":1}"}).status());
+  items.push_back({items[0].key, "{\"duplicate\":1}", kBaseMs});
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult result, store_->StoreItems(8, items));
+  EXPECT_EQ(result.new_items, 3u);
+  EXPECT_EQ(result.total_items, 3u);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:8:order"}), 3);
+  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 3);
+  ASSERT_OK_AND_ASSIGN(RedisReply left, raw_->Command({"HGET", "fc:items:8", items[1].key}));
+  EXPECT_EQ(left.str, "{\"left\":1}");
+  ASSERT_OK_AND_ASSIGN(RedisReply first, raw_->Command({"HGET", "fc:items:8", items[0].key}));
+  EXPECT_EQ(first.str, items[0].json);
+  ASSERT_OK_AND_ASSIGN(result, store_->StoreItems(8, items));
+  EXPECT_EQ(result.new_items, 0u);
+  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 3);
+}
+
 // The server forgets its scripts (a restart, SCRIPT FLUSH) while calls are in flight: those calls
-// fail without storing anything, and later ones load the script again.
+// fail without recording any item (their JSON may be in the hash already, but no key is in the
+// order set), later ones load the script again, and repeating a failed call records its items.
 TEST_F(StorePipelineTest, ForgottenScriptFailsPendingCallsThenRecovers) {
   ASSERT_OK_AND_ASSIGN(StoreItemsResult first, store_->StoreItems(1, Items(1, 2)));
   EXPECT_EQ(first.new_items, 2u);
@@ -202,8 +224,8 @@ TEST_F(StorePipelineTest, ForgottenScriptFailsPendingCallsThenRecovers) {
   EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
   ASSERT_OK_AND_ASSIGN(StoreItemsResult fourth, store_->ReceiveStoreItems());
   EXPECT_EQ(fourth.new_items, 2u);
-  EXPECT_EQ(Integer({"EXISTS", "fc:items:2"}), 0);
-  EXPECT_EQ(Integer({"EXISTS", "fc:items:3"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:2:order"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", "fc:items:3:order"}), 0);
 
   ASSERT_OK_AND_ASSIGN(StoreItemsResult second, store_->StoreItems(2, Items(2, 2)));
   EXPECT_EQ(second.new_items, 2u);
