@@ -99,7 +99,7 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   run->add_option("--processors", options.processors,
-                  "Processor processes (default: max(1, cores - 1))")
+                  "Processor processes (default: max(2, cores - 1))")
       ->envname("FEEDCRAWL_PROCESSORS")
       ->check(CLI::Range(1, 1024));
   run->add_option("--concurrency", options.concurrency, "Concurrent transfers per fetcher")

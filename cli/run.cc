@@ -223,7 +223,7 @@ int Run::Finish(Ending ending, const Status& failure) {
 
 int DefaultProcessorCount() {
   unsigned cores = std::thread::hardware_concurrency();
-  return cores > 1 ? static_cast<int>(cores) - 1 : 1;
+  return cores > 3 ? static_cast<int>(cores) - 1 : 2;
 }
 
 int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) {

@@ -21,7 +21,7 @@ struct RunOptions {
   std::string feeds_file;          // empty: crawl what is registered
   bool once = false;
   int fetchers = 1;
-  int processors = 0;              // 0: max(1, cores - 1)
+  int processors = 0;              // 0: max(2, cores - 1)
   int concurrency = 256;
   int host_concurrency = 2;
   int host_interval_ms = 250;
@@ -44,7 +44,9 @@ struct RunOptions {
 // return 128 + the signal (130 for Ctrl-C).
 int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err);
 
-// max(1, cores - 1): one core is left for the fetchers and the coordinator.
+// max(2, cores - 1): one core is left for the fetchers and the coordinator, but never fewer
+// than two processors, so that one parses while Redis stores the other's items
+// (docs/PERFORMANCE.md, "Curves").
 int DefaultProcessorCount();
 
 }  // namespace feedcrawl::cli
