@@ -661,15 +661,9 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   // not copied here: each command is formatted straight from the item into the connection's
   // buffer, and the call is written out in one go.
   size_t appended = 0;
-  auto fail = [this, &appended](Status s) {
-    // The commands appended so far took reply slots: read them off (as lost) so that the next
-    // reply is the next call's.
-    for (; appended > 0; --appended) (void)redis_->Receive();
-    return s;
-  };
   for (const StoredItem& item : items) {
     if (Status s = redis_->Append({"HSETNX", items_key, item.key, item.json}); !s.ok()) {
-      return fail(s);
+      return DropAppended(appended, s);
     }
     ++appended;
   }
@@ -688,11 +682,18 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
     times[i] = std::to_string(items[i].time_ms);
     argv.insert(argv.end(), {items[i].key, times[i]});
   }
-  if (Status s = redis_->Append(argv); !s.ok()) return fail(s);
+  if (Status s = redis_->Append(argv); !s.ok()) return DropAppended(appended, s);
   ++appended;
-  if (Status s = redis_->Flush(); !s.ok()) return fail(s);
+  if (Status s = redis_->Flush(); !s.ok()) return DropAppended(appended, s);
   pending_calls_.push_back(appended);
   return Status::Ok();
+}
+
+Status Store::DropAppended(size_t appended, Status failure) {
+  // Each command appended took a reply slot, which the failure left lost: read them off so that
+  // the next reply is the next call's, and the failed call took none.
+  for (; appended > 0; --appended) (void)redis_->Receive();
+  return failure;
 }
 
 StatusOr<StoreItemsResult> Store::ReceiveStoreItems() {
@@ -738,13 +739,9 @@ Status Store::SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& it
   argv.reserve(2 + items.size());
   argv.insert(argv.end(), {"ZMSCORE", order_key});
   for (const auto& item : items) argv.push_back(item.key);
-  if (Status s = redis_->Send(argv); !s.ok()) return s;
-  // The count goes as a second command: a failed Send of it leaves the first reply pending, and
-  // ReceiveKnownItems then reports the pair lost.
-  if (Status s = redis_->Send({"ZCARD", order_key}); !s.ok()) {
-    (void)redis_->Receive();
-    return s;
-  }
+  if (Status s = redis_->Append(argv); !s.ok()) return s;
+  if (Status s = redis_->Append({"ZCARD", order_key}); !s.ok()) return DropAppended(1, s);
+  if (Status s = redis_->Flush(); !s.ok()) return DropAppended(2, s);
   pending_calls_.push_back(2);
   return Status::Ok();
 }

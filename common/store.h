@@ -271,6 +271,9 @@ class Store {
   // Appends one feed's part of the save script's arguments: id, next_due_ms, the counter and
   // field counts, the counters (run saves), the fields to write.
   void AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv) const;
+  // After a failed Append or Flush: reads off the `appended` replies the failure left lost, so
+  // that the failed call takes no reply slot, and returns `failure`.
+  Status DropAppended(size_t appended, Status failure);
   // Loads a script once and keeps its SHA1 in *sha.
   Status LoadScript(const char* body, std::string* sha);
   // Runs a Lua script by its SHA1, loading it on first use and again after the server forgot it
