@@ -210,6 +210,7 @@ class Store {
   // pending (they fail with Internal).
   Status SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& items);
   StatusOr<StoreItemsResult> ReceiveStoreItems();
+  // Item and known-items calls sent and not yet received.
   size_t pending_store_items() const;
   // Which of the items' keys the feed has stored (ZMSCORE and ZCARD on P items:<id>:order, which
   // the item script writes with the hash), so that a feed that changed by a few items sends

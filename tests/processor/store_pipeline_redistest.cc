@@ -238,5 +238,25 @@ TEST_F(StorePipelineTest, ForgottenScriptFailsPendingCallsThenRecovers) {
   EXPECT_EQ(fifth.new_items, 2u);
 }
 
+// A call whose item writes fail (here the item hash is of the wrong type) while the server has
+// also forgotten the script reports the write's error, and still makes the next call load the
+// script again: that call stores its items in one go.
+TEST_F(StorePipelineTest, AFailedWriteDoesNotHideAForgottenScript) {
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult first, store_->StoreItems(1, Items(1, 2)));
+  EXPECT_EQ(first.new_items, 2u);
+  ASSERT_OK(raw_->Command({"SET", "fc:items:9", "not a hash"}).status());
+  ASSERT_OK(raw_->Command({"SCRIPT", "FLUSH"}).status());
+  ASSERT_OK(store_->SendStoreItems(9, Items(9, 2)));
+  StatusOr<StoreItemsResult> failed = store_->ReceiveStoreItems();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().ToString().find("WRONGTYPE"), std::string::npos)
+      << failed.status().ToString();
+  ASSERT_OK(raw_->Command({"DEL", "fc:items:9"}).status());
+  ASSERT_OK(store_->SendStoreItems(9, Items(9, 2)));
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored, store_->ReceiveStoreItems());
+  EXPECT_EQ(stored.new_items, 2u);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:9:order"}), 2);
+}
+
 }  // namespace
 }  // namespace feedcrawl
