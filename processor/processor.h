@@ -66,6 +66,7 @@ class Processor {
  private:
   void SayHello();
   void SendHeartbeat();
+  void DrainControl();  // handles every message queued on the control socket
   void HandleControl(const WireMessage& message);
   void HandleResult(const WireMessage& message);
   StatusOr<StoreItemsResult> StoreWithRetry(uint64_t feed_id, const std::vector<StoredItem>& items);
@@ -113,6 +114,7 @@ class Processor {
   uint64_t coordinator_epoch_ = 0;
   int64_t last_heard_ms_ = 0;
   int64_t next_heartbeat_ms_ = 0;
+  int64_t next_control_read_ms_ = 0;
   uint64_t processed_ = 0;
   uint64_t errors_ = 0;
   uint64_t bad_messages_ = 0;
