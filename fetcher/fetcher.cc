@@ -115,7 +115,7 @@ struct Fetcher::Loop {
     for (FetchCompletion& done : http->Collect()) pending.push_back(std::move(done));
     HandOffResults();
     if (!stopping) {
-      GrantCredit();
+      GrantCredit(now);
       CheckSilence(now);
     }
     SendHeartbeatIfDue(now);
@@ -170,7 +170,7 @@ struct Fetcher::Loop {
     // A Hello starts over: the coordinator forgets earlier credit, so the next Credit
     // offers every free slot again.
     outstanding_credit = 0;
-    GrantCredit();
+    GrantCredit(Now(), /*at_once=*/true);
   }
 
  private:
@@ -323,20 +323,29 @@ struct Fetcher::Loop {
     return done.result.outcome() == v1::OUTCOME_OK;
   }
 
-  // Offers the coordinator every slot that is neither busy nor already offered.
-  void GrantCredit() {
+  // Offers the coordinator every slot that is neither busy nor already offered. Fewer than a
+  // batch (concurrency / 16) wait for more, credit_delay_ms at most, unless `at_once`.
+  void GrantCredit(int64_t now, bool at_once = false) {
     const uint32_t committed = Held() + outstanding_credit;
-    if (committed >= o.concurrency) return;
+    if (committed >= o.concurrency) {
+      credit_free_since_ms.reset();
+      return;
+    }
     const uint32_t slots = o.concurrency - committed;
+    if (!credit_free_since_ms) credit_free_since_ms = now;
+    const uint32_t batch = std::max<uint32_t>(1, o.concurrency / 16);
+    if (!at_once && slots < batch && now < *credit_free_since_ms + o.credit_delay_ms) return;
     v1::Envelope envelope;
     envelope.mutable_credit()->set_slots(slots);
     Status s = SendControl(std::move(envelope));
     if (!s.ok()) {
       if (!s.IsWouldBlock()) spdlog::warn("could not send Credit: {}", s.ToString());
-      return;  // offered again next turn
+      credit_free_since_ms = now;  // offered again after credit_delay_ms, not in a busy loop
+      return;
     }
     outstanding_credit += slots;
     f.credits_granted_ += slots;
+    credit_free_since_ms.reset();
   }
 
   void SendHeartbeatIfDue(int64_t now) {
@@ -362,6 +371,9 @@ struct Fetcher::Loop {
     if (!pending.empty()) timeout = std::min<int64_t>(timeout, kPendingRetryMs);
     if (stopping) timeout = std::min(timeout, drain_deadline_ms - now);
     if (!stopping) timeout = std::min(timeout, next_silence_hello_ms - now);
+    if (!stopping && credit_free_since_ms) {
+      timeout = std::min(timeout, *credit_free_since_ms + o.credit_delay_ms - now);
+    }
     // Sends since the last drain may have consumed the socket's edge-triggered wake-up, so ask
     // directly whether a message is already waiting.
     if (control->CanRecv()) timeout = 0;
@@ -392,6 +404,7 @@ struct Fetcher::Loop {
   std::deque<FetchCompletion> pending;  // finished, body or report not yet taken by a socket
   std::vector<uint64_t> refused_after_stop;
   uint32_t outstanding_credit = 0;  // offered to the coordinator and not yet used
+  std::optional<int64_t> credit_free_since_ms;  // free slots not offered yet, since when
   std::optional<uint64_t> coordinator_epoch;
   std::string hostname;
   bool stopping = false;

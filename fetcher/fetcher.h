@@ -32,6 +32,10 @@ struct FetcherOptions {
   uint32_t concurrency = 256;                             // transfer slots
   int heartbeat_ms = 1000;
   int drain_ms = 10'000;  // how long a stop waits for transfers in flight
+  // Freed slots are offered to the coordinator in batches of concurrency / 16, or once the
+  // first of them has waited this long: one Credit per freed slot cost both ends a message,
+  // and the coordinator a dispatch with its store round trip, for every job.
+  int credit_delay_ms = 5;
   // Results queued inside ZeroMQ beyond the `concurrency` held by the loop. Small on purpose:
   // every queued result may carry a body of up to max_body_bytes.
   int results_send_hwm = 16;

@@ -253,6 +253,36 @@ TEST_F(FetcherTest, JobGivesTwoFrameResultThenOneCredit) {
   EXPECT_EQ(credit->credit().slots(), 1u);
 }
 
+TEST_F(FetcherTest, FreedSlotsAreOfferedInBatches) {
+  FetcherOptions options = Options();
+  options.concurrency = 32;            // a batch is two slots
+  options.credit_delay_ms = 600'000;   // a lone freed slot waits for company
+  Start(options);
+  ASSERT_EQ(Handshake(), 32u);
+  SendJob(1, "/feed.xml");
+  ASSERT_TRUE(NextResult().has_value());
+  EXPECT_FALSE(Expect(v1::Envelope::kCredit, 300).has_value()) << "one slot offered alone";
+  SendJob(2, "/feed.xml");
+  ASSERT_TRUE(NextResult().has_value());
+  auto credit = Expect(v1::Envelope::kCredit);
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->credit().slots(), 2u);
+}
+
+TEST_F(FetcherTest, ALoneFreedSlotIsOfferedAfterTheDelay) {
+  FetcherOptions options = Options();
+  options.concurrency = 32;
+  options.credit_delay_ms = 50;
+  Start(options);
+  ASSERT_EQ(Handshake(), 32u);
+  SendJob(1, "/feed.xml");
+  ASSERT_TRUE(NextResult().has_value());
+  auto credit = Expect(v1::Envelope::kCredit);
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->credit().slots(), 1u);
+  EXPECT_EQ(fetcher_->Stats().credits_granted, 33u);
+}
+
 TEST_F(FetcherTest, BoundResultsSocketServesEveryProcessorThatConnects) {
   // The direct data plane: the fetcher binds, two processors connect and share the results.
   testing::TempDir dir;
