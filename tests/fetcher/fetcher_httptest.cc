@@ -280,7 +280,8 @@ TEST_F(FetcherTest, ALoneFreedSlotIsOfferedAfterTheDelay) {
   auto credit = Expect(v1::Envelope::kCredit);
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->credit().slots(), 1u);
-  EXPECT_EQ(fetcher_->Stats().credits_granted, 33u);
+  // The counter moves once the Credit is sent, a moment after it can be read here.
+  EXPECT_TRUE(WaitFor([&] { return fetcher_->Stats().credits_granted == 33u; }));
 }
 
 TEST_F(FetcherTest, BoundResultsSocketServesEveryProcessorThatConnects) {
