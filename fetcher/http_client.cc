@@ -1,14 +1,22 @@
 #include "fetcher/http_client.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -300,9 +308,11 @@ class CurlHttpClient final : public HttpClient {
   ~CurlHttpClient() override {
     AbortAll();
     for (CURL* easy : pool_) curl_easy_cleanup(easy);
-    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);  // may still call OnSocket
     // The share goes last: easy handles must have let go of it first.
     if (share_ != nullptr) curl_share_cleanup(share_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
   }
 
   Status Init() {
@@ -310,6 +320,20 @@ class CurlHttpClient final : public HttpClient {
     share_ = curl_share_init();
     if (multi_ == nullptr || share_ == nullptr)
       return Status::Internal("cannot create libcurl handles");
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+      return Status::Internal(std::string("cannot create the transfers' event descriptors: ") +
+                              std::strerror(errno));
+    }
+    // libcurl's socket interface: it names the sockets to watch and when its next timeout is
+    // due, and is told which socket is ready. The alternative (curl_multi_poll, then
+    // curl_multi_perform) visits every transfer on every wake-up and polls each one's socket
+    // again, so its cost grows with the transfers in flight rather than with the ones ready.
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlHttpClient::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     // The multi handle already shares connections between its transfers; the share adds TLS
     // sessions, so a repeat visit to an HTTPS host skips the full handshake. (No DNS cache: see
     // Configure.)
@@ -324,18 +348,24 @@ class CurlHttpClient final : public HttpClient {
 
   Status Wait(std::initializer_list<int> extra_fds, int timeout_ms) override {
     if (!failed_starts_.empty()) return Status::Ok();  // something is ready already
-    curl_waitfd extra[4] = {};
-    unsigned count = 0;
-    for (int fd : extra_fds) {
-      if (fd < 0 || count == std::size(extra)) continue;
-      extra[count].fd = fd;
-      extra[count].events = CURL_WAIT_POLLIN;
-      ++count;
+    int64_t timeout = std::max(timeout_ms, 0);
+    if (timer_deadline_ms_) {
+      timeout = std::min(timeout, std::max<int64_t>(*timer_deadline_ms_ - SteadyMs(), 0));
     }
-    const CURLMcode code = curl_multi_poll(multi_, count > 0 ? extra : nullptr, count,
-                                           std::max(timeout_ms, 0), nullptr);
-    if (code != CURLM_OK) {
-      return Status::Internal(std::string("curl_multi_poll: ") + curl_multi_strerror(code));
+    pollfd fds[2 + 4] = {{epoll_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    nfds_t count = 2;
+    for (int fd : extra_fds) {
+      if (fd < 0 || count == std::size(fds)) continue;
+      fds[count++] = {fd, POLLIN, 0};
+    }
+    if (poll(fds, count, static_cast<int>(timeout)) < 0) {
+      if (errno == EINTR) return Status::Ok();
+      return Status::Internal(std::string("poll: ") + std::strerror(errno));
+    }
+    sockets_ready_ = fds[0].revents != 0;
+    if (fds[1].revents != 0) {
+      uint64_t wakeups = 0;
+      (void)!read(wake_fd_, &wakeups, sizeof(wakeups));
     }
     return Status::Ok();
   }
@@ -344,9 +374,23 @@ class CurlHttpClient final : public HttpClient {
     std::vector<FetchCompletion> done = std::move(failed_starts_);
     failed_starts_.clear();
     int running = 0;
-    const CURLMcode performed = curl_multi_perform(multi_, &running);
-    if (performed != CURLM_OK) {
-      spdlog::warn("curl_multi_perform: {}", curl_multi_strerror(performed));
+    // The sockets epoll found ready, then libcurl's timeout if it is due (connects, timeouts,
+    // transfers just added).
+    epoll_event events[64];
+    while (sockets_ready_) {
+      const int n = epoll_wait(epoll_fd_, events, static_cast<int>(std::size(events)), 0);
+      for (int i = 0; i < n; ++i) {
+        int mask = 0;
+        if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+        if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+        if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+        Act(events[i].data.fd, mask, running);
+      }
+      sockets_ready_ = n == static_cast<int>(std::size(events));
+    }
+    if (timer_deadline_ms_ && SteadyMs() >= *timer_deadline_ms_) {
+      timer_deadline_ms_.reset();  // OnTimer sets the next one
+      Act(CURL_SOCKET_TIMEOUT, 0, running);
     }
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
@@ -377,7 +421,10 @@ class CurlHttpClient final : public HttpClient {
     return done;
   }
 
-  void Wakeup() override { curl_multi_wakeup(multi_); }
+  void Wakeup() override {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
 
   size_t active() const override { return transfers_.size() + failed_starts_.size(); }
 
@@ -395,6 +442,53 @@ class CurlHttpClient final : public HttpClient {
   }
 
  private:
+  static int64_t SteadyMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void Act(curl_socket_t socket, int mask, int& running) {
+    const CURLMcode code = curl_multi_socket_action(multi_, socket, mask, &running);
+    if (code != CURLM_OK) {
+      spdlog::warn("curl_multi_socket_action: {}", curl_multi_strerror(code));
+    }
+  }
+
+  // libcurl names a socket to watch (for reading, writing or both) or to forget. A socket it
+  // has named before carries a non-null pointer (curl_multi_assign).
+  static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self_pointer,
+                      void* known) {
+    auto* self = static_cast<CurlHttpClient*>(self_pointer);
+    if (what == CURL_POLL_REMOVE) {
+      // libcurl forgets a socket before closing it; if it is closed already, so is its entry.
+      (void)epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);
+      return 0;
+    }
+    epoll_event event{};
+    event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    event.data.fd = socket;
+    if (epoll_ctl(self->epoll_fd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, socket, &event) != 0 &&
+        epoll_ctl(self->epoll_fd_, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, socket, &event) != 0) {
+      // libcurl fails every transfer of the multi handle, each with its error: none is lost.
+      spdlog::error("cannot watch a transfer's socket: {}", std::strerror(errno));
+      return -1;
+    }
+    if (!known) curl_multi_assign(self->multi_, socket, self);
+    return 0;
+  }
+
+  // libcurl's next timeout: -1 removes it, 0 asks for one at once.
+  static int OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_pointer) {
+    auto* self = static_cast<CurlHttpClient*>(self_pointer);
+    if (timeout_ms < 0) {
+      self->timer_deadline_ms_.reset();
+    } else {
+      self->timer_deadline_ms_ = SteadyMs() + timeout_ms;
+    }
+    return 0;
+  }
+
   void StartTransfer(const v1::FetchJob& job, bool http1_only) {
     auto transfer = std::make_unique<Transfer>();
     transfer->job = job;
@@ -589,6 +683,10 @@ class CurlHttpClient final : public HttpClient {
   const Clock& clock_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;
+  int epoll_fd_ = -1;  // the sockets libcurl asked to watch
+  int wake_fd_ = -1;   // an eventfd, for Wakeup()
+  bool sockets_ready_ = true;                 // the last Wait saw a socket ready (or none ran)
+  std::optional<int64_t> timer_deadline_ms_;  // libcurl's next timeout, steady clock
   std::vector<CURL*> pool_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   std::vector<FetchCompletion> failed_starts_;

@@ -1,6 +1,9 @@
 // The libcurl client against a real HTTP server on 127.0.0.1: every outcome a feed fetch can end
 // in, and the headers that travel with it.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <functional>
 #include <set>
@@ -280,6 +283,29 @@ TEST_F(HttpClientTest, ConnectionIsKeptForTheHostsNextJobUnlessTheJobWasItsLast)
   EXPECT_EQ(server_.connections(), 1u);
   EXPECT_EQ(Fetch("/feed.xml").result.outcome(), v1::OUTCOME_OK);
   EXPECT_EQ(server_.connections(), 2u) << "the job marked last of its host left its connection open";
+}
+
+// Wait ends early for Wakeup() and for a readable extra descriptor (the fetcher passes its
+// ZeroMQ sockets'), not only for transfers.
+TEST_F(HttpClientTest, WaitEndsOnWakeupAndOnAnExtraDescriptor) {
+  using Clock = std::chrono::steady_clock;
+  constexpr int kLongMs = 20'000;
+  const auto waited_ms = [](Clock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+  };
+  client_->Wakeup();
+  Clock::time_point start = Clock::now();
+  ASSERT_TRUE(client_->Wait({}, kLongMs).ok());
+  EXPECT_LT(waited_ms(start), kLongMs / 2);
+
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  start = Clock::now();
+  ASSERT_TRUE(client_->Wait({fds[0]}, kLongMs).ok());
+  EXPECT_LT(waited_ms(start), kLongMs / 2);
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST_F(HttpClientTest, AbortAllReturnsUnfinishedJobs) {
