@@ -466,7 +466,8 @@ class CurlHttpClient final : public HttpClient {
       return 0;
     }
     epoll_event event{};
-    event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    event.events = (what & CURL_POLL_IN) ? EPOLLIN : 0u;
+    if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
     event.data.fd = socket;
     if (epoll_ctl(self->epoll_fd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, socket, &event) != 0 &&
         epoll_ctl(self->epoll_fd_, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, socket, &event) != 0) {
