@@ -1,13 +1,18 @@
 // Processor::Process against a real redis-server: a feed stored before sends only its new items'
 // JSON (it first asks which keys the store has), and the counts in its report are the store's.
+// Processor::Run with real ZeroMQ sockets: a busy processor still hears the coordinator.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/messages.h"
 #include "common/store.h"
+#include "common/wire.h"
 #include "processor/processor.h"
 #include "proto/feedcrawl.pb.h"
 #include "tests/support/redis_server.h"
@@ -173,6 +178,76 @@ TEST_F(ProcessorStoreTest, AServerThatCannotAnswerStillGetsEveryItem) {
     if (fields[i].str == "count") refusals = fields[i + 1].integer;
   }
   EXPECT_EQ(refusals, 1);
+}
+
+// While results keep coming, the processor reads its control socket only now and then; a
+// coordinator that restarted (a heartbeat with a new epoch) must still get a Hello at once, not
+// once the results run out. The test plays the coordinator (ROUTER) and a fetcher (PUSH), and
+// queues far more results than the processor gets through before the restart.
+TEST_F(ProcessorStoreTest, ARestartedCoordinatorIsGreetedWhileResultsKeepComing) {
+  constexpr int kResults = 3000;
+  WireContext context;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Socket> coordinator,
+                       Socket::Create(context, SocketKind::kRouter));
+  ASSERT_OK(coordinator->Bind("tcp://127.0.0.1:*"));
+  SocketOptions queue;
+  queue.send_hwm = kResults;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Socket> fetcher,
+                       Socket::Create(context, SocketKind::kPush, queue));
+  ASSERT_OK(fetcher->Bind("tcp://127.0.0.1:*"));
+  ProcessorOptions options;
+  options.control_endpoint = coordinator->LastEndpoint();
+  options.results_endpoints = {fetcher->LastEndpoint()};
+  options.worker_id = "busy";
+  options.heartbeat_ms = 600'000;  // no heartbeat or silence check of its own during the test
+  options.recv_hwm = kResults;     // the whole backlog sits in the processor's queue
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, Store::Open(redis_.Url()));
+  Processor processor(options, std::move(store), SystemClock::Instance());
+  ASSERT_OK(processor.Start());
+  Status run_status;
+  std::thread runner([&] { run_status = processor.Run(); });
+
+  // Next message from the processor; nullopt after 20 s.
+  const auto next = [&]() -> std::optional<std::pair<std::string, v1::Envelope>> {
+    for (int turn = 0; turn < 400; ++turn) {
+      StatusOr<std::optional<WireMessage>> message = coordinator->TryRecv();
+      if (message.ok() && message->has_value()) {
+        StatusOr<v1::Envelope> envelope = DecodeEnvelope((*message)->frames.at(0));
+        if (envelope.ok()) return std::make_pair((*message)->peer, *envelope);
+      }
+      (void)PollReadable({coordinator.get()}, 50);
+    }
+    return std::nullopt;
+  };
+  const auto heartbeat = [&](const std::string& peer, uint64_t epoch) {
+    v1::Envelope envelope;
+    envelope.mutable_heartbeat()->set_coordinator_epoch(epoch);
+    return coordinator->Send(WireMessage{peer, {EncodeEnvelope(envelope)}}, false);
+  };
+  auto hello = next();
+  ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
+  const std::string peer = hello->first;
+  ASSERT_OK(heartbeat(peer, 1));
+  const std::string body = Rss(1, 1);
+  for (uint64_t feed_id = 1; feed_id <= kResults; ++feed_id) {
+    v1::Envelope envelope;
+    *envelope.mutable_result() = Result(feed_id, body, "");
+    ASSERT_OK(fetcher->Send(WireMessage{"", {EncodeEnvelope(envelope), body}}, false));
+  }
+  int reports = 0;
+  int reports_before_hello = -1;
+  while (auto message = next()) {
+    if (message->second.has_report() && ++reports == 100) ASSERT_OK(heartbeat(peer, 2));
+    if (message->second.has_hello()) reports_before_hello = reports;
+    if (reports == kResults) break;
+  }
+  processor.Stop();
+  runner.join();
+  EXPECT_OK(run_status);
+  EXPECT_EQ(reports, kResults);
+  ASSERT_GE(reports_before_hello, 100) << "no Hello for the restarted coordinator while results were queued";
+  // Sent while ~2,900 results were still queued: the Hello comes long before they run out.
+  EXPECT_LT(reports_before_hello, kResults / 2);
 }
 
 }  // namespace
