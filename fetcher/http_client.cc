@@ -373,7 +373,6 @@ class CurlHttpClient final : public HttpClient {
   std::vector<FetchCompletion> Collect() override {
     std::vector<FetchCompletion> done = std::move(failed_starts_);
     failed_starts_.clear();
-    int running = 0;
     // The sockets epoll found ready, then libcurl's timeout if it is due (connects, timeouts,
     // transfers just added).
     epoll_event events[64];
@@ -384,13 +383,13 @@ class CurlHttpClient final : public HttpClient {
         if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
         if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
         if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
-        Act(events[i].data.fd, mask, running);
+        Act(events[i].data.fd, mask);
       }
       sockets_ready_ = n == static_cast<int>(std::size(events));
     }
     if (timer_deadline_ms_ && SteadyMs() >= *timer_deadline_ms_) {
       timer_deadline_ms_.reset();  // OnTimer sets the next one
-      Act(CURL_SOCKET_TIMEOUT, 0, running);
+      Act(CURL_SOCKET_TIMEOUT, 0);
     }
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
@@ -448,7 +447,10 @@ class CurlHttpClient final : public HttpClient {
         .count();
   }
 
-  void Act(curl_socket_t socket, int mask, int& running) {
+  // Lets libcurl work on a ready socket (or its due timeout); finished transfers are read from
+  // curl_multi_info_read, so the running count it returns is not needed.
+  void Act(curl_socket_t socket, int mask) {
+    int running = 0;
     const CURLMcode code = curl_multi_socket_action(multi_, socket, mask, &running);
     if (code != CURLM_OK) {
       spdlog::warn("curl_multi_socket_action: {}", curl_multi_strerror(code));

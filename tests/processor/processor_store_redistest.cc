@@ -245,7 +245,8 @@ TEST_F(ProcessorStoreTest, ARestartedCoordinatorIsGreetedWhileResultsKeepComing)
   runner.join();
   EXPECT_OK(run_status);
   EXPECT_EQ(reports, kResults);
-  ASSERT_GE(reports_before_hello, 100) << "no Hello for the restarted coordinator while results were queued";
+  ASSERT_GE(reports_before_hello, 100)
+      << "no Hello for the restarted coordinator while results were queued";
   // Sent while ~2,900 results were still queued: the Hello comes long before they run out.
   EXPECT_LT(reports_before_hello, kResults / 2);
 }
