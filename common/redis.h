@@ -72,6 +72,8 @@ class RedisClient {
   // command into the connection's buffer and takes its reply slot without writing anything;
   // Flush writes every appended command out. A failed Append took no slot; a failed Flush
   // breaks the connection, and every reply owed (the appended commands' too) comes back lost.
+  // Receive writes out what was appended first. The client formats commands itself, into a
+  // buffer it keeps; hiredis only reads the replies.
   Status Append(const std::vector<std::string_view>& argv);
   Status Flush();
   StatusOr<RedisReply> Receive();
@@ -87,6 +89,7 @@ class RedisClient {
   RedisAddress address_;
   int timeout_ms_;
   void* context_ = nullptr;  // redisContext*
+  std::string unsent_;       // appended commands not yet written, as RESP
   size_t pending_ = 0;       // replies of Send still to read from this connection
   size_t lost_ = 0;          // replies of Send that went with a broken connection
 };

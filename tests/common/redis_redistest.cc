@@ -115,6 +115,56 @@ TEST(RedisClientTest, AppendedCommandsLeaveTogetherOnFlush) {
   EXPECT_EQ(after.integer, 3);  // the restarted server kept its data; the lost INCRs never ran
 }
 
+// Receive writes out what was appended and not yet flushed: a reply can only come for a command
+// that went out.
+TEST(RedisClientTest, ReceiveSendsWhatWasAppended) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url(), 2000));
+  ASSERT_OK(client->Append({"SET", "k", std::string(1 << 20, 'v')}));
+  ASSERT_OK(client->Append({"STRLEN", "k"}));
+  ASSERT_OK_AND_ASSIGN(RedisReply set, client->Receive());
+  EXPECT_EQ(set.str, "OK");
+  ASSERT_OK_AND_ASSIGN(RedisReply length, client->Receive());
+  EXPECT_EQ(length.integer, 1 << 20);
+}
+
+// A server that stops reading (stalled, or a peer that is not Redis) cannot hold a Flush longer
+// than the client's timeout: the write fails as Unavailable, the appended commands' replies come
+// back lost, and nothing of the half-written call is sent on a new connection.
+TEST(RedisClientTest, AFlushToAServerThatStopsReadingTimesOut) {
+  testing::TempDir dir;
+  const std::string path = dir.File("stalled.sock");
+  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  int connection = -1;
+  // It answers the handshake's PING, then reads nothing more.
+  std::thread server([listener, &connection] {
+    connection = ::accept(listener, nullptr, nullptr);
+    char request[256];
+    if (connection >= 0 && ::read(connection, request, sizeof(request)) > 0) {
+      (void)!::write(connection, "+PONG\r\n", 7);
+    }
+  });
+  StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect("unix://" + path, 300);
+  server.join();
+  ASSERT_OK(client.status());
+  ASSERT_OK((*client)->Append({"SET", "k", std::string(64 << 20, 'x')}));
+  Status flushed = (*client)->Flush();
+  EXPECT_EQ(flushed.code(), StatusCode::kUnavailable);
+  EXPECT_NE(flushed.message().find("timed out"), std::string::npos) << flushed.ToString();
+  EXPECT_EQ((*client)->pending_replies(), 1u);
+  EXPECT_EQ((*client)->Receive().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*client)->pending_replies(), 0u);
+  ::close(connection);
+  ::close(listener);
+}
+
 TEST(RedisClientTest, ReconnectsAfterAServerRestart) {
   RedisServer redis;
   ASSERT_OK(redis.Start());
