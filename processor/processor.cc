@@ -26,6 +26,11 @@ constexpr int64_t kReportSendMs = 1000;
 // answers to its heartbeats (one a second by default): often enough that a restarted
 // coordinator is noticed at once.
 constexpr int64_t kControlReadMs = 10;
+// Reports leave in bursts: ZeroMQ wakes its I/O thread once for messages sent back to back, and
+// the coordinator's I/O thread reads them in one go, where each report sent alone cost a wake-up
+// at both ends (an eventfd write and read, a poll, epoll changes). A report waits at most this
+// long (ProcessorOptions::report_hold_ms), and none waits while the processor is idle.
+constexpr size_t kReportBatch = 32;
 // Asking which items are stored costs a round trip and its wake-ups, ~36 µs of processor CPU
 // (measured with 30,000 feeds of one 2 KB item, each of them new), and saves a few µs per known
 // item: it pays from a few items on, not for a feed of one or two.
@@ -182,6 +187,9 @@ Status Processor::Run() {
       DrainControl();
       next_control_read_ms_ = now + kControlReadMs;
     }
+    if (!held_reports_.empty() && now - held_since_ms_ >= options_.report_hold_ms) {
+      SendHeldReports();
+    }
     // One result per turn keeps heartbeats flowing while a backlog is worked through. A queued
     // result is taken without polling: ZeroMQ hands it over without a system call, where a
     // poll makes several (one per socket, then the poll itself).
@@ -191,6 +199,7 @@ Status Processor::Run() {
       continue;
     }
     CompletePending(0);  // no more work at hand: finish what Redis is storing
+    SendHeldReports();
     // Reports held back for a store reply are not left waiting on an idle socket.
     const int timeout =
         pending_.empty()
@@ -201,6 +210,7 @@ Status Processor::Run() {
     if (std::find(ready->begin(), ready->end(), 0) != ready->end()) DrainControl();
   }
   CompletePending(0);
+  SendHeldReports();
   (void)store_->DeleteWorker("processor", options_.worker_id);
   return Status::Ok();
 }
@@ -258,14 +268,24 @@ void Processor::HandleResult(const WireMessage& message) {
 void Processor::SendReport(v1::JobReport& report) {
   v1::Envelope out;
   *out.mutable_report() = std::move(report);
-  const WireMessage message_out{"", {EncodeEnvelope(out)}};
-  Status s = control_->Send(message_out, /*dont_wait=*/true);
-  const int64_t give_up = clock_.MonotonicMs() + kReportSendMs;
-  while (s.IsWouldBlock() && !stop_ && clock_.MonotonicMs() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    s = control_->Send(message_out, /*dont_wait=*/true);
+  if (held_reports_.empty()) held_since_ms_ = clock_.MonotonicMs();
+  const uint64_t job_id = out.report().job_id();
+  held_reports_.push_back({job_id, EncodeEnvelope(std::move(out))});
+  if (held_reports_.size() >= kReportBatch) SendHeldReports();
+}
+
+void Processor::SendHeldReports() {
+  for (HeldReport& report : held_reports_) {
+    const WireMessage message_out{"", {std::move(report.envelope)}};
+    Status s = control_->Send(message_out, /*dont_wait=*/true);
+    const int64_t give_up = clock_.MonotonicMs() + kReportSendMs;
+    while (s.IsWouldBlock() && !stop_ && clock_.MonotonicMs() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      s = control_->Send(message_out, /*dont_wait=*/true);
+    }
+    if (!s.ok()) spdlog::warn("report for job {} not sent: {}", report.job_id, s.ToString());
   }
-  if (!s.ok()) spdlog::warn("report for job {} not sent: {}", out.report().job_id(), s.ToString());
+  held_reports_.clear();
 }
 
 Status Processor::SendNext(PendingStore& job) {

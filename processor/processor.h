@@ -41,6 +41,9 @@ struct ProcessorOptions {
   // Results whose items may be on their way into Redis at once (1: wait for each before the
   // next). Their reports are sent as the store confirms them.
   int store_pipeline_depth = 8;
+  // How long a report may be held so that reports leave in bursts (32 at most); none is held
+  // while the processor is idle.
+  int64_t report_hold_ms = 5;
   MetricsSnapshot* metrics = nullptr;  // when set, receives this processor's numbers
   WireSecurity security;               // CURVE client of the coordinator when enabled
 };
@@ -102,7 +105,10 @@ class Processor {
   // Stores synchronously (with retries) and reports; false when the store stayed unavailable.
   bool StoreAndReport(PendingStore& job);
   static void SetStored(feedcrawl::v1::JobReport& report, const StoreItemsResult& stored);
+  // Holds the report; held reports go out together (SendHeldReports) once there are
+  // kReportBatch of them, once the oldest has waited report_hold_ms, or when no result is at hand.
   void SendReport(feedcrawl::v1::JobReport& report);
+  void SendHeldReports();
 
   ProcessorOptions options_;
   std::unique_ptr<Store> store_;
@@ -121,6 +127,12 @@ class Processor {
   uint64_t items_known_ = 0;  // parsed items found stored already, whose JSON was not sent
   bool ask_known_ = true;     // false once the store answered the question with an error
   std::deque<PendingStore> pending_;  // sent to the store, oldest first
+  struct HeldReport {
+    uint64_t job_id = 0;
+    std::string envelope;  // encoded
+  };
+  std::vector<HeldReport> held_reports_;   // oldest first
+  int64_t held_since_ms_ = 0;              // when the oldest held report was made
 };
 
 // Flag parsing, logging and signal handling around Processor; the body of main().

@@ -1,10 +1,12 @@
 // Processor::Process against a real redis-server: a feed stored before sends only its new items'
 // JSON (it first asks which keys the store has), and the counts in its report are the store's.
-// Processor::Run with real ZeroMQ sockets: a busy processor still hears the coordinator.
+// Processor::Run with real ZeroMQ sockets: a busy processor still hears the coordinator, and its
+// reports, held to leave in bursts, all arrive, at once when it is idle.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -184,71 +186,154 @@ TEST_F(ProcessorStoreTest, AServerThatCannotAnswerStillGetsEveryItem) {
 // coordinator that restarted (a heartbeat with a new epoch) must still get a Hello at once, not
 // once the results run out. The test plays the coordinator (ROUTER) and a fetcher (PUSH), and
 // queues far more results than the processor gets through before the restart.
-TEST_F(ProcessorStoreTest, ARestartedCoordinatorIsGreetedWhileResultsKeepComing) {
-  constexpr int kResults = 3000;
-  WireContext context;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Socket> coordinator,
-                       Socket::Create(context, SocketKind::kRouter));
-  ASSERT_OK(coordinator->Bind("tcp://127.0.0.1:*"));
-  SocketOptions queue;
-  queue.send_hwm = kResults;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Socket> fetcher,
-                       Socket::Create(context, SocketKind::kPush, queue));
-  ASSERT_OK(fetcher->Bind("tcp://127.0.0.1:*"));
-  ProcessorOptions options;
-  options.control_endpoint = coordinator->LastEndpoint();
-  options.results_endpoints = {fetcher->LastEndpoint()};
-  options.worker_id = "busy";
-  options.heartbeat_ms = 600'000;  // no heartbeat or silence check of its own during the test
-  options.recv_hwm = kResults;     // the whole backlog sits in the processor's queue
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, Store::Open(redis_.Url()));
-  Processor processor(options, std::move(store), SystemClock::Instance());
-  ASSERT_OK(processor.Start());
-  Status run_status;
-  std::thread runner([&] { run_status = processor.Run(); });
-
+// A processor running in its own thread between a fake coordinator (a ROUTER socket, as the
+// coordinator's control socket is) and a fake fetcher (a PUSH socket holding the results).
+class LiveProcessor {
+ public:
+  LiveProcessor(const RedisServer& redis, int queued_results, ProcessorOptions options) {
+    EXPECT_OK(Init(redis, queued_results, std::move(options)));
+  }
+  ~LiveProcessor() {
+    if (processor_) processor_->Stop();
+    if (runner_.joinable()) runner_.join();
+  }
+  Status Init(const RedisServer& redis, int queued_results, ProcessorOptions options) {
+    auto coordinator = Socket::Create(context_, SocketKind::kRouter);
+    if (!coordinator.ok()) return coordinator.status();
+    coordinator_ = std::move(*coordinator);
+    if (Status s = coordinator_->Bind("tcp://127.0.0.1:*"); !s.ok()) return s;
+    SocketOptions queue;
+    queue.send_hwm = queued_results;
+    auto fetcher = Socket::Create(context_, SocketKind::kPush, queue);
+    if (!fetcher.ok()) return fetcher.status();
+    fetcher_ = std::move(*fetcher);
+    if (Status s = fetcher_->Bind("tcp://127.0.0.1:*"); !s.ok()) return s;
+    options.control_endpoint = coordinator_->LastEndpoint();
+    options.results_endpoints = {fetcher_->LastEndpoint()};
+    options.worker_id = "live";
+    options.heartbeat_ms = 600'000;  // no heartbeat or silence check of its own during a test
+    auto store = Store::Open(redis.Url());
+    if (!store.ok()) return store.status();
+    processor_ = std::make_unique<Processor>(options, std::move(*store), SystemClock::Instance());
+    if (Status s = processor_->Start(); !s.ok()) return s;
+    runner_ = std::thread([this] { run_status_ = processor_->Run(); });
+    return Status::Ok();
+  }
   // Next message from the processor; nullopt after 20 s.
-  const auto next = [&]() -> std::optional<std::pair<std::string, v1::Envelope>> {
+  std::optional<std::pair<std::string, v1::Envelope>> Next() {
     for (int turn = 0; turn < 400; ++turn) {
-      StatusOr<std::optional<WireMessage>> message = coordinator->TryRecv();
+      StatusOr<std::optional<WireMessage>> message = coordinator_->TryRecv();
       if (message.ok() && message->has_value()) {
         StatusOr<v1::Envelope> envelope = DecodeEnvelope((*message)->frames.at(0));
         if (envelope.ok()) return std::make_pair((*message)->peer, *envelope);
       }
-      (void)PollReadable({coordinator.get()}, 50);
+      (void)PollReadable({coordinator_.get()}, 50);
     }
     return std::nullopt;
-  };
-  const auto heartbeat = [&](const std::string& peer, uint64_t epoch) {
+  }
+  Status Heartbeat(const std::string& peer, uint64_t epoch) {
     v1::Envelope envelope;
     envelope.mutable_heartbeat()->set_coordinator_epoch(epoch);
-    return coordinator->Send(WireMessage{peer, {EncodeEnvelope(envelope)}}, false);
-  };
-  auto hello = next();
+    return coordinator_->Send(WireMessage{peer, {EncodeEnvelope(envelope)}}, false);
+  }
+  // Queues the results of feeds first..last, each a one-item RSS document.
+  Status QueueResults(uint64_t first, uint64_t last) {
+    const std::string body = Rss(1, 1);
+    for (uint64_t feed_id = first; feed_id <= last; ++feed_id) {
+      v1::Envelope envelope;
+      *envelope.mutable_result() = Result(feed_id, body, "");
+      if (Status s = fetcher_->Send(WireMessage{"", {EncodeEnvelope(envelope), body}}, false);
+          !s.ok()) {
+        return s;
+      }
+    }
+    return Status::Ok();
+  }
+  Status Finish() {
+    processor_->Stop();
+    runner_.join();
+    return run_status_;
+  }
+
+ private:
+  WireContext context_;
+  std::unique_ptr<Socket> coordinator_;
+  std::unique_ptr<Socket> fetcher_;
+  std::unique_ptr<Processor> processor_;
+  std::thread runner_;
+  Status run_status_;
+};
+
+TEST_F(ProcessorStoreTest, ARestartedCoordinatorIsGreetedWhileResultsKeepComing) {
+  constexpr int kResults = 3000;
+  ProcessorOptions options;
+  options.recv_hwm = kResults;  // the whole backlog sits in the processor's queue
+  LiveProcessor live(redis_, kResults, options);
+  auto hello = live.Next();
   ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
   const std::string peer = hello->first;
-  ASSERT_OK(heartbeat(peer, 1));
-  const std::string body = Rss(1, 1);
-  for (uint64_t feed_id = 1; feed_id <= kResults; ++feed_id) {
-    v1::Envelope envelope;
-    *envelope.mutable_result() = Result(feed_id, body, "");
-    ASSERT_OK(fetcher->Send(WireMessage{"", {EncodeEnvelope(envelope), body}}, false));
-  }
+  ASSERT_OK(live.Heartbeat(peer, 1));
+  ASSERT_OK(live.QueueResults(1, kResults));
   int reports = 0;
   int reports_before_hello = -1;
-  while (auto message = next()) {
-    if (message->second.has_report() && ++reports == 100) ASSERT_OK(heartbeat(peer, 2));
+  while (auto message = live.Next()) {
+    if (message->second.has_report() && ++reports == 100) ASSERT_OK(live.Heartbeat(peer, 2));
     if (message->second.has_hello()) reports_before_hello = reports;
     if (reports == kResults) break;
   }
-  processor.Stop();
-  runner.join();
-  EXPECT_OK(run_status);
+  EXPECT_OK(live.Finish());
   EXPECT_EQ(reports, kResults);
   ASSERT_GE(reports_before_hello, 100)
       << "no Hello for the restarted coordinator while results were queued";
   // Sent while ~2,900 results were still queued: the Hello comes long before they run out.
   EXPECT_LT(reports_before_hello, kResults / 2);
+}
+
+// Reports are held to leave in bursts, but never while the processor has nothing else to do:
+// with a hold far longer than the test, a lone result's report still comes at once.
+TEST_F(ProcessorStoreTest, AnIdleProcessorSendsItsReportAtOnce) {
+  ProcessorOptions options;
+  options.report_hold_ms = 600'000;
+  LiveProcessor live(redis_, 1, options);
+  auto hello = live.Next();
+  ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
+  ASSERT_OK(live.QueueResults(7, 7));
+  auto report = live.Next();
+  while (report.has_value() && !report->second.has_report()) report = live.Next();  // heartbeats
+  ASSERT_TRUE(report.has_value()) << "the report was held while the processor was idle";
+  EXPECT_EQ(report->second.report().feed_id(), 7u);
+  EXPECT_EQ(report->second.report().new_items(), 1u);
+  EXPECT_OK(live.Finish());
+}
+
+// A backlog's reports leave in batches (full ones, then the rest once the queue is empty), and
+// every job is reported exactly once.
+TEST_F(ProcessorStoreTest, EveryReportOfABacklogArrivesOnce) {
+  constexpr int kResults = 1000;
+  ProcessorOptions options;
+  options.recv_hwm = kResults;
+  options.report_hold_ms = 600'000;  // only a full batch or an idle processor sends them
+  LiveProcessor live(redis_, kResults, options);
+  auto hello = live.Next();
+  ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
+  ASSERT_OK(live.QueueResults(1, kResults));
+  std::vector<int> reported(kResults + 1, 0);
+  int reports = 0;
+  while (reports < kResults) {
+    auto message = live.Next();
+    ASSERT_TRUE(message.has_value()) << reports << " reports, then silence";
+    if (!message->second.has_report()) continue;
+    const uint64_t feed_id = message->second.report().feed_id();
+    ASSERT_GE(feed_id, 1u);
+    ASSERT_LE(feed_id, static_cast<uint64_t>(kResults));
+    ++reported[feed_id];
+    ++reports;
+  }
+  EXPECT_OK(live.Finish());
+  for (int feed_id = 1; feed_id <= kResults; ++feed_id) {
+    EXPECT_EQ(reported[feed_id], 1) << "feed " << feed_id;
+  }
+  EXPECT_EQ(Integer({"HLEN", "fc:items:500"}), 1);
 }
 
 }  // namespace
