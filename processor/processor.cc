@@ -389,6 +389,9 @@ void Processor::CompletePending(size_t keep) {
 }
 
 bool Processor::StoreAndReport(PendingStore& job) {
+  // The store may hold this call for up to store_retry_ms: the jobs already stored are reported
+  // first, before their leases run out.
+  SendHeldReports();
   WriteJson(job);
   auto stored = StoreWithRetry(job.report.feed_id(), job.items);
   if (!stored.ok()) {
