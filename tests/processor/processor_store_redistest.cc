@@ -306,6 +306,40 @@ TEST_F(ProcessorStoreTest, AnIdleProcessorSendsItsReportAtOnce) {
   EXPECT_OK(live.Finish());
 }
 
+// A store that fails holds the processor in its retries (up to store_retry_ms, 30 s here): the
+// reports it held for jobs already stored go out first, before their leases could run out.
+TEST_F(ProcessorStoreTest, StoredJobsAreReportedBeforeAFailingStoreIsRetried) {
+  constexpr int kResults = 21;  // fewer than a full batch of reports
+  ProcessorOptions options;
+  options.recv_hwm = kResults;
+  options.report_hold_ms = 600'000;  // only an idle processor, or the store's failure, sends them
+  // The last feed's items cannot be stored: its items key holds a string.
+  ASSERT_OK(raw_->Command({"SET", "fc:items:" + std::to_string(kResults), "not a hash"}));
+  LiveProcessor live(redis_, kResults, options);
+  auto hello = live.Next();
+  ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
+  // Writes wait while every result is queued, so that the processor is never idle before the
+  // failure (an idle processor sends what it holds anyway).
+  ASSERT_OK(raw_->Command({"CLIENT", "PAUSE", "1000", "WRITE"}));
+  ASSERT_OK(live.QueueResults(1, kResults));
+  const auto failed_from = std::chrono::steady_clock::now();
+  std::vector<int> reported(kResults + 1, 0);
+  for (int reports = 0; reports < kResults - 1;) {
+    auto message = live.Next();
+    ASSERT_TRUE(message.has_value()) << reports << " reports, then silence";
+    if (!message->second.has_report()) continue;
+    ++reported[message->second.report().feed_id()];
+    ++reports;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - failed_from, std::chrono::seconds(15))
+      << "the reports waited for the store's retries";
+  for (int feed_id = 1; feed_id < kResults; ++feed_id) {
+    EXPECT_EQ(reported[feed_id], 1) << "feed " << feed_id;
+  }
+  EXPECT_EQ(reported[kResults], 0);  // its store is still being retried
+  EXPECT_OK(live.Finish());
+}
+
 // A backlog's reports leave in batches (full ones, then the rest once the queue is empty), and
 // every job is reported exactly once.
 TEST_F(ProcessorStoreTest, EveryReportOfABacklogArrivesOnce) {
