@@ -182,42 +182,17 @@ TEST_F(ProcessorStoreTest, AServerThatCannotAnswerStillGetsEveryItem) {
   EXPECT_EQ(refusals, 1);
 }
 
-// While results keep coming, the processor reads its control socket only now and then; a
-// coordinator that restarted (a heartbeat with a new epoch) must still get a Hello at once, not
-// once the results run out. The test plays the coordinator (ROUTER) and a fetcher (PUSH), and
-// queues far more results than the processor gets through before the restart.
 // A processor running in its own thread between a fake coordinator (a ROUTER socket, as the
 // coordinator's control socket is) and a fake fetcher (a PUSH socket holding the results).
 class LiveProcessor {
  public:
-  LiveProcessor(const RedisServer& redis, int queued_results, ProcessorOptions options) {
-    EXPECT_OK(Init(redis, queued_results, std::move(options)));
-  }
+  LiveProcessor(const RedisServer& redis, int queued_results, ProcessorOptions options)
+      : started_(Init(redis, queued_results, std::move(options))) {}
+  // Whether the sockets and the processor started; check it before anything else.
+  const Status& started() const { return started_; }
   ~LiveProcessor() {
     if (processor_) processor_->Stop();
     if (runner_.joinable()) runner_.join();
-  }
-  Status Init(const RedisServer& redis, int queued_results, ProcessorOptions options) {
-    auto coordinator = Socket::Create(context_, SocketKind::kRouter);
-    if (!coordinator.ok()) return coordinator.status();
-    coordinator_ = std::move(*coordinator);
-    if (Status s = coordinator_->Bind("tcp://127.0.0.1:*"); !s.ok()) return s;
-    SocketOptions queue;
-    queue.send_hwm = queued_results;
-    auto fetcher = Socket::Create(context_, SocketKind::kPush, queue);
-    if (!fetcher.ok()) return fetcher.status();
-    fetcher_ = std::move(*fetcher);
-    if (Status s = fetcher_->Bind("tcp://127.0.0.1:*"); !s.ok()) return s;
-    options.control_endpoint = coordinator_->LastEndpoint();
-    options.results_endpoints = {fetcher_->LastEndpoint()};
-    options.worker_id = "live";
-    options.heartbeat_ms = 600'000;  // no heartbeat or silence check of its own during a test
-    auto store = Store::Open(redis.Url());
-    if (!store.ok()) return store.status();
-    processor_ = std::make_unique<Processor>(options, std::move(*store), SystemClock::Instance());
-    if (Status s = processor_->Start(); !s.ok()) return s;
-    runner_ = std::thread([this] { run_status_ = processor_->Run(); });
-    return Status::Ok();
   }
   // Next message from the processor; nullopt after 20 s.
   std::optional<std::pair<std::string, v1::Envelope>> Next() {
@@ -256,19 +231,48 @@ class LiveProcessor {
   }
 
  private:
+  Status Init(const RedisServer& redis, int queued_results, ProcessorOptions options) {
+    auto coordinator = Socket::Create(context_, SocketKind::kRouter);
+    if (!coordinator.ok()) return coordinator.status();
+    coordinator_ = std::move(*coordinator);
+    if (Status s = coordinator_->Bind("tcp://127.0.0.1:*"); !s.ok()) return s;
+    SocketOptions queue;
+    queue.send_hwm = queued_results;
+    auto fetcher = Socket::Create(context_, SocketKind::kPush, queue);
+    if (!fetcher.ok()) return fetcher.status();
+    fetcher_ = std::move(*fetcher);
+    if (Status s = fetcher_->Bind("tcp://127.0.0.1:*"); !s.ok()) return s;
+    options.control_endpoint = coordinator_->LastEndpoint();
+    options.results_endpoints = {fetcher_->LastEndpoint()};
+    options.worker_id = "live";
+    options.heartbeat_ms = 600'000;  // no heartbeat or silence check of its own during a test
+    auto store = Store::Open(redis.Url());
+    if (!store.ok()) return store.status();
+    processor_ = std::make_unique<Processor>(options, std::move(*store), SystemClock::Instance());
+    if (Status s = processor_->Start(); !s.ok()) return s;
+    runner_ = std::thread([this] { run_status_ = processor_->Run(); });
+    return Status::Ok();
+  }
+  // Declared first: Init (run when started_ is initialized, after every other member) uses them.
   WireContext context_;
   std::unique_ptr<Socket> coordinator_;
   std::unique_ptr<Socket> fetcher_;
   std::unique_ptr<Processor> processor_;
   std::thread runner_;
   Status run_status_;
+  Status started_;
 };
 
+// While results keep coming, the processor reads its control socket only now and then; a
+// coordinator that restarted (a heartbeat with a new epoch) must still get a Hello at once, not
+// once the results run out. The test plays the coordinator (ROUTER) and a fetcher (PUSH), and
+// queues far more results than the processor gets through before the restart.
 TEST_F(ProcessorStoreTest, ARestartedCoordinatorIsGreetedWhileResultsKeepComing) {
   constexpr int kResults = 3000;
   ProcessorOptions options;
   options.recv_hwm = kResults;  // the whole backlog sits in the processor's queue
   LiveProcessor live(redis_, kResults, options);
+  ASSERT_OK(live.started());
   auto hello = live.Next();
   ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
   const std::string peer = hello->first;
@@ -295,6 +299,7 @@ TEST_F(ProcessorStoreTest, AnIdleProcessorSendsItsReportAtOnce) {
   ProcessorOptions options;
   options.report_hold_ms = 600'000;
   LiveProcessor live(redis_, 1, options);
+  ASSERT_OK(live.started());
   auto hello = live.Next();
   ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
   ASSERT_OK(live.QueueResults(7, 7));
@@ -316,6 +321,7 @@ TEST_F(ProcessorStoreTest, StoredJobsAreReportedBeforeAFailingStoreIsRetried) {
   // The last feed's items cannot be stored: its items key holds a string.
   ASSERT_OK(raw_->Command({"SET", "fc:items:" + std::to_string(kResults), "not a hash"}));
   LiveProcessor live(redis_, kResults, options);
+  ASSERT_OK(live.started());
   auto hello = live.Next();
   ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
   // Writes wait while every result is queued, so that the processor is never idle before the
@@ -348,6 +354,7 @@ TEST_F(ProcessorStoreTest, EveryReportOfABacklogArrivesOnce) {
   options.recv_hwm = kResults;
   options.report_hold_ms = 600'000;  // only a full batch or an idle processor sends them
   LiveProcessor live(redis_, kResults, options);
+  ASSERT_OK(live.started());
   auto hello = live.Next();
   ASSERT_TRUE(hello.has_value() && hello->second.has_hello());
   ASSERT_OK(live.QueueResults(1, kResults));
