@@ -1,5 +1,8 @@
 #include "common/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace feedcrawl {
 
 namespace {
@@ -23,6 +26,12 @@ const char* CodeName(StatusCode code) {
 std::string Status::ToString() const {
   if (ok()) return "OK";
   return std::string(CodeName(code_)) + ": " + message_;
+}
+
+void DieOnValueOfError(const Status& status) {
+  std::fprintf(stderr, "feedcrawl: the value of an error was asked for: %s\n",
+               status.ToString().c_str());
+  std::abort();
 }
 
 }  // namespace feedcrawl

@@ -3,7 +3,6 @@
 // library and turned into a Status here. Both types are cheap to move and not thread-safe.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
@@ -52,19 +51,34 @@ class Status {
   std::string message_;
 };
 
-// Holds either a value or a non-ok Status. Accessing the value of an error is a programming
-// error and asserts.
+// Ends the process with `status` on stderr: the value of an error was asked for.
+[[noreturn]] void DieOnValueOfError(const Status& status);
+
+// Holds either a value or a non-ok Status. Built from an OK status (which carries no value) it
+// holds an Internal error instead. Asking for the value of an error is a programming error and
+// ends the process in every build, rather than reading a value that is not there.
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
-  StatusOr(T value) : value_(std::move(value)) {}                                  // NOLINT
+  StatusOr(Status status)  // NOLINT
+      : status_(status.ok() ? Status::Internal("StatusOr built from an OK status")
+                            : std::move(status)) {}
+  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T& value() & { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  const T& value() const& {
+    if (!ok()) DieOnValueOfError(status_);
+    return *value_;
+  }
+  T& value() & {
+    if (!ok()) DieOnValueOfError(status_);
+    return *value_;
+  }
+  T&& value() && {
+    if (!ok()) DieOnValueOfError(status_);
+    return std::move(*value_);
+  }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   T&& operator*() && { return std::move(*this).value(); }

@@ -717,15 +717,14 @@ std::vector<Status> Coordinator::SaveFeedsThroughOutage(const std::vector<FeedSa
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStoreOutageMs);
   int64_t backoff_ms = 50;
   while (true) {
-    StatusOr<std::vector<FeedSaveResult>> results = Status::Ok();
-    if (todo.size() == saves.size()) {
-      results = store_->SaveFeeds(saves);
-    } else {
+    auto save_todo = [&]() {
+      if (todo.size() == saves.size()) return store_->SaveFeeds(saves);
       std::vector<FeedSave> subset;
       subset.reserve(todo.size());
       for (size_t i : todo) subset.push_back(saves[i]);
-      results = store_->SaveFeeds(subset);
-    }
+      return store_->SaveFeeds(subset);
+    };
+    StatusOr<std::vector<FeedSaveResult>> results = save_todo();
     Status failure;
     if (!results.ok()) {
       failure = results.status();

@@ -60,6 +60,23 @@ TEST(StatusOrTest, HoldsAnError) {
   EXPECT_EQ(v.status().message(), "redis down");
 }
 
+TEST(StatusOrTest, BuiltFromAnOkStatusItHoldsAnInternalError) {
+  // An OK status carries no value: the StatusOr must not pass for one.
+  StatusOr<std::string> v = Status::Ok();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(v.status().message(), "StatusOr built from an OK status");
+}
+
+TEST(StatusOrDeathTest, AskingForTheValueOfAnErrorEndsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  StatusOr<std::string> v = Status::NotFound("feed 7");
+  EXPECT_DEATH((void)v.value(), "the value of an error was asked for: NOT_FOUND: feed 7");
+  EXPECT_DEATH((void)*v, "NOT_FOUND: feed 7");
+  EXPECT_DEATH((void)v->size(), "NOT_FOUND: feed 7");
+  EXPECT_DEATH((void)std::move(v).value(), "NOT_FOUND: feed 7");
+}
+
 TEST(StatusOrTest, MovesMoveOnlyValues) {
   StatusOr<std::unique_ptr<int>> v = std::make_unique<int>(42);
   ASSERT_TRUE(v.ok());
