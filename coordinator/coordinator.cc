@@ -716,14 +716,14 @@ std::vector<Status> Coordinator::SaveFeedsThroughOutage(const std::vector<FeedSa
   for (size_t i = 0; i < saves.size(); ++i) todo[i] = i;
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStoreOutageMs);
   int64_t backoff_ms = 50;
+  auto save_todo = [&]() {
+    if (todo.size() == saves.size()) return store_->SaveFeeds(saves);
+    std::vector<FeedSave> subset;
+    subset.reserve(todo.size());
+    for (size_t i : todo) subset.push_back(saves[i]);
+    return store_->SaveFeeds(subset);
+  };
   while (true) {
-    auto save_todo = [&]() {
-      if (todo.size() == saves.size()) return store_->SaveFeeds(saves);
-      std::vector<FeedSave> subset;
-      subset.reserve(todo.size());
-      for (size_t i : todo) subset.push_back(saves[i]);
-      return store_->SaveFeeds(subset);
-    };
     StatusOr<std::vector<FeedSaveResult>> results = save_todo();
     Status failure;
     if (!results.ok()) {
