@@ -1,0 +1,207 @@
+// scripts/bench and scripts/bench-compare, run small against the real nginx and redis-server
+// they start for themselves: the benchmark crawls exactly, prints every figure its docs name,
+// and stops everything it started; the comparison alternates its two variants, summarises them,
+// and fails when a run fails. Figures are never asserted here, only that they are reported.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_env.h"
+
+namespace feedcrawl {
+namespace {
+
+using testing::ExitStatus;
+using testing::ReadFile;
+using testing::Subprocess;
+using testing::SubprocessOptions;
+using testing::TempDir;
+
+constexpr int kTimeoutMs = 300'000;
+
+std::string BuildDir() {
+  const std::string bin = FEEDCRAWL_BIN_DIR;
+  return bin.substr(0, bin.rfind('/'));
+}
+
+std::string OrEmpty(const StatusOr<std::string>& text) { return text.ok() ? *text : ""; }
+
+// The names in `dir`, without "." and "..".
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* entry = readdir(d)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(d);
+  return names;
+}
+
+struct Finished {
+  ExitStatus exit;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs scripts/<script> to its end. Its temporary files, and so its servers' working folders
+// and configuration, go under `tmp`.
+Finished RunScript(const std::string& script, std::vector<std::string> args, const TempDir& tmp) {
+  SubprocessOptions options;
+  options.capture_stdout = true;
+  options.stderr_path = tmp.File(script + ".stderr");
+  options.env = {{"FEEDCRAWL_BUILD_DIR", BuildDir()}, {"TMPDIR", tmp.path()}};
+  args.insert(args.begin(), std::string(FEEDCRAWL_SOURCE_DIR) + "/scripts/" + script);
+  Finished finished;
+  auto child = Subprocess::Start("bash", args, options);
+  EXPECT_OK(child.status());
+  if (!child.ok()) return finished;
+  auto out = (*child)->ReadAll(kTimeoutMs);
+  EXPECT_TRUE(out.ok()) << script << " did not finish: " << out.status().ToString();
+  if (out.ok()) finished.out = *out;
+  auto exit = (*child)->Wait(kTimeoutMs);
+  EXPECT_OK(exit.status());
+  if (exit.ok()) finished.exit = *exit;
+  finished.err = OrEmpty(ReadFile(options.stderr_path));
+  return finished;
+}
+
+// Processes whose command line or working folder lies under `dir`: nginx names its prefix and
+// configuration there, redis-server works in its folder there.
+std::vector<std::string> ProcessesUnder(const std::string& dir) {
+  std::vector<std::string> found;
+  for (const std::string& pid : Entries("/proc")) {
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = OrEmpty(ReadFile("/proc/" + pid + "/cmdline"));
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    char cwd[4096];
+    const ssize_t n = readlink(("/proc/" + pid + "/cwd").c_str(), cwd, sizeof(cwd) - 1);
+    const std::string where = n > 0 ? std::string(cwd, static_cast<size_t>(n)) : "";
+    if (cmdline.find(dir) != std::string::npos || where.rfind(dir, 0) == 0) {
+      found.push_back(pid + ": " + cmdline + " (in " + where + ")");
+    }
+  }
+  return found;
+}
+
+nlohmann::json ParseLine(const std::string& text) {
+  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
+  TempDir tmp;
+  Finished run = RunScript("bench", {"--feeds", "60", "--items", "4", "--item-bytes", "300"}, tmp);
+  ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
+  // One JSON line on stdout, and nothing else.
+  ASSERT_EQ(run.out.find('\n'), run.out.size() - 1) << run.out;
+  nlohmann::json result = ParseLine(run.out);
+  ASSERT_TRUE(result.is_object()) << run.out;
+
+  EXPECT_EQ(result["exact"], true);
+  EXPECT_EQ(result["feeds"], 60);
+  EXPECT_EQ(result["items"], 240);
+  EXPECT_EQ(result["verify"]["matched"], 240);
+  EXPECT_EQ(result["verify"]["stored"], 240);
+  EXPECT_EQ(result["second_pass_not_modified"], 60);
+  EXPECT_EQ(result["second_pass_new_items"], 0);
+  EXPECT_EQ(result["third_pass_new_items"], 60);
+  EXPECT_EQ(result["third_pass_verify"]["matched"], 300);  // 240 first, 60 new
+  for (const char* figure : {"seconds", "feeds_per_s", "items_per_s", "mb_per_s",
+                             "second_pass_seconds", "third_pass_seconds"}) {
+    ASSERT_TRUE(result[figure].is_number()) << figure;
+    EXPECT_GT(result[figure].get<double>(), 0) << figure;
+  }
+  for (const char* latency : {"job_latency", "second_pass_job_latency", "third_pass_job_latency"}) {
+    EXPECT_LE(result[latency]["p50_ms"].get<double>(), result[latency]["p99_ms"].get<double>())
+        << latency;
+  }
+  for (const char* role : {"coordinator", "fetcher", "processor", "redis", "nginx"}) {
+    const nlohmann::json& figures = result["roles"][role];
+    ASSERT_TRUE(figures.is_object()) << role;
+    EXPECT_GE(figures["cpu_s"].get<double>(), 0) << role;
+    EXPECT_GT(figures["peak_rss_mb"].get<double>(), 0) << role << ": " << result["roles"].dump();
+  }
+
+  // nginx, redis-server and the crawl are gone, and so is their work folder: only the
+  // script's own stderr is left.
+  EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
+  EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
+}
+
+TEST(BenchScriptTest, CompareAlternatesTheVariantsAndSummarisesThem) {
+  TempDir tmp;
+  const std::string out = tmp.File("runs");
+  Finished run = RunScript("bench-compare",
+                           {"--rounds", "2", "--out", out, "--b-args", "--stream-maxlen 0", "--",
+                            "--feeds", "30", "--items", "3", "--item-bytes", "200"},
+                           tmp);
+  ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
+
+  // Two runs per variant, in the order A B, then B A.
+  const std::string err = run.err;
+  const size_t a1 = err.find("round 1 of 2: A"), b1 = err.find("round 1 of 2: B");
+  const size_t b2 = err.find("round 2 of 2: B"), a2 = err.find("round 2 of 2: A");
+  ASSERT_NE(a2, std::string::npos) << err;
+  EXPECT_LT(a1, b1);
+  EXPECT_LT(b1, b2);
+  EXPECT_LT(b2, a2);
+  for (const char* variant : {"a", "b"}) {
+    ASSERT_OK_AND_ASSIGN(std::string lines, ReadFile(out + "/" + variant + ".jsonl"));
+    std::istringstream in(lines);
+    std::string line;
+    int runs = 0;
+    while (std::getline(in, line)) {
+      nlohmann::json result = ParseLine(line);
+      ASSERT_TRUE(result.is_object()) << line;
+      EXPECT_EQ(result["exact"], true);
+      EXPECT_EQ(result["feeds"], 30);
+      // Only B was given --stream-maxlen 0.
+      if (std::string(variant) == "b") {
+        EXPECT_EQ(result["config"]["stream_maxlen"], 0);
+      } else {
+        EXPECT_TRUE(result["config"]["stream_maxlen"].is_null());
+      }
+      ++runs;
+    }
+    EXPECT_EQ(runs, 2) << variant;
+  }
+  // The summary names each figure once per row, with both variants' runs counted.
+  for (const char* row : {"first pass, s", "feeds/s", "items/s", "third pass, s",
+                          "first pass CPU, redis, s", "first pass CPU, all, s"}) {
+    EXPECT_NE(run.out.find(std::string("\n") + row + " "), std::string::npos) << row << "\n"
+                                                                              << run.out;
+  }
+  EXPECT_NE(run.out.find("of 2"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("exact runs"), std::string::npos) << run.out;
+  ASSERT_OK_AND_ASSIGN(std::string summary, ReadFile(out + "/summary.txt"));
+  EXPECT_EQ(summary, run.out);
+}
+
+TEST(BenchScriptTest, CompareFailsWhenARunFails) {
+  TempDir tmp;
+  const std::string out = tmp.File("runs");
+  Finished run = RunScript("bench-compare",
+                           {"--rounds", "1", "--out", out, "--b-args", "--feeds not-a-number",
+                            "--", "--feeds", "20", "--items", "2", "--item-bytes", "200"},
+                           tmp);
+  EXPECT_FALSE(run.exit.Success()) << run.out;
+  EXPECT_NE(run.err.find("B round 1 failed"), std::string::npos) << run.err;
+  ASSERT_OK_AND_ASSIGN(std::string b_runs, ReadFile(out + "/b.jsonl"));
+  EXPECT_EQ(b_runs, "null\n");
+  // A's run still counts, and the summary says which variant had no exact run.
+  EXPECT_NE(run.out.find("exact runs"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("0 of 1"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace feedcrawl
