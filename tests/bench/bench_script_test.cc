@@ -131,6 +131,12 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
     EXPECT_GE(figures["cpu_s"].get<double>(), 0) << role;
     EXPECT_GT(figures["peak_rss_mb"].get<double>(), 0) << role << ": " << result["roles"].dump();
   }
+  // Each process is counted under its own role, the roles `feedcrawl run` starts included
+  // (right after fork they still bear the cli's name).
+  for (const char* role : {"cli", "coordinator", "fetcher"}) {
+    EXPECT_EQ(result["roles"][role]["processes"], 1) << role << ": " << result["roles"].dump();
+  }
+  EXPECT_GE(result["roles"]["processor"]["processes"].get<int>(), 1);
 
   // nginx, redis-server and the crawl are gone, and so is their work folder: only the
   // script's own stderr is left.
