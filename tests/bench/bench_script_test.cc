@@ -2,14 +2,12 @@
 // they start for themselves: the benchmark crawls exactly, prints every figure its docs name,
 // and stops everything it started; the comparison alternates its two variants, summarises them,
 // and fails when a run fails. Figures are never asserted here, only that they are reported.
-#include <dirent.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,16 +33,14 @@ std::string BuildDir() {
 
 std::string OrEmpty(const StatusOr<std::string>& text) { return text.ok() ? *text : ""; }
 
-// The names in `dir`, without "." and "..".
+// The names in `dir` (none when it cannot be read).
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* entry = readdir(d)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end;
+       it.increment(error)) {
+    names.push_back(it->path().filename().string());
   }
-  closedir(d);
   return names;
 }
 
@@ -84,9 +80,8 @@ std::vector<std::string> ProcessesUnder(const std::string& dir) {
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string cmdline = OrEmpty(ReadFile("/proc/" + pid + "/cmdline"));
     for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-    char cwd[4096];
-    const ssize_t n = readlink(("/proc/" + pid + "/cwd").c_str(), cwd, sizeof(cwd) - 1);
-    const std::string where = n > 0 ? std::string(cwd, static_cast<size_t>(n)) : "";
+    std::error_code error;
+    const std::string where = std::filesystem::read_symlink("/proc/" + pid + "/cwd", error);
     if (cmdline.find(dir) != std::string::npos || where.rfind(dir, 0) == 0) {
       found.push_back(pid + ": " + cmdline + " (in " + where + ")");
     }
