@@ -113,6 +113,21 @@ void RunParseFeedDocs(benchmark::State& state, const Documents& docs) {
       benchmark::Counter::kIsRate);
 }
 
+// A changed feed as a processor reads it when the feed was stored before: keys and dates of
+// every item first, then the newest item (the first) whole, the others being known.
+void RunParseFeedKeysDocs(benchmark::State& state, const Documents& docs) {
+  ParseOptions options = BenchOptions();
+  const std::vector<size_t> newest = {0};
+  for (auto _ : state) {
+    for (const std::string& doc : docs) {
+      FeedDocument document = ParseFeedKeys(doc, options);
+      std::vector<Item> read = document.ReadWhole(newest);
+      benchmark::DoNotOptimize(read);
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * TotalBytes(docs)));
+}
+
 void RunRawPugixml(benchmark::State& state, const std::string& doc) {
   RunRawPugixmlDocs(state, Documents{doc});
 }
@@ -211,6 +226,11 @@ void RegisterDocumentBenchmarks(const std::string& name, const Documents& docs) 
   benchmark::RegisterBenchmark(("BM_ParseFeed_" + name).c_str(),
                                [docs](benchmark::State& state) { RunParseFeedDocs(state, docs); })
       ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark(("BM_ParseFeedKeys_" + name).c_str(),
+                               [docs](benchmark::State& state) {
+                                 RunParseFeedKeysDocs(state, docs);
+                               })
+      ->Unit(benchmark::kMicrosecond);
 }
 
 void RegisterAll() {
@@ -232,6 +252,18 @@ void RegisterAll() {
     GeneratedFeed feed = GenerateFeed(options, index, &document);
     RegisterDocumentBenchmarks("Generated_" + feed.format, Documents{document});
   }
+  // Feeds as scripts/bench serves them: 20 items of ~1.1 KB (~36 KB), the three formats mixed.
+  GenOptions bench_options;
+  bench_options.feeds = 30;
+  bench_options.items_per_feed = 20;
+  bench_options.item_bytes = 1100;
+  Documents bench_feeds;
+  for (size_t index = 0; index < bench_options.feeds; ++index) {
+    std::string document;
+    GenerateFeed(bench_options, index, &document);
+    bench_feeds.push_back(std::move(document));
+  }
+  RegisterDocumentBenchmarks("BenchFeeds", bench_feeds);
 #endif
 }
 

@@ -40,6 +40,8 @@ uint64_t DisambiguationHash(const Item& item, uint64_t round) {
   return h;
 }
 
+bool HasId(const Item& item) { return item.id && !TrimView(*item.id).empty(); }
+
 }  // namespace
 
 uint64_t Fnv1a64(std::string_view data, uint64_t seed) {
@@ -61,11 +63,10 @@ std::string Hex64(uint64_t value) {
   return out;
 }
 
+bool KeyFromIdOrLink(const Item& item) { return HasId(item) || !item.link.empty(); }
+
 std::string ItemKey(const Item& item, std::string_view date_text) {
-  if (item.id) {
-    std::string_view id = TrimView(*item.id);
-    if (!id.empty()) return std::string(id);
-  }
+  if (HasId(item)) return std::string(TrimView(*item.id));
   if (!item.link.empty()) return item.link;
   uint64_t h = Fnv1a64(item.title);
   h = Fnv1a64("\n", h);

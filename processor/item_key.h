@@ -22,6 +22,10 @@ std::string Hex64(uint64_t value);
 // the date as written in the feed, so the key does not depend on date parsing.
 std::string ItemKey(const Item& item, std::string_view date_text);
 
+// Whether ItemKey takes the item's key from its id or its link alone, so that no other field
+// can change it.
+bool KeyFromIdOrLink(const Item& item);
+
 // Makes keys unique within one document, in order: an exact duplicate of an earlier item (every
 // field equal) is dropped; a different item whose key repeats gets "#" + a hash of its link, title
 // and content appended (deterministic, so the same document always yields the same keys).

@@ -1,5 +1,9 @@
 #include "processor/parser.h"
 
+#include <algorithm>
+#include <numeric>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <pugixml.hpp>
@@ -53,45 +57,68 @@ std::string PrepareXml(std::string decoded, size_t* stray) {
   return decoded;
 }
 
-// `text` is parsed in place (it is consumed); `prepare_again` rebuilds it for the rare document
-// that needs repairs, which must start from the unparsed text.
+}  // namespace
+
+// A document's XML tree and the text pugixml parsed in place, which the tree points into: kept
+// for the second step of a two-step read.
+struct XmlTree {
+  std::string text;      // the prepared document
+  std::string repaired;  // the text after repairs, when the prepared one was not well formed
+  pugi::xml_document doc;
+  std::string url;
+  bool netscape_doctype = false;
+
+  XmlReadOptions ReadOptions() const {
+    XmlReadOptions options;
+    options.url = url;
+    options.netscape_doctype = netscape_doctype;
+    return options;
+  }
+};
+
+namespace {
+
+// `text` is parsed in place into `tree` (it is consumed); `prepare_again` rebuilds it for the rare
+// document that needs repairs, which must start from the unparsed text.
 template <typename Prepare>
 void ParseXml(std::string text, Prepare&& prepare_again, const ParseOptions& options,
-              ParsedFeed& out) {
+              bool keys_only, XmlTree& tree, ParsedFeed& out) {
   ParsedFeed problems;
   size_t stray = std::string::npos;
-  text = PrepareXml(std::move(text), &stray);
+  tree.text = PrepareXml(std::move(text), &stray);
   if (stray != std::string::npos) {
     AddProblem(problems, "malformed XML: stray '&' escaped at offset " + std::to_string(stray));
   }
-  if (DeclaresEntities(text)) {
+  if (DeclaresEntities(tree.text)) {
     AddProblem(problems, "DOCTYPE entity declarations ignored, never expanded or loaded");
   }
-  XmlReadOptions read_options;
-  read_options.url = options.url;
-  read_options.netscape_doctype = HasNetscapeDoctype(text);
+  tree.url = options.url;
+  tree.netscape_doctype = HasNetscapeDoctype(tree.text);
 
-  pugi::xml_document doc;
-  std::string parsed_text;  // the buffer of a repaired tree; must outlive `doc`'s use
+  pugi::xml_document& doc = tree.doc;
   pugi::xml_parse_result result =
-      doc.load_buffer_inplace(text.data(), text.size(), kParseFlags, pugi::encoding_utf8);
+      doc.load_buffer_inplace(tree.text.data(), tree.text.size(), kParseFlags, pugi::encoding_utf8);
   if (!result) {
     // Report the first error; the repairs that follow are what made the rest readable.
     std::string first_error = DescribeXmlError(result);
     problems.error = problems.error.empty() ? first_error : first_error + "; " + problems.error;
     problems.bozo = true;
-    text = PrepareXml(prepare_again(), nullptr);
-    parsed_text = text + " ";  // a repair may have cut the pad off the end
-    result = doc.load_buffer_inplace(parsed_text.data(), parsed_text.size(), kParseFlags,
+    std::string fixed = PrepareXml(prepare_again(), nullptr);
+    tree.repaired = fixed + " ";  // a repair may have cut the pad off the end
+    result = doc.load_buffer_inplace(tree.repaired.data(), tree.repaired.size(), kParseFlags,
                                      pugi::encoding_utf8);
-    for (int i = 0; i < kMaxRepairs && !result && RepairAtError(text, result); ++i) {
-      parsed_text = text + " ";  // a repair may have cut the pad off the end
-      result = doc.load_buffer_inplace(parsed_text.data(), parsed_text.size(), kParseFlags,
+    for (int i = 0; i < kMaxRepairs && !result && RepairAtError(fixed, result); ++i) {
+      tree.repaired = fixed + " ";
+      result = doc.load_buffer_inplace(tree.repaired.data(), tree.repaired.size(), kParseFlags,
                                        pugi::encoding_utf8);
     }
+    tree.text.clear();
+    tree.text.shrink_to_fit();
     // What is left is pugixml's partial tree up to the last error: the part that was readable.
   }
   if (HasContentAfterRoot(doc)) AddProblem(problems, "malformed XML: content after the root element");
+  XmlReadOptions read_options = tree.ReadOptions();
+  read_options.keys_only = keys_only;
   ParsedFeed parsed;
   if (!ReadXmlFeed(doc, read_options, parsed)) {
     // Without a root element the XML error is the better explanation.
@@ -106,9 +133,27 @@ void ParseXml(std::string text, Prepare&& prepare_again, const ParseOptions& opt
   out = std::move(parsed);
 }
 
-}  // namespace
+std::vector<Item> ReadItemsWhole(const XmlTree& tree, const std::vector<size_t>& positions) {
+  XmlReadOptions options = tree.ReadOptions();
+  options.only = &positions;
+  ParsedFeed read;
+  ReadXmlFeed(tree.doc, options, read);
+  return std::move(read.items);
+}
 
-ParsedFeed ParseFeed(std::string_view body, const ParseOptions& options) {
+bool KeysRepeat(const std::vector<Item>& items) {
+  std::unordered_set<std::string_view> keys;
+  keys.reserve(items.size() * 2);
+  for (const Item& item : items) {
+    if (!keys.insert(item.key).second) return true;
+  }
+  return false;
+}
+
+// ParseFeed, or with `keep` the first step of a two-step read: items with an id are read only for
+// their key and dates, and the tree is kept in *keep for the second.
+ParsedFeed ParseDocument(std::string_view body, const ParseOptions& options,
+                         std::unique_ptr<XmlTree>* keep) {
   ParsedFeed out;
   std::string encoding = DetectEncoding(body, options.content_type);
   DecodeReport report;
@@ -128,16 +173,55 @@ ParsedFeed ParseFeed(std::string_view body, const ParseOptions& options) {
     return out;
   } else {
     auto prepare_again = [&] { return DecodeToUtf8(body, encoding); };
-    ParseXml(std::move(text), prepare_again, options, out);
+    auto tree = std::make_unique<XmlTree>();
+    ParseXml(std::move(text), prepare_again, options, keep != nullptr, *tree, out);
+    // Only items with an id or a link were read in part; without any, every item is whole.
+    if (keep != nullptr && std::any_of(out.items.begin(), out.items.end(), KeyFromIdOrLink)) {
+      *keep = std::move(tree);
+    }
   }
   if (out.format.empty()) {
     out.items.clear();
+    if (keep != nullptr) keep->reset();
     return out;
+  }
+  if (keep != nullptr && *keep && KeysRepeat(out.items)) {
+    // Which of the repeated keys are exact duplicates, and what the others become, is settled
+    // from every field (DeduplicateKeys).
+    std::vector<size_t> every(out.items.size());
+    std::iota(every.begin(), every.end(), size_t{0});
+    out.items = ReadItemsWhole(**keep, every);
+    keep->reset();
   }
   DeduplicateKeys(out.items);
   std::string decoding_problem = report.Describe(encoding);
   if (!decoding_problem.empty()) AddProblem(out, decoding_problem);
   return out;
+}
+
+}  // namespace
+
+ParsedFeed ParseFeed(std::string_view body, const ParseOptions& options) {
+  return ParseDocument(body, options, nullptr);
+}
+
+FeedDocument::FeedDocument() = default;
+FeedDocument::FeedDocument(FeedDocument&&) noexcept = default;
+FeedDocument& FeedDocument::operator=(FeedDocument&&) noexcept = default;
+FeedDocument::~FeedDocument() = default;
+
+std::vector<Item> FeedDocument::ReadWhole(const std::vector<size_t>& positions) const {
+  if (tree_ != nullptr) return ReadItemsWhole(*tree_, positions);
+  std::vector<Item> items;
+  items.reserve(positions.size());
+  for (size_t position : positions) items.push_back(feed_.items.at(position));
+  return items;
+}
+
+FeedDocument ParseFeedKeys(std::string_view body, const ParseOptions& options) {
+  FeedDocument document;
+  document.feed_ = ParseDocument(body, options, &document.tree_);
+  return document;
 }
 
 }  // namespace feedcrawl

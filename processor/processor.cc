@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -302,18 +303,28 @@ Status Processor::SendNext(PendingStore& job) {
 
 bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
   if (known.known.size() != job.items.size()) return false;  // not an answer: send every item
+  // items runs in parallel with parsed (whole items) or with positions (items still to read).
+  const bool whole = !job.parsed.empty();
   size_t kept = 0;
   for (size_t i = 0; i < job.items.size(); ++i) {
     if (known.known[i]) continue;
     if (kept != i) {
       job.items[kept] = std::move(job.items[i]);
-      job.parsed[kept] = std::move(job.parsed[i]);
+      if (whole) {
+        job.parsed[kept] = std::move(job.parsed[i]);
+      } else {
+        job.positions[kept] = job.positions[i];
+      }
     }
     ++kept;
   }
   items_known_ += job.items.size() - kept;
   job.items.resize(kept);
-  job.parsed.resize(kept);
+  if (whole) {
+    job.parsed.resize(kept);
+  } else {
+    job.positions.resize(kept);
+  }
   if (kept > 0) return false;
   StoreItemsResult nothing_new;
   nothing_new.total_items = known.total_items;
@@ -342,6 +353,19 @@ Processor::KnownAnswer Processor::TakeKnownAnswer(PendingStore& job,
 }
 
 void Processor::WriteJson(PendingStore& job) {
+  if (job.document) {
+    job.parsed = job.document->ReadWhole(job.positions);
+    job.document.reset();
+    job.positions.clear();
+    for (size_t i = 0; i < job.parsed.size() && i < job.items.size(); ++i) {
+      if (job.parsed[i].key == job.items[i].key) continue;
+      // Never expected (the two steps give ParseFeed's keys); the whole item's key is the one
+      // ParseFeed, and so every earlier store of this feed, used.
+      spdlog::error("job {}: item key {} read whole as {}", job.report.job_id(), job.items[i].key,
+                    job.parsed[i].key);
+      job.items[i].key = job.parsed[i].key;
+    }
+  }
   for (size_t i = 0; i < job.parsed.size() && i < job.items.size(); ++i) {
     if (!job.items[i].json.empty()) continue;
     job.items[i].json.reserve(JsonSizeHint(job.parsed[i]));
@@ -446,7 +470,17 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   }
   const std::string& base = result.effective_url().empty() ? result.job().url()
                                                            : result.effective_url();
-  ParsedFeed parsed = ParseFeed(body, ParseOptions{base, result.content_type()});
+  const ParseOptions parse_options{base, result.content_type()};
+  // A feed with a digest had its items stored before: most of them are known, so they are read
+  // for their keys and dates first, and whole only once the store said which it lacks.
+  std::unique_ptr<FeedDocument> document;
+  ParsedFeed whole;
+  if (ask_known_ && !result.job().body_digest().empty()) {
+    document = std::make_unique<FeedDocument>(ParseFeedKeys(body, parse_options));
+  } else {
+    whole = ParseFeed(body, parse_options);
+  }
+  const ParsedFeed& parsed = document ? document->feed() : whole;
   report.set_format(parsed.format);
   report.set_bozo(parsed.bozo);
   if (parsed.format.empty()) {
@@ -461,8 +495,7 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   report.set_body_digest(result.body_digest());
   // A feed with a digest had its items stored before: ask which of them the store has, when
   // there are enough of them for the answer to save more than it costs.
-  if (ask_known_ && !result.job().body_digest().empty() &&
-      parsed.items.size() >= kAskKnownMinItems) {
+  if (document && parsed.items.size() >= kAskKnownMinItems) {
     job.step = PendingStore::Step::kAskKnown;
   }
   job.items.resize(parsed.items.size());
@@ -481,7 +514,13 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   report.set_etag(result.etag());
   report.set_last_modified(result.last_modified());
   if (parsed.bozo) report.set_error(parsed.error);
-  job.parsed = std::move(parsed.items);
+  if (document) {
+    job.positions.resize(parsed.items.size());
+    std::iota(job.positions.begin(), job.positions.end(), size_t{0});
+    job.document = std::move(document);
+  } else {
+    job.parsed = std::move(whole.items);
+  }
   return job;
 }
 

@@ -375,11 +375,17 @@ class Reader {
   void ReadRss(const Element& root);
   void ReadRssChannel(const Element& channel);
   void ReadRssImage(const Element& image);
+  // Whether the next item element, in document order, is read at all (XmlReadOptions::only).
+  bool TakeItem();
   void ReadRssItem(const Element& element);
+  // Reads one RSS item, whole or (key_only) for its key and dates; false, having added nothing,
+  // when key_only and the item has no id.
+  bool ReadRssItemFields(const Element& element, bool key_only);
   void ReadMediaContent(const Element& element, Item& item);
   void ReadMedia(const Element& element, Item& item, std::string& title, std::string& summary);
   void ReadAtomFeed(const Element& root);
   void ReadAtomEntry(const Element& entry, const std::string& feed_author);
+  bool ReadAtomEntryFields(const Element& entry, const std::string& feed_author, bool key_only);
   void ReadAtomLink(const Element& link, std::string* alternate, Item* item);
   std::string AtomPersonName(const Element& person);
   std::string ResolveLink(const Element& element, std::string_view reference) const {
@@ -398,7 +404,17 @@ class Reader {
   std::string root_base_;
   // The link chosen so far is a non-HTML alternate that an HTML one should replace.
   bool alternate_is_fallback_ = false;
+  size_t next_item_ = 0;  // position of the next item element in document order
+  size_t next_only_ = 0;  // first entry of options_.only not yet passed
 };
+
+bool Reader::TakeItem() {
+  const size_t position = next_item_++;
+  if (options_.only == nullptr) return true;
+  const std::vector<size_t>& only = *options_.only;
+  while (next_only_ < only.size() && only[next_only_] < position) ++next_only_;
+  return next_only_ < only.size() && only[next_only_] == position;
+}
 
 template <typename Fn>
 void Reader::ForEachChild(const Element& parent, Fn&& fn) {
@@ -671,6 +687,31 @@ void Reader::ReadMedia(const Element& element, Item& item, std::string& title,
 }
 
 void Reader::ReadRssItem(const Element& element) {
+  if (!TakeItem()) return;
+  if (options_.keys_only && ReadRssItemFields(element, /*key_only=*/true)) return;
+  ReadRssItemFields(element, /*key_only=*/false);
+}
+
+// The children of an RSS item that its id, link and dates come from: what ReadRssItemFields
+// reads when it reads an item for its key.
+bool IsRssKeyOrDate(const Element& child) {
+  switch (child.ns) {
+    case Ns::kNone:
+    case Ns::kRss10:
+    case Ns::kRss090:
+      return child.local == "guid" || child.local == "link" || child.local == "pubDate";
+    case Ns::kDc:
+      return child.local == "date";
+    case Ns::kDcTerms:
+      return child.local == "modified" || child.local == "created" || child.local == "issued";
+    case Ns::kAtom10:
+      return child.local == "link" || child.local == "updated" || child.local == "published";
+    default:
+      return false;
+  }
+}
+
+bool Reader::ReadRssItemFields(const Element& element, bool key_only) {
   Item item;
   DateField published;
   DateField updated;
@@ -683,6 +724,7 @@ void Reader::ReadRssItem(const Element& element) {
     item.id = std::string(Trim(about));
   }
   ForEachChild(element, [&](const Element& child) {
+    if (key_only && !IsRssKeyOrDate(child)) return;
     std::string_view local = child.local;
     switch (child.ns) {
       case Ns::kNone:
@@ -767,6 +809,7 @@ void Reader::ReadRssItem(const Element& element) {
         break;
     }
   });
+  if (key_only && !KeyFromIdOrLink(item)) return false;
   // Media RSS adds to <enclosure>s, after them, without repeating a URL.
   std::string media_title;
   for (const Element& m : media) ReadMedia(m, item, media_title, fallback_summary);
@@ -777,6 +820,7 @@ void Reader::ReadRssItem(const Element& element) {
   item.published_ms = published.ms;
   item.updated_ms = updated.ms;
   FinishItem(std::move(item), published.text.empty() ? updated.text : published.text);
+  return true;
 }
 
 std::string Reader::AtomPersonName(const Element& person) {
@@ -863,6 +907,24 @@ void Reader::ReadAtomFeed(const Element& root) {
 }
 
 void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author) {
+  if (!TakeItem()) return;
+  if (options_.keys_only && ReadAtomEntryFields(entry, feed_author, /*key_only=*/true)) return;
+  ReadAtomEntryFields(entry, feed_author, /*key_only=*/false);
+}
+
+// The children of an Atom entry that its id, link and dates come from: what ReadAtomEntryFields
+// reads when it reads an entry for its key.
+bool IsAtomKeyOrDate(const Element& child) {
+  std::string_view local = child.local;
+  if (IsAtom(child.ns)) {
+    return local == "id" || local == "link" || local == "published" || local == "issued" ||
+           local == "created" || local == "updated" || local == "modified";
+  }
+  return child.ns == Ns::kDc && local == "date";
+}
+
+bool Reader::ReadAtomEntryFields(const Element& entry, const std::string& feed_author,
+                                 bool key_only) {
   Item item;
   DateField published;
   DateField updated;
@@ -871,6 +933,7 @@ void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author)
   std::vector<Element> media;
   alternate_is_fallback_ = false;
   ForEachChild(entry, [&](const Element& child) {
+    if (key_only && !IsAtomKeyOrDate(child)) return;
     std::string_view local = child.local;
     if (IsAtom(child.ns)) {
       if (local == "id") {
@@ -913,6 +976,7 @@ void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author)
       media.push_back(child);
     }
   });
+  if (key_only && !KeyFromIdOrLink(item)) return false;
   std::string media_title;
   for (const Element& m : media) ReadMedia(m, item, media_title, fallback_summary);
   SetIfEmpty(item.title, std::move(media_title));
@@ -922,6 +986,7 @@ void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author)
   item.published_ms = published.ms;
   item.updated_ms = updated.ms;
   FinishItem(std::move(item), published.text.empty() ? updated.text : published.text);
+  return true;
 }
 
 }  // namespace

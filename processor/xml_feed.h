@@ -4,7 +4,9 @@
 // Stateless; thread-safe for distinct documents.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include <pugixml.hpp>
 
@@ -15,6 +17,14 @@ namespace feedcrawl {
 struct XmlReadOptions {
   std::string_view url;         // base of relative URLs outside any xml:base
   bool netscape_doctype = false;  // the document declares the Netscape RSS 0.91 DTD
+  // Each item is read only as far as its key and dates need: an item with an id or a link gets
+  // its key, id, link and dates and nothing else; an item with neither is read whole, since its
+  // key comes from its other fields (ItemKey).
+  bool keys_only = false;
+  // When set, only the items at these positions (in document order, ascending) are read, whole;
+  // the others are skipped. Positions count every item element, so they are those of a read
+  // without this filter.
+  const std::vector<size_t>* only = nullptr;
 };
 
 // Fills `out` from `doc`. Returns false, with out.error set and out.format empty, when the root
