@@ -150,8 +150,8 @@ bool KeysRepeat(const std::vector<Item>& items) {
   return false;
 }
 
-// ParseFeed, or with `keep` the first step of a two-step read: items with an id are read only for
-// their key and dates, and the tree is kept in *keep for the second.
+// ParseFeed, or with `keep` the first step of a two-step read: items with an id or a link are read
+// only for their key and dates, and the tree is kept in *keep for the second.
 ParsedFeed ParseDocument(std::string_view body, const ParseOptions& options,
                          std::unique_ptr<XmlTree>* keep) {
   ParsedFeed out;

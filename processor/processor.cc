@@ -304,7 +304,7 @@ Status Processor::SendNext(PendingStore& job) {
 bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
   if (known.known.size() != job.items.size()) return false;  // not an answer: send every item
   // items runs in parallel with parsed (whole items) or with positions (items still to read).
-  const bool whole = !job.parsed.empty();
+  const bool whole = job.document == nullptr;
   size_t kept = 0;
   for (size_t i = 0; i < job.items.size(); ++i) {
     if (known.known[i]) continue;
