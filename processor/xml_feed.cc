@@ -569,6 +569,8 @@ void Reader::ReadRssChannel(const Element& channel) {
   std::string itunes_summary;
   std::string media_image;
   ForEachChild(channel, [&](const Element& child) {
+    // Reading only some items, the channel's own fields are not wanted.
+    if (options_.only != nullptr && !(IsRssCore(child.ns) && child.local == "item")) return;
     std::string_view local = child.local;
     switch (child.ns) {
       case Ns::kNone:
@@ -874,6 +876,11 @@ void Reader::ReadAtomFeed(const Element& root) {
   alternate_is_fallback_ = false;
   ForEachChild(root, [&](const Element& child) {
     std::string_view local = child.local;
+    // Reading only some entries, of the feed's own fields only the author is wanted (entries
+    // without one inherit it).
+    if (options_.only != nullptr && !(IsAtom(child.ns) && (local == "entry" || local == "author"))) {
+      return;
+    }
     if (IsAtom(child.ns)) {
       if (local == "entry") {
         entries.push_back(child);
