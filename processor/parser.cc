@@ -206,15 +206,16 @@ ParsedFeed ParseFeed(std::string_view body, const ParseOptions& options) {
 }
 
 FeedDocument::FeedDocument() = default;
+FeedDocument::FeedDocument(ParsedFeed whole) : feed_(std::move(whole)) {}
 FeedDocument::FeedDocument(FeedDocument&&) noexcept = default;
 FeedDocument& FeedDocument::operator=(FeedDocument&&) noexcept = default;
 FeedDocument::~FeedDocument() = default;
 
-std::vector<Item> FeedDocument::ReadWhole(const std::vector<size_t>& positions) const {
+std::vector<Item> FeedDocument::ReadWhole(const std::vector<size_t>& positions) {
   if (tree_ != nullptr) return ReadItemsWhole(*tree_, positions);
   std::vector<Item> items;
   items.reserve(positions.size());
-  for (size_t position : positions) items.push_back(feed_.items.at(position));
+  for (size_t position : positions) items.push_back(std::move(feed_.items.at(position)));
   return items;
 }
 

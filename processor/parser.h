@@ -36,6 +36,8 @@ struct XmlTree;
 class FeedDocument {
  public:
   FeedDocument();
+  // A feed read whole (what ParseFeed gives): ReadWhole takes its items.
+  explicit FeedDocument(ParsedFeed whole);
   FeedDocument(FeedDocument&&) noexcept;
   FeedDocument& operator=(FeedDocument&&) noexcept;
   ~FeedDocument();
@@ -45,8 +47,9 @@ class FeedDocument {
   // from its other fields; every item of a JSON Feed or of a document whose keys repeat).
   ParsedFeed& feed() { return feed_; }
   const ParsedFeed& feed() const { return feed_; }
-  // The items at `positions` of feed().items as returned by ParseFeedKeys (ascending), whole.
-  std::vector<Item> ReadWhole(const std::vector<size_t>& positions) const;
+  // The items at `positions` of feed().items (ascending), whole. Called once: the items that
+  // feed() holds whole already are moved out of it.
+  std::vector<Item> ReadWhole(const std::vector<size_t>& positions);
 
  private:
   friend FeedDocument ParseFeedKeys(std::string_view body, const ParseOptions& options);

@@ -303,28 +303,18 @@ Status Processor::SendNext(PendingStore& job) {
 
 bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
   if (known.known.size() != job.items.size()) return false;  // not an answer: send every item
-  // items runs in parallel with parsed (whole items) or with positions (items still to read).
-  const bool whole = job.document == nullptr;
   size_t kept = 0;
   for (size_t i = 0; i < job.items.size(); ++i) {
     if (known.known[i]) continue;
     if (kept != i) {
       job.items[kept] = std::move(job.items[i]);
-      if (whole) {
-        job.parsed[kept] = std::move(job.parsed[i]);
-      } else {
-        job.positions[kept] = job.positions[i];
-      }
+      job.positions[kept] = job.positions[i];
     }
     ++kept;
   }
   items_known_ += job.items.size() - kept;
   job.items.resize(kept);
-  if (whole) {
-    job.parsed.resize(kept);
-  } else {
-    job.positions.resize(kept);
-  }
+  job.positions.resize(kept);
   if (kept > 0) return false;
   StoreItemsResult nothing_new;
   nothing_new.total_items = known.total_items;
@@ -353,25 +343,21 @@ Processor::KnownAnswer Processor::TakeKnownAnswer(PendingStore& job,
 }
 
 void Processor::WriteJson(PendingStore& job) {
-  if (job.document) {
-    job.parsed = job.document->ReadWhole(job.positions);
-    job.document.reset();
-    job.positions.clear();
-    for (size_t i = 0; i < job.parsed.size() && i < job.items.size(); ++i) {
-      if (job.parsed[i].key == job.items[i].key) continue;
-      // Never expected (the two steps give ParseFeed's keys); the whole item's key is the one
+  if (job.positions.empty()) return;  // no items, or their JSON is written already
+  const std::vector<Item> parsed = job.document.ReadWhole(job.positions);
+  job.document = FeedDocument();
+  job.positions.clear();
+  for (size_t i = 0; i < parsed.size() && i < job.items.size(); ++i) {
+    if (parsed[i].key != job.items[i].key) {
+      // Never expected (both steps give ParseFeed's keys); the whole item's key is the one
       // ParseFeed, and so every earlier store of this feed, used.
       spdlog::error("job {}: item key {} read whole as {}", job.report.job_id(), job.items[i].key,
-                    job.parsed[i].key);
-      job.items[i].key = job.parsed[i].key;
+                    parsed[i].key);
+      job.items[i].key = parsed[i].key;
     }
+    job.items[i].json.reserve(JsonSizeHint(parsed[i]));
+    AppendItemJson(parsed[i], &job.items[i].json);
   }
-  for (size_t i = 0; i < job.parsed.size() && i < job.items.size(); ++i) {
-    if (!job.items[i].json.empty()) continue;
-    job.items[i].json.reserve(JsonSizeHint(job.parsed[i]));
-    AppendItemJson(job.parsed[i], &job.items[i].json);
-  }
-  job.parsed.clear();
 }
 
 void Processor::CompletePending(size_t keep) {
@@ -473,14 +459,10 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   const ParseOptions parse_options{base, result.content_type()};
   // A feed with a digest had its items stored before: most of them are known, so they are read
   // for their keys and dates first, and whole only once the store said which it lacks.
-  std::unique_ptr<FeedDocument> document;
-  ParsedFeed whole;
-  if (ask_known_ && !result.job().body_digest().empty()) {
-    document = std::make_unique<FeedDocument>(ParseFeedKeys(body, parse_options));
-  } else {
-    whole = ParseFeed(body, parse_options);
-  }
-  const ParsedFeed& parsed = document ? document->feed() : whole;
+  const bool stored_before = ask_known_ && !result.job().body_digest().empty();
+  job.document = stored_before ? ParseFeedKeys(body, parse_options)
+                               : FeedDocument(ParseFeed(body, parse_options));
+  const ParsedFeed& parsed = job.document.feed();
   report.set_format(parsed.format);
   report.set_bozo(parsed.bozo);
   if (parsed.format.empty()) {
@@ -493,9 +475,9 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   job.needs_store = true;
   // A report goes out only once the items are stored, so the digest is kept only then.
   report.set_body_digest(result.body_digest());
-  // A feed with a digest had its items stored before: ask which of them the store has, when
-  // there are enough of them for the answer to save more than it costs.
-  if (document && parsed.items.size() >= kAskKnownMinItems) {
+  // Ask which of them the store has when there are enough for the answer to save more than it
+  // costs.
+  if (stored_before && parsed.items.size() >= kAskKnownMinItems) {
     job.step = PendingStore::Step::kAskKnown;
   }
   job.items.resize(parsed.items.size());
@@ -514,13 +496,8 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   report.set_etag(result.etag());
   report.set_last_modified(result.last_modified());
   if (parsed.bozo) report.set_error(parsed.error);
-  if (document) {
-    job.positions.resize(parsed.items.size());
-    std::iota(job.positions.begin(), job.positions.end(), size_t{0});
-    job.document = std::move(document);
-  } else {
-    job.parsed = std::move(whole.items);
-  }
+  job.positions.resize(parsed.items.size());
+  std::iota(job.positions.begin(), job.positions.end(), size_t{0});
   return job;
 }
 

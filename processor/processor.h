@@ -85,10 +85,9 @@ class Processor {
     enum class Step { kAskKnown, kAwaitKnown, kStore };
     Step step = Step::kStore;
     std::vector<StoredItem> items;  // key and time; json once WriteJson ran
-    std::vector<Item> parsed;       // the parsed items, until their JSON is written
-    // A feed that asks first was read for its items' keys and dates only: `document` reads the
-    // items left after the answer whole, `positions` being their places in the document.
-    std::unique_ptr<FeedDocument> document;
+    // The parsed feed, until the items' JSON is written: whole, or, for a feed that asks first,
+    // read for its items' keys and dates only. positions[i] is items[i]'s place in it.
+    FeedDocument document;
     std::vector<size_t> positions;
   };
   // Parses the result and fills everything of the report but the store's counts.
@@ -100,8 +99,7 @@ class Processor {
   // Drops the items the store has already; true when none is left (the report is then
   // complete: no new item, the feed's count from the store).
   bool DropKnown(PendingStore& job, const KnownItems& known);
-  // Writes the JSON of the job's items that have none yet, reading them whole first when the
-  // job's document was read for their keys only.
+  // Writes the JSON of the job's items (once: they are read whole from its document for it).
   static void WriteJson(PendingStore& job);
   // Sends the job's next store call (the known-items question or the items) and queues it.
   Status SendNext(PendingStore& job);

@@ -379,7 +379,7 @@ class Reader {
   bool TakeItem();
   void ReadRssItem(const Element& element);
   // Reads one RSS item, whole or (key_only) for its key and dates; false, having added nothing,
-  // when key_only and the item has no id.
+  // when key_only and the item has neither id nor link (its key needs every field).
   bool ReadRssItemFields(const Element& element, bool key_only);
   void ReadMediaContent(const Element& element, Item& item);
   void ReadMedia(const Element& element, Item& item, std::string& title, std::string& summary);

@@ -38,21 +38,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (parsed.format.empty() && (!parsed.items.empty() || parsed.error.empty())) __builtin_trap();
   // A processor asks the store about the first step's keys and stores what the second reads.
-  const feedcrawl::FeedDocument document = feedcrawl::ParseFeedKeys(body, options);
+  feedcrawl::FeedDocument document = feedcrawl::ParseFeedKeys(body, options);
   const feedcrawl::ParsedFeed& first = document.feed();
   if (first.format != parsed.format || first.error != parsed.error || first.bozo != parsed.bozo ||
       first.items.size() != parsed.items.size()) {
     __builtin_trap();
+  }
+  for (size_t i = 0; i < parsed.items.size(); ++i) {
+    const feedcrawl::Item& item = parsed.items[i];
+    if (first.items[i].key != item.key || first.items[i].published_ms != item.published_ms ||
+        first.items[i].updated_ms != item.updated_ms) {
+      __builtin_trap();
+    }
   }
   std::vector<size_t> every(parsed.items.size());
   std::iota(every.begin(), every.end(), size_t{0});
   const std::vector<feedcrawl::Item> whole = document.ReadWhole(every);
   if (whole.size() != parsed.items.size()) __builtin_trap();
   for (size_t i = 0; i < whole.size(); ++i) {
-    const feedcrawl::Item& item = parsed.items[i];
-    if (first.items[i].key != item.key || first.items[i].published_ms != item.published_ms ||
-        first.items[i].updated_ms != item.updated_ms || whole[i].key != item.key ||
-        feedcrawl::ItemToJson(whole[i]) != feedcrawl::ItemToJson(item)) {
+    if (feedcrawl::ItemToJson(whole[i]) != feedcrawl::ItemToJson(parsed.items[i])) {
       __builtin_trap();
     }
   }
