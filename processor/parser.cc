@@ -215,7 +215,10 @@ std::vector<Item> FeedDocument::ReadWhole(const std::vector<size_t>& positions) 
   if (tree_ != nullptr) return ReadItemsWhole(*tree_, positions);
   std::vector<Item> items;
   items.reserve(positions.size());
-  for (size_t position : positions) items.push_back(std::move(feed_.items.at(position)));
+  for (size_t position : positions) {
+    // As in a read from the tree, a position past the items reads nothing.
+    if (position < feed_.items.size()) items.push_back(std::move(feed_.items[position]));
+  }
   return items;
 }
 

@@ -47,8 +47,8 @@ class FeedDocument {
   // from its other fields; every item of a JSON Feed or of a document whose keys repeat).
   ParsedFeed& feed() { return feed_; }
   const ParsedFeed& feed() const { return feed_; }
-  // The items at `positions` of feed().items (ascending), whole. Called once: the items that
-  // feed() holds whole already are moved out of it.
+  // The items at `positions` of feed().items (ascending), whole; a position past the items
+  // reads nothing. Called once: the items that feed() holds whole already are moved out of it.
   std::vector<Item> ReadWhole(const std::vector<size_t>& positions);
 
  private:

@@ -142,6 +142,25 @@ TEST(TwoStepParseTest, TheFirstStepReadsAnItemOnlyForItsKeyAndDates) {
   EXPECT_EQ(read[1].key, "http://example.com/two");
 }
 
+TEST(TwoStepParseTest, PositionsPastTheItemsReadNothing) {
+  // From the tree (XML read for keys) and from items read whole (JSON Feed, an empty document).
+  ParseOptions options;
+  const std::string rss = R"(<rss version="2.0"><channel><title>R</title>
+    <item><guid>a</guid><title>A</title></item></channel></rss>)";
+  std::vector<Item> read = ParseFeedKeys(rss, options).ReadWhole({0, 1, 7});
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].title, "A");
+  const std::string json = R"({"version": "https://jsonfeed.org/version/1.1", "title": "J",
+    "items": [{"id": "j1", "content_text": "x"}]})";
+  read = ParseFeedKeys(json, options).ReadWhole({0, 3});
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].key, "j1");
+  const std::string no_items = R"(<rss version="2.0"><channel/></rss>)";
+  EXPECT_TRUE(ParseFeedKeys(no_items, options).ReadWhole({0}).empty());
+  const std::string no_json_items = R"({"version": "https://jsonfeed.org/version/1", "items": []})";
+  EXPECT_TRUE(ParseFeedKeys(no_json_items, options).ReadWhole({0}).empty());
+}
+
 TEST(TwoStepParseTest, RepeatedIdsAreSettledFromEveryFieldAsParseFeedDoes) {
   // An exact duplicate is dropped, a different item under the same guid gets a suffix: both
   // depend on fields the first step does not read, so such a document is read whole at once.
