@@ -369,7 +369,13 @@ class Reader {
  private:
   // Calls fn(Element) for every element child of `parent`, with namespaces and xml:base applied.
   template <typename Fn>
-  void ForEachChild(const Element& parent, Fn&& fn);
+  void ForEachChild(const Element& parent, Fn&& fn) {
+    ForEachChildNamed(parent, [](std::string_view) { return true; }, fn);
+  }
+  // The same for the children whose local name `wanted` accepts; the others are passed over
+  // before their namespaces and base are worked out (a read for keys passes over most).
+  template <typename Wanted, typename Fn>
+  void ForEachChildNamed(const Element& parent, Wanted&& wanted, Fn&& fn);
   Element MakeRoot(const pugi::xml_node& node);
 
   void ReadRss(const Element& root);
@@ -416,14 +422,15 @@ bool Reader::TakeItem() {
   return next_only_ < only.size() && only[next_only_] == position;
 }
 
-template <typename Fn>
-void Reader::ForEachChild(const Element& parent, Fn&& fn) {
+template <typename Wanted, typename Fn>
+void Reader::ForEachChildNamed(const Element& parent, Wanted&& wanted, Fn&& fn) {
   for (pugi::xml_node node = parent.node.first_child(); node; node = node.next_sibling()) {
     if (node.type() != pugi::node_element) continue;
-    size_t pushed = scope_.Push(node);
     std::string_view prefix;
     Element child{node, Ns::kNone, {}, parent.base, nullptr};
     SplitName(node.name(), prefix, child.local);
+    if (!wanted(child.local)) continue;
+    size_t pushed = scope_.Push(node);
     child.ns = scope_.Resolve(prefix);
     if (pugi::xml_attribute xml_base = node.attribute("xml:base")) {
       child.own_base =
@@ -694,6 +701,14 @@ void Reader::ReadRssItem(const Element& element) {
   ReadRssItemFields(element, /*key_only=*/false);
 }
 
+// The local names of the children below, whatever their namespace: a read for keys passes over
+// the other children before resolving theirs. Every name IsRssKeyOrDate accepts is here.
+bool IsRssKeyOrDateName(std::string_view local) {
+  return local == "guid" || local == "link" || local == "pubDate" || local == "date" ||
+         local == "modified" || local == "created" || local == "issued" || local == "updated" ||
+         local == "published";
+}
+
 // The children of an RSS item that its id, link and dates come from: what ReadRssItemFields
 // reads when it reads an item for its key.
 bool IsRssKeyOrDate(const Element& child) {
@@ -725,7 +740,10 @@ bool Reader::ReadRssItemFields(const Element& element, bool key_only) {
   if (std::string_view about = AttrNs(element.node, scope_, Ns::kRdf, "about"); !about.empty()) {
     item.id = std::string(Trim(about));
   }
-  ForEachChild(element, [&](const Element& child) {
+  const auto wanted = [key_only](std::string_view local) {
+    return !key_only || IsRssKeyOrDateName(local);
+  };
+  ForEachChildNamed(element, wanted, [&](const Element& child) {
     if (key_only && !IsRssKeyOrDate(child)) return;
     std::string_view local = child.local;
     switch (child.ns) {
@@ -921,6 +939,12 @@ void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author)
 
 // The children of an Atom entry that its id, link and dates come from: what ReadAtomEntryFields
 // reads when it reads an entry for its key.
+// As for RSS: every local name IsAtomKeyOrDate accepts, whatever the namespace.
+bool IsAtomKeyOrDateName(std::string_view local) {
+  return local == "id" || local == "link" || local == "published" || local == "issued" ||
+         local == "created" || local == "updated" || local == "modified" || local == "date";
+}
+
 bool IsAtomKeyOrDate(const Element& child) {
   std::string_view local = child.local;
   if (IsAtom(child.ns)) {
@@ -939,7 +963,10 @@ bool Reader::ReadAtomEntryFields(const Element& entry, const std::string& feed_a
   std::string fallback_summary;
   std::vector<Element> media;
   alternate_is_fallback_ = false;
-  ForEachChild(entry, [&](const Element& child) {
+  const auto wanted = [key_only](std::string_view local) {
+    return !key_only || IsAtomKeyOrDateName(local);
+  };
+  ForEachChildNamed(entry, wanted, [&](const Element& child) {
     if (key_only && !IsAtomKeyOrDate(child)) return;
     std::string_view local = child.local;
     if (IsAtom(child.ns)) {
