@@ -937,14 +937,14 @@ void Reader::ReadAtomEntry(const Element& entry, const std::string& feed_author)
   ReadAtomEntryFields(entry, feed_author, /*key_only=*/false);
 }
 
-// The children of an Atom entry that its id, link and dates come from: what ReadAtomEntryFields
-// reads when it reads an entry for its key.
 // As for RSS: every local name IsAtomKeyOrDate accepts, whatever the namespace.
 bool IsAtomKeyOrDateName(std::string_view local) {
   return local == "id" || local == "link" || local == "published" || local == "issued" ||
          local == "created" || local == "updated" || local == "modified" || local == "date";
 }
 
+// The children of an Atom entry that its id, link and dates come from: what ReadAtomEntryFields
+// reads when it reads an entry for its key.
 bool IsAtomKeyOrDate(const Element& child) {
   std::string_view local = child.local;
   if (IsAtom(child.ns)) {

@@ -72,7 +72,8 @@ const char* FindAmpersand(std::string_view text, size_t pos) {
   for (; p < near_end; ++p) {
     if (*p == '&') return p;
   }
-  return p == end ? nullptr : static_cast<const char*>(std::memchr(p, '&', end - p));
+  return p == end ? nullptr
+                  : static_cast<const char*>(std::memchr(p, '&', static_cast<size_t>(end - p)));
 }
 
 // Result of one numeric or named reference at text[pos] == '&'.
