@@ -575,9 +575,13 @@ void Reader::ReadRssChannel(const Element& channel) {
   std::string itunes_author;
   std::string itunes_summary;
   std::string media_image;
-  ForEachChild(channel, [&](const Element& child) {
-    // Reading only some items, the channel's own fields are not wanted.
-    if (options_.only != nullptr && !(IsRssCore(child.ns) && child.local == "item")) return;
+  // Reading only some items, the channel's own fields are not wanted.
+  const bool items_only = options_.only != nullptr;
+  const auto wanted = [items_only](std::string_view local) {
+    return !items_only || local == "item";
+  };
+  ForEachChildNamed(channel, wanted, [&](const Element& child) {
+    if (items_only && !IsRssCore(child.ns)) return;
     std::string_view local = child.local;
     switch (child.ns) {
       case Ns::kNone:
@@ -892,13 +896,15 @@ void Reader::ReadAtomFeed(const Element& root) {
   std::string icon;
   std::vector<Element> entries;
   alternate_is_fallback_ = false;
-  ForEachChild(root, [&](const Element& child) {
+  // Reading only some entries, of the feed's own fields only the author is wanted (entries
+  // without one inherit it).
+  const bool entries_only = options_.only != nullptr;
+  const auto wanted = [entries_only](std::string_view local) {
+    return !entries_only || local == "entry" || local == "author";
+  };
+  ForEachChildNamed(root, wanted, [&](const Element& child) {
     std::string_view local = child.local;
-    // Reading only some entries, of the feed's own fields only the author is wanted (entries
-    // without one inherit it).
-    if (options_.only != nullptr && !(IsAtom(child.ns) && (local == "entry" || local == "author"))) {
-      return;
-    }
+    if (entries_only && !IsAtom(child.ns)) return;
     if (IsAtom(child.ns)) {
       if (local == "entry") {
         entries.push_back(child);
