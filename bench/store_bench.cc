@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/redis_cpu.h"
 #include "common/store.h"
 #include "tests/support/redis_server.h"
 
@@ -81,26 +82,13 @@ bool Emptied(RedisFixture& redis, benchmark::State& state) {
   return s.ok();
 }
 
-// The server's CPU seconds (user + system, all its threads) from INFO cpu; -1 when unreadable.
-double ServerCpuSeconds(Store& store) {
-  StatusOr<RedisReply> info = store.redis().Command({"INFO", "cpu"});
-  if (!info.ok() || info->IsError()) return -1;
-  double total = 0;
-  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
-    const size_t at = info->str.find(field);
-    if (at == std::string::npos) return -1;
-    total += std::strtod(info->str.c_str() + at + std::string_view(field).size(), nullptr);
-  }
-  return total;
-}
-
 // The server's CPU time over the timed part of a benchmark: Pause() before and Resume() after
 // untimed work (emptying the server), Total() at the end.
 class ServerCpu {
  public:
-  explicit ServerCpu(Store& store) : store_(store), since_(ServerCpuSeconds(store)) {}
-  void Pause() { total_ += ServerCpuSeconds(store_) - since_; }
-  void Resume() { since_ = ServerCpuSeconds(store_); }
+  explicit ServerCpu(Store& store) : store_(store), since_(ServerCpuSeconds(store.redis())) {}
+  void Pause() { total_ += ServerCpuSeconds(store_.redis()) - since_; }
+  void Resume() { since_ = ServerCpuSeconds(store_.redis()); }
   double Total() {
     Pause();
     return total_;
@@ -259,7 +247,7 @@ void BM_SaveFeeds(benchmark::State& state) {
     return;
   }
   uint64_t run_id = 0;
-  const double cpu_before = ServerCpuSeconds(store);
+  const double cpu_before = ServerCpuSeconds(store.redis());
   for (auto _ : state) {
     state.PauseTiming();
     RunRecord run;
@@ -285,7 +273,7 @@ void BM_SaveFeeds(benchmark::State& state) {
     }
     for (FeedSave& save : saves) save.feed.run_id = run.id;
   }
-  const double cpu_after = ServerCpuSeconds(store);
+  const double cpu_after = ServerCpuSeconds(store.redis());
   const double feeds = static_cast<double>(state.iterations() * kReports);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kReports));
   if (cpu_before >= 0 && cpu_after >= 0 && feeds > 0) {

@@ -134,9 +134,36 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
     EXPECT_EQ(result["roles"][role]["processes"], 1) << role << ": " << result["roles"].dump();
   }
   EXPECT_GE(result["roles"]["processor"]["processes"].get<int>(), 1);
+  EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
 
   // nginx, redis-server and the crawl are gone, and so is their work folder: only the
   // script's own stderr is left.
+  EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
+  EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
+}
+
+TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
+  TempDir tmp;
+  Finished run = RunScript(
+      "bench", {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor"}, tmp);
+  ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
+  nlohmann::json result = ParseLine(run.out);
+  ASSERT_TRUE(result.is_object()) << run.out;
+  EXPECT_EQ(result["exact"], true);
+  const nlohmann::json& floor = result["floor"];
+  ASSERT_TRUE(floor.is_object()) << run.out;
+  // Every item the crawl stored (three per feed, then one new per feed) written once more.
+  EXPECT_EQ(floor["store"]["feeds"], 200);
+  EXPECT_EQ(floor["store"]["items"], 800);
+  for (const char* figure : {"seconds", "client_cpu_s", "nginx_cpu_s"}) {
+    EXPECT_TRUE(floor["fetch"][figure].is_number()) << figure << ": " << floor.dump();
+  }
+  EXPECT_GT(floor["fetch"]["seconds"].get<double>(), 0);
+  for (const char* figure : {"nginx_cpu_s", "redis_cpu_s", "bound_feeds_per_s",
+                             "bound_items_per_s", "first_pass_share_of_bound"}) {
+    EXPECT_TRUE(floor[figure].is_number()) << figure << ": " << floor.dump();
+  }
+  // The floor's own redis-server is gone with the rest.
   EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
 }
