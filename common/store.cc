@@ -143,8 +143,12 @@ return 1
 // item twice (the script took ~50 % more server CPU). MAXLEN ~ lets Redis trim whole macro
 // nodes: cheap, slightly over cap.
 // The order entries of new items go in one ZADD per 1,000 items (each redis.call costs about as
-// much as a small command; unpack() is bounded by Lua's C stack). XADD gets the cap as the
-// caller's string: a Lua number would be formatted again for every item.
+// much as a small command; unpack() is bounded by Lua's C stack). The stream is trimmed once per
+// call, after its entries are added, rather than by a MAXLEN on every XADD: Redis checks the
+// trim and rewrites the command for the append-only file at each XADD that carries one, which
+// made a call of 20 new items run ~9 % more instructions; the script runs atomically, so no
+// reader sees the stream between the adds and the trim. XTRIM gets the cap as the caller's
+// string.
 constexpr char kStoreItemsScript[] = R"lua(
 local cap = tonumber(ARGV[1])
 local added = 0
@@ -164,13 +168,12 @@ for i = 3, #ARGV, 2 do
     order[#order + 1] = ARGV[i + 1]
     order[#order + 1] = key
     if #order >= 2000 then flush_order() end
-    if cap > 0 then
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'feed', ARGV[2], 'key', key)
-    end
+    if cap > 0 then redis.call('XADD', KEYS[3], '*', 'feed', ARGV[2], 'key', key) end
     added = added + 1
   end
 end
 flush_order()
+if added > 0 and cap > 0 then redis.call('XTRIM', KEYS[3], 'MAXLEN', '~', ARGV[1]) end
 return {added, redis.call('ZCARD', KEYS[2])}
 )lua";
 

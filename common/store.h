@@ -228,8 +228,8 @@ class Store {
   StatusOr<std::map<std::string, std::string>> ReadStats();
 
   // The Stream of new items (P stream:items): StoreItems appends every new item, capped at
-  // about max_len entries (XADD MAXLEN ~); 0 (the default of a Store) turns the stream off. The
-  // processor turns it on with kDefaultItemStreamMaxLen unless told otherwise.
+  // about max_len entries (XTRIM MAXLEN ~ after each call); 0 (the default of a Store) turns the
+  // stream off. The processor turns it on with kDefaultItemStreamMaxLen unless told otherwise.
   static constexpr uint64_t kDefaultItemStreamMaxLen = 100'000;
   void set_item_stream_max_len(uint64_t max_len) { item_stream_max_len_ = max_len; }
 
