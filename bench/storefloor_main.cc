@@ -1,9 +1,9 @@
-// feedcrawl-storefloor: the least work Redis can do to keep the items of a crawl. It reads every
-// feed's items (P items:<id>) from the Redis a crawl stored them in, then writes them to another,
-// empty server with one plain HSET per feed (every item's key and JSON, no checks, no order set,
-// no stream), `--depth` calls in flight on one connection, and prints one JSON line: the items
-// and bytes written, the wall time of the writes and the destination server's CPU time over them
-// (INFO cpu). scripts/bench --floor runs it against a server configured like the crawl's, so that
+// feedcrawl-storefloor: the least work Redis can do to keep the items of a crawl. It reads the
+// feeds' items (P items:<id>) from the Redis a crawl stored them in, `--batch` feeds at a time,
+// and writes each batch to another, empty server with one plain HSET per feed (every item's key
+// and JSON, no checks, no order set, no stream), `--depth` calls in flight on one connection.
+// It prints one JSON line: the feeds, items and bytes written, the wall time of the writes and
+// the destination server's CPU time over them (INFO cpu), reads left out. scripts/bench --floor runs it against a server configured like the crawl's, so that
 // the figure is what storing the same bytes durably costs that server, whatever stores them.
 // Exits 0 when every write was accepted, 1 when one was refused, 2 when it cannot run at all.
 #include <CLI/CLI.hpp>
@@ -26,48 +26,43 @@ struct FeedItems {
   std::vector<std::string> fields;  // item key, item JSON, item key, item JSON, ...
 };
 
-// Every feed's items, read in pipelined batches of `batch` feeds.
+// The items of feeds ids[start, end), in one pipelined read.
 StatusOr<std::vector<FeedItems>> ReadItems(RedisClient& from, const std::string& prefix,
-                                           size_t batch) {
-  StatusOr<RedisReply> ids = from.Command({"ZRANGE", prefix + "feeds", "0", "-1"});
-  if (!ids.ok()) return ids.status();
-  if (ids->type != RedisReply::Type::kArray) {
-    return Status::Internal("ZRANGE " + prefix + "feeds: " + ids->str);
+                                           const std::vector<RedisReply>& ids, size_t start,
+                                           size_t end) {
+  std::vector<std::vector<std::string>> commands;
+  for (size_t i = start; i < end; ++i) {
+    commands.push_back({"HGETALL", prefix + "items:" + ids[i].str});
   }
+  StatusOr<std::vector<RedisReply>> replies = from.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
   std::vector<FeedItems> feeds;
-  feeds.reserve(ids->elements.size());
-  for (size_t start = 0; start < ids->elements.size(); start += batch) {
-    std::vector<std::vector<std::string>> commands;
-    const size_t end = std::min(ids->elements.size(), start + batch);
-    for (size_t i = start; i < end; ++i) {
-      commands.push_back({"HGETALL", prefix + "items:" + ids->elements[i].str});
+  for (size_t i = 0; i < replies->size(); ++i) {
+    RedisReply& reply = (*replies)[i];
+    if (reply.type != RedisReply::Type::kArray) {
+      return Status::Internal(commands[i][0] + " " + commands[i][1] + ": " + reply.str);
     }
-    StatusOr<std::vector<RedisReply>> replies = from.Pipeline(commands);
-    if (!replies.ok()) return replies.status();
-    for (size_t i = 0; i < replies->size(); ++i) {
-      RedisReply& reply = (*replies)[i];
-      if (reply.type != RedisReply::Type::kArray) {
-        return Status::Internal(commands[i][0] + " " + commands[i][1] + ": " + reply.str);
-      }
-      if (reply.elements.empty()) continue;  // a feed without items
-      FeedItems feed;
-      feed.key = std::move(commands[i][1]);
-      for (RedisReply& element : reply.elements) feed.fields.push_back(std::move(element.str));
-      feeds.push_back(std::move(feed));
-    }
+    if (reply.elements.empty()) continue;  // a feed without items
+    FeedItems feed;
+    feed.key = std::move(commands[i][1]);
+    for (RedisReply& element : reply.elements) feed.fields.push_back(std::move(element.str));
+    feeds.push_back(std::move(feed));
   }
   return feeds;
 }
 
-struct WriteFigures {
-  double seconds = 0;
-  double server_cpu_s = -1;
+struct Figures {
+  size_t feeds = 0;
+  size_t items = 0;
+  size_t bytes = 0;
+  double seconds = 0;       // of the writes only
+  double server_cpu_s = 0;  // the destination's, over the writes only; -1 when unreadable
 };
 
-// One HSET per feed, `depth` calls in flight. Fails on the first refused write.
-StatusOr<WriteFigures> WriteItems(RedisClient& to, const std::vector<FeedItems>& feeds,
-                                  size_t depth) {
-  WriteFigures figures;
+// One HSET per feed, `depth` calls in flight, every reply awaited. Fails on the first refused
+// write. Adds the wall time and the server's CPU time of the writes to `figures`.
+Status WriteItems(RedisClient& to, const std::vector<FeedItems>& feeds, size_t depth,
+                  Figures& figures) {
   const double cpu_before = ServerCpuSeconds(to);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string_view> argv;
@@ -88,11 +83,20 @@ StatusOr<WriteFigures> WriteItems(RedisClient& to, const std::vector<FeedItems>&
   while (to.pending_replies() > 0) {
     if (Status s = receive_one(); !s.ok()) return s;
   }
-  figures.seconds =
+  figures.seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu_after = ServerCpuSeconds(to);
-  if (cpu_before >= 0 && cpu_after >= 0) figures.server_cpu_s = cpu_after - cpu_before;
-  return figures;
+  if (cpu_before < 0 || cpu_after < 0 || figures.server_cpu_s < 0) {
+    figures.server_cpu_s = -1;
+  } else {
+    figures.server_cpu_s += cpu_after - cpu_before;
+  }
+  for (const FeedItems& feed : feeds) {
+    ++figures.feeds;
+    figures.items += feed.fields.size() / 2;
+    for (const std::string& field : feed.fields) figures.bytes += field.size();
+  }
+  return Status::Ok();
 }
 
 int Run(int argc, char** argv) {
@@ -100,6 +104,7 @@ int Run(int argc, char** argv) {
   std::string to_url;
   std::string prefix = "fc:";
   size_t depth = 8;
+  size_t batch = 1000;
   CLI::App app{"Writes the items a crawl stored to an empty Redis with one plain HSET per feed "
                "and prints what that cost the server."};
   app.add_option("--from", from_url, "Redis URL holding the crawl's items")->required();
@@ -107,6 +112,8 @@ int Run(int argc, char** argv) {
   app.add_option("--prefix", prefix, "Prefix of every Redis key (read and written)");
   app.add_option("--depth", depth, "HSET calls in flight (the processor's store pipeline is 8)")
       ->check(CLI::Range(1, 1024));
+  app.add_option("--batch", batch, "Feeds read, then written, at a time (bounds the memory held)")
+      ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
 
   IgnoreSigpipeForGood();
@@ -126,30 +133,35 @@ int Run(int argc, char** argv) {
     return fail(to_url, Status::InvalidArgument("not empty (" + std::to_string(size->integer) +
                                                 " keys): the floor is of new items"));
   }
-  StatusOr<std::vector<FeedItems>> feeds = ReadItems(**from, prefix, 256);
-  if (!feeds.ok()) return fail(from_url, feeds.status());
-  size_t items = 0;
-  size_t bytes = 0;
-  for (const FeedItems& feed : *feeds) {
-    items += feed.fields.size() / 2;
-    for (const std::string& field : feed.fields) bytes += field.size();
+  StatusOr<RedisReply> ids = (*from)->Command({"ZRANGE", prefix + "feeds", "0", "-1"});
+  if (!ids.ok()) return fail(from_url, ids.status());
+  if (ids->type != RedisReply::Type::kArray) {
+    return fail(from_url, Status::Internal("ZRANGE " + prefix + "feeds: " + ids->str));
   }
-  StatusOr<WriteFigures> figures = WriteItems(**to, *feeds, depth);
-  if (!figures.ok()) {
-    std::fprintf(stderr, "feedcrawl-storefloor: %s\n", figures.status().ToString().c_str());
-    return 1;
+  // A batch of feeds at a time, so that memory stays bounded however many feeds the crawl had;
+  // only the writes are timed.
+  Figures figures;
+  for (size_t start = 0; start < ids->elements.size(); start += batch) {
+    const size_t end = std::min(ids->elements.size(), start + batch);
+    StatusOr<std::vector<FeedItems>> feeds = ReadItems(**from, prefix, ids->elements, start, end);
+    if (!feeds.ok()) return fail(from_url, feeds.status());
+    if (Status s = WriteItems(**to, *feeds, depth, figures); !s.ok()) {
+      std::fprintf(stderr, "feedcrawl-storefloor: %s\n", s.ToString().c_str());
+      return 1;
+    }
   }
-  const double per_feed_us = feeds->empty() || figures->server_cpu_s < 0
+  const bool cpu_known = figures.server_cpu_s >= 0;
+  const double per_feed_us = figures.feeds == 0 || !cpu_known
                                  ? 0
-                                 : figures->server_cpu_s * 1e6 / static_cast<double>(feeds->size());
-  const double per_item_us = items == 0 || figures->server_cpu_s < 0
+                                 : figures.server_cpu_s * 1e6 / static_cast<double>(figures.feeds);
+  const double per_item_us = figures.items == 0 || !cpu_known
                                  ? 0
-                                 : figures->server_cpu_s * 1e6 / static_cast<double>(items);
+                                 : figures.server_cpu_s * 1e6 / static_cast<double>(figures.items);
   std::printf(
       "{\"feeds\":%zu,\"items\":%zu,\"mb\":%.1f,\"depth\":%zu,\"seconds\":%.3f,"
       "\"server_cpu_s\":%.2f,\"server_us_per_feed\":%.1f,\"server_us_per_item\":%.2f}\n",
-      feeds->size(), items, static_cast<double>(bytes) / 1e6, depth, figures->seconds,
-      figures->server_cpu_s, per_feed_us, per_item_us);
+      figures.feeds, figures.items, static_cast<double>(figures.bytes) / 1e6, depth,
+      figures.seconds, figures.server_cpu_s, per_feed_us, per_item_us);
   return 0;
 }
 

@@ -99,7 +99,9 @@ class StoreFloorTest : public ::testing::Test {
 };
 
 TEST_F(StoreFloorTest, WritesEveryStoredItemAndNothingElse) {
-  Finished run = RunStoreFloor({"--from", crawl_.Url(), "--to", floor_.Url()}, tmp_);
+  // One feed per batch: every batch read and written in turn, the one without items too.
+  Finished run =
+      RunStoreFloor({"--from", crawl_.Url(), "--to", floor_.Url(), "--batch", "1"}, tmp_);
   ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
   nlohmann::json figures = nlohmann::json::parse(run.out, nullptr, false);
   ASSERT_TRUE(figures.is_object()) << run.out;
