@@ -7,6 +7,7 @@
 // the figure is what storing the same bytes durably costs that server, whatever stores them.
 // Exits 0 when every write was accepted, 1 when one was refused, 2 when it cannot run at all.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
