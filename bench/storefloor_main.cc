@@ -3,9 +3,11 @@
 // and writes each batch to another, empty server with one plain HSET per feed (every item's key
 // and JSON, no checks, no order set, no stream), `--depth` calls in flight on one connection.
 // It prints one JSON line: the feeds, items and bytes written, the wall time of the writes and
-// the destination server's CPU time over them (INFO cpu), reads left out. scripts/bench --floor runs it against a server configured like the crawl's, so that
-// the figure is what storing the same bytes durably costs that server, whatever stores them.
-// Exits 0 when every write was accepted, 1 when one was refused, 2 when it cannot run at all.
+// the destination server's CPU time over them (INFO cpu), reads left out. scripts/bench --floor
+// runs it against a server configured like the crawl's, so that the figure is what storing the
+// same bytes durably costs that server, whatever stores them.
+// Exits 0 when every write was accepted and measured, 1 when a write was refused or the server's
+// CPU time could not be read, 2 when it cannot run at all.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -57,14 +59,23 @@ struct Figures {
   size_t items = 0;
   size_t bytes = 0;
   double seconds = 0;       // of the writes only
-  double server_cpu_s = 0;  // the destination's, over the writes only; -1 when unreadable
+  double server_cpu_s = 0;  // the destination's, over the writes only
 };
+
+// The destination's CPU seconds so far; Unavailable when INFO cpu cannot be read (an ACL
+// without INFO, say): without it there is no figure to report.
+StatusOr<double> ServerCpu(RedisClient& to) {
+  const double seconds = ServerCpuSeconds(to);
+  if (seconds < 0) return Status::Unavailable("cannot read the server's CPU time (INFO cpu)");
+  return seconds;
+}
 
 // One HSET per feed, `depth` calls in flight, every reply awaited. Fails on the first refused
 // write. Adds the wall time and the server's CPU time of the writes to `figures`.
 Status WriteItems(RedisClient& to, const std::vector<FeedItems>& feeds, size_t depth,
                   Figures& figures) {
-  const double cpu_before = ServerCpuSeconds(to);
+  StatusOr<double> cpu_before = ServerCpu(to);
+  if (!cpu_before.ok()) return cpu_before.status();
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string_view> argv;
   auto receive_one = [&to]() -> Status {
@@ -86,12 +97,9 @@ Status WriteItems(RedisClient& to, const std::vector<FeedItems>& feeds, size_t d
   }
   figures.seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double cpu_after = ServerCpuSeconds(to);
-  if (cpu_before < 0 || cpu_after < 0 || figures.server_cpu_s < 0) {
-    figures.server_cpu_s = -1;
-  } else {
-    figures.server_cpu_s += cpu_after - cpu_before;
-  }
+  StatusOr<double> cpu_after = ServerCpu(to);
+  if (!cpu_after.ok()) return cpu_after.status();
+  figures.server_cpu_s += *cpu_after - *cpu_before;
   for (const FeedItems& feed : feeds) {
     ++figures.feeds;
     figures.items += feed.fields.size() / 2;
@@ -151,18 +159,14 @@ int Run(int argc, char** argv) {
       return 1;
     }
   }
-  const bool cpu_known = figures.server_cpu_s >= 0;
-  const double per_feed_us = figures.feeds == 0 || !cpu_known
-                                 ? 0
-                                 : figures.server_cpu_s * 1e6 / static_cast<double>(figures.feeds);
-  const double per_item_us = figures.items == 0 || !cpu_known
-                                 ? 0
-                                 : figures.server_cpu_s * 1e6 / static_cast<double>(figures.items);
+  auto per = [&figures](size_t count) {
+    return count == 0 ? 0 : figures.server_cpu_s * 1e6 / static_cast<double>(count);
+  };
   std::printf(
       "{\"feeds\":%zu,\"items\":%zu,\"mb\":%.1f,\"depth\":%zu,\"seconds\":%.3f,"
       "\"server_cpu_s\":%.2f,\"server_us_per_feed\":%.1f,\"server_us_per_item\":%.2f}\n",
       figures.feeds, figures.items, static_cast<double>(figures.bytes) / 1e6, depth,
-      figures.seconds, figures.server_cpu_s, per_feed_us, per_item_us);
+      figures.seconds, figures.server_cpu_s, per(figures.feeds), per(figures.items));
   return 0;
 }
 

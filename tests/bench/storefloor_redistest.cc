@@ -1,6 +1,7 @@
 // feedcrawl-storefloor against two real redis-servers: it writes every item a crawl stored, and
-// nothing else, to the empty server it is given, and refuses one that holds keys already (its
-// figure is the cost of new items, and an overwrite would mix in another's data).
+// nothing else, to the empty server it is given, refuses one that holds keys already (its
+// figure is the cost of new items, and an overwrite would mix in another's data), and reports
+// no figure when it cannot read the server's CPU time.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -131,6 +132,19 @@ TEST_F(StoreFloorTest, RefusesAServerThatIsNotEmpty) {
   EXPECT_TRUE(run.out.empty()) << run.out;
   ASSERT_OK_AND_ASSIGN(RedisReply size, floor->Command({"DBSIZE"}));
   EXPECT_EQ(size.integer, 1);
+}
+
+TEST_F(StoreFloorTest, ReportsNothingWithoutTheServersCpuTime) {
+  // A user who may write but not run INFO: the writes would happen, but there is no figure.
+  ASSERT_OK_AND_ASSIGN(auto floor, floor_.Connect());
+  ASSERT_OK(floor->Command({"ACL", "SETUSER", "writer", "on", ">pw", "~*", "+@all", "-info"})
+                .status());
+  Finished run = RunStoreFloor(
+      {"--from", crawl_.Url(), "--to", floor_.Url() + "?user=writer&password=pw"}, tmp_);
+  EXPECT_TRUE(run.exit.Exited()) << run.exit.ToString();
+  EXPECT_EQ(run.exit.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("INFO cpu"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty()) << run.out;
 }
 
 }  // namespace
