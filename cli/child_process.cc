@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,15 @@
 
 namespace feedcrawl::cli {
 namespace {
+
+ResourceUsage UsageOf(const struct rusage& usage) {
+  auto us = [](const struct timeval& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1'000'000 + static_cast<int64_t>(t.tv_usec);
+  };
+  // Linux counts ru_maxrss in kilobytes.
+  return ResourceUsage{us(usage.ru_utime) + us(usage.ru_stime),
+                       static_cast<int64_t>(usage.ru_maxrss)};
+}
 
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void ExecChild(const char* path, char* const* argv, char* const* envp, int log_fd,
@@ -58,6 +68,12 @@ int64_t MonotonicMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+ResourceUsage OwnUsage() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return UsageOf(usage);
 }
 
 std::string FindExecutable(const std::string& name) {
@@ -192,7 +208,8 @@ ChildProcess::~ChildProcess() {
 bool ChildProcess::Poll() {
   if (exited_) return true;
   int status = 0;
-  pid_t result = ::waitpid(pid_, &status, WNOHANG);
+  struct rusage usage {};
+  pid_t result = ::wait4(pid_, &status, WNOHANG, &usage);
   if (result == 0) return false;
   if (result < 0) {
     if (errno == EINTR) return false;
@@ -201,6 +218,7 @@ bool ChildProcess::Poll() {
     return true;
   }
   exited_ = true;
+  usage_ = UsageOf(usage);
   if (WIFEXITED(status)) {
     exit_code_ = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,18 @@
 #include "common/status.h"
 
 namespace feedcrawl::cli {
+
+// What a process used, as the kernel counted it when the process was reaped (wait4).
+struct ResourceUsage {
+  int64_t cpu_us = 0;       // user + system CPU time, every thread
+  int64_t peak_rss_kb = 0;  // largest resident set it reached
+
+  // Several processes taken together: their CPU time summed, the largest peak of any one.
+  void Add(const ResourceUsage& other) {
+    cpu_us += other.cpu_us;
+    peak_rss_kb = std::max(peak_rss_kb, other.peak_rss_kb);
+  }
+};
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in PATH
@@ -45,6 +58,8 @@ class ChildProcess {
   // Valid once exited(): the exit status, or -1 when a signal ended it.
   int exit_code() const { return exit_code_; }
   int term_signal() const { return term_signal_; }
+  // Valid once exited(): what the child used. Zeros when something else reaped it.
+  const ResourceUsage& usage() const { return usage_; }
   // "exited with status 1" / "killed by signal 9 (Killed)".
   std::string DescribeExit() const;
 
@@ -64,7 +79,11 @@ class ChildProcess {
   bool exited_ = false;
   int exit_code_ = -1;
   int term_signal_ = 0;
+  ResourceUsage usage_;
 };
+
+// What this process has used so far.
+ResourceUsage OwnUsage();
 
 // The full path of `name` in PATH ("" when absent); a name with a '/' is returned if executable.
 std::string FindExecutable(const std::string& name);

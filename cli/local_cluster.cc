@@ -154,6 +154,22 @@ StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions
 
 LocalCluster::~LocalCluster() { Stop(); }
 
+std::vector<RoleUsage> LocalCluster::Usage() const {
+  std::vector<RoleUsage> roles;
+  for (const Slot& slot : slots_) {
+    auto role = std::find_if(roles.begin(), roles.end(),
+                             [&slot](const RoleUsage& r) { return r.role == slot.role; });
+    if (role == roles.end()) role = roles.insert(roles.end(), RoleUsage{slot.role, 0, {}});
+    role->processes += slot.reaped;
+    role->usage.Add(slot.reaped_usage);
+    if (slot.process != nullptr && slot.process->exited()) {
+      role->processes += 1;
+      role->usage.Add(slot.process->usage());
+    }
+  }
+  return roles;
+}
+
 std::string LocalCluster::CoordinatorLog() const {
   return slots_.empty() ? "" : slots_.front().log_path;
 }
@@ -165,6 +181,10 @@ Status LocalCluster::Launch(Slot& slot, bool fresh_log) {
   spawn.truncate_log = fresh_log;
   StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(spawn);
   if (!process.ok()) return process.status();
+  if (slot.process != nullptr && slot.process->exited()) {
+    slot.reaped += 1;
+    slot.reaped_usage.Add(slot.process->usage());
+  }
   slot.process = std::move(*process);
   return Status::Ok();
 }

@@ -71,6 +71,13 @@ std::vector<std::string> FetcherArgs(const ClusterOptions& options,
 std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
                                        const ClusterEndpoints& endpoints, int n);
 
+// What the processes of one role used over a run (restarted ones included).
+struct RoleUsage {
+  std::string role;   // coordinator, processor, fetcher
+  int processes = 0;  // processes that ran and were reaped
+  ResourceUsage usage;  // CPU summed, peak resident set the largest of any one process
+};
+
 class LocalCluster {
  public:
   static constexpr int kMaxRestarts = 5;
@@ -97,6 +104,9 @@ class LocalCluster {
   // are stopped together.
   void Stop(const std::function<bool()>& hurry = {});
 
+  // By role in start order, every process reaped so far: complete after Stop().
+  std::vector<RoleUsage> Usage() const;
+
   const ClusterEndpoints& endpoints() const { return endpoints_; }
   std::string CoordinatorLog() const;
 
@@ -108,6 +118,8 @@ class LocalCluster {
     std::string log_path;
     std::unique_ptr<ChildProcess> process;
     int restarts = 0;
+    int reaped = 0;        // earlier processes of this slot, and their usage
+    ResourceUsage reaped_usage;
     std::string Name() const { return role + "-" + std::to_string(n); }
   };
 

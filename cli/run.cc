@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <vector>
 
+#include "cli/child_process.h"
 #include "cli/data_dir.h"
 #include "cli/exit_codes.h"
 #include "cli/feed_list.h"
@@ -203,7 +205,10 @@ int Run::Finish(Ending ending, const Status& failure) {
 
   if (last_stats_) {
     bool completed = ending == Ending::kFinished || last_stats_->run_complete;
-    out_ << FormatSummary(*last_stats_, completed);
+    std::vector<RoleUsage> roles = cluster_->Usage();
+    if (redis_ != nullptr) roles.push_back({"redis-server", 1, redis_->process().usage()});
+    roles.push_back({"feedcrawl", 1, OwnUsage()});
+    out_ << FormatSummary(*last_stats_, completed) << FormatProcessUsage(roles);
     out_.flush();
   }
   switch (ending) {

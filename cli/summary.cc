@@ -1,6 +1,7 @@
 #include "cli/summary.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 #include <vector>
 
@@ -31,7 +32,44 @@ std::string Headline(const RunStats& stats, bool completed) {
          " feeds" + tail;
 }
 
+std::string Fixed(double value, int decimals) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
+std::string PadRight(std::string text, size_t width) {
+  if (text.size() < width) text += std::string(width - text.size(), ' ');
+  return text;
+}
+
+std::string PadLeft(const std::string& text, size_t width) {
+  return text.size() < width ? std::string(width - text.size(), ' ') + text : text;
+}
+
 }  // namespace
+
+std::string FormatProcessUsage(const std::vector<RoleUsage>& roles) {
+  size_t role_width = 0, count_width = 0, cpu_width = 0, rss_width = 0;
+  std::vector<std::vector<std::string>> cells;
+  for (const RoleUsage& role : roles) {
+    cells.push_back({role.role, std::to_string(role.processes),
+                     Fixed(static_cast<double>(role.usage.cpu_us) / 1e6, 2),
+                     Fixed(static_cast<double>(role.usage.peak_rss_kb) / 1024.0, 1)});
+    role_width = std::max(role_width, cells.back()[0].size());
+    count_width = std::max(count_width, cells.back()[1].size());
+    cpu_width = std::max(cpu_width, cells.back()[2].size());
+    rss_width = std::max(rss_width, cells.back()[3].size());
+  }
+  std::string text;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    std::string label = i == 0 ? "processes" : "";
+    text += "  " + PadRight(label, kLabelWidth) + PadRight(cells[i][0], role_width) + "  " +
+            PadLeft(cells[i][1], count_width) + "  " + PadLeft(cells[i][2], cpu_width) +
+            " s CPU  " + PadLeft(cells[i][3], rss_width) + " MiB peak\n";
+  }
+  return text;
+}
 
 std::string FormatFailureReasons(const RunStats& stats) {
   std::vector<std::pair<std::string, uint64_t>> reasons(stats.run_failed_by_reason.begin(),

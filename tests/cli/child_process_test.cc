@@ -30,6 +30,24 @@ TEST(ChildProcessTest, ReportsExitStatusAndWritesTheLog) {
   EXPECT_EQ(log, "out\nerr\n");
 }
 
+TEST(ChildProcessTest, ReportsTheCpuTimeAndPeakMemoryItUsed) {
+  SpawnOptions options;
+  // Holds 32 MB in a shell variable, then counts for a while.
+  options.argv = {"sh", "-c",
+                  "x=$(head -c 33554432 /dev/zero | tr '\\0' a); i=0; "
+                  "while [ $i -lt 200000 ]; do i=$((i+1)); done; exit 0"};
+  ASSERT_OK_AND_ASSIGN(auto child, ChildProcess::Spawn(options));
+  ASSERT_TRUE(child->WaitUntil(MonotonicMs() + 60'000));
+  EXPECT_EQ(child->exit_code(), 0);
+  EXPECT_GE(child->usage().peak_rss_kb, 32 * 1024);
+  EXPECT_GE(child->usage().cpu_us, 10'000);
+
+  ResourceUsage together = child->usage();
+  together.Add(ResourceUsage{1'000'000, 1024});
+  EXPECT_EQ(together.cpu_us, child->usage().cpu_us + 1'000'000);
+  EXPECT_EQ(together.peak_rss_kb, child->usage().peak_rss_kb);
+}
+
 TEST(ChildProcessTest, AppendsToTheLogUnlessAskedToTruncate) {
   testing::TempDir dir;
   SpawnOptions options;

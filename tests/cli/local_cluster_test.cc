@@ -1,5 +1,6 @@
 #include "cli/local_cluster.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli/data_dir.h"
@@ -261,6 +263,17 @@ TEST(LocalClusterSupervisionTest, CrashingWorkerIsRestartedThenGivenUpOn) {
                        feedcrawl::testing::ReadFile(roles.data_dir().LogPath("fetcher", 1)));
   EXPECT_EQ(log.size(), std::string("fetcher failing\n").size() * 6) << log;
   cluster->Stop();
+  // Every process the slots ran is in the usage, the restarted ones included, once each.
+  std::vector<RoleUsage> usage = cluster->Usage();
+  ASSERT_EQ(usage.size(), 3u);
+  EXPECT_EQ(usage[0].role, "coordinator");
+  EXPECT_EQ(usage[0].processes, 1);
+  std::vector<std::pair<std::string, int>> counts;
+  for (const RoleUsage& role : usage) counts.emplace_back(role.role, role.processes);
+  EXPECT_THAT(counts, ::testing::UnorderedElementsAre(::testing::Pair("coordinator", 1),
+                                                     ::testing::Pair("processor", 1),
+                                                     ::testing::Pair("fetcher", 6)));
+  for (const RoleUsage& role : usage) EXPECT_GT(role.usage.peak_rss_kb, 0) << role.role;
 }
 
 TEST(LocalClusterSupervisionTest, CoordinatorFailureIsFatalAndShowsItsLog) {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cli/format.h"
 #include "cli/run_stats.h"
@@ -90,6 +91,17 @@ TEST(SummaryTest, WideCountsStayAligned) {
   std::string summary = FormatSummary(stats, true);
   EXPECT_NE(summary.find("  ok            1,234,567\n"), std::string::npos) << summary;
   EXPECT_NE(summary.find("  not modified          0\n"), std::string::npos) << summary;
+}
+
+TEST(SummaryTest, ProcessRowsAreAlignedByColumn) {
+  std::vector<RoleUsage> roles = {{"coordinator", 1, {640'000, 15'974}},
+                                  {"processor", 12, {12'806'000, 15'155}},
+                                  {"feedcrawl", 1, {50'000, 9'523}}};
+  EXPECT_EQ(FormatProcessUsage(roles),
+            "  processes     coordinator   1   0.64 s CPU  15.6 MiB peak\n"
+            "                processor    12  12.81 s CPU  14.8 MiB peak\n"
+            "                feedcrawl     1   0.05 s CPU   9.3 MiB peak\n");
+  EXPECT_EQ(FormatProcessUsage({}), "");
 }
 
 TEST(RunStatsTest, ReadsFieldsAndFailureReasons) {

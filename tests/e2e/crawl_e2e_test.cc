@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <regex>
+#include <sstream>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "common/feed_model.h"
@@ -28,6 +31,27 @@ using testing::SubprocessOptions;
 using testing::TempDir;
 
 constexpr size_t kFeeds = 500;
+
+struct ProcessRow {
+  int processes = 0;
+  double cpu_s = 0;
+  double peak_mib = 0;
+};
+
+// The summary's "processes" rows by role.
+std::map<std::string, ProcessRow> ProcessRows(const std::string& summary) {
+  static const std::regex kRow(
+      R"(^  (?:processes)? +(\S+) +(\d+) +([0-9.]+) s CPU +([0-9.]+) MiB peak$)");
+  std::map<std::string, ProcessRow> rows;
+  std::istringstream lines(summary);
+  std::string line;
+  std::smatch match;
+  while (std::getline(lines, line)) {
+    if (!std::regex_match(line, match, kRow)) continue;
+    rows[match[1]] = {std::stoi(match[2]), std::stod(match[3]), std::stod(match[4])};
+  }
+  return rows;
+}
 
 // Broken feeds: the path, what the server does, and what the crawl must record.
 struct Fault {
@@ -142,6 +166,20 @@ TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
   EXPECT_EQ(stats["run_ok"], std::to_string(kFeeds));
   EXPECT_EQ(stats["run_failed"], std::to_string(Faults().size()));
   EXPECT_NE(summary_.find("505 feeds"), std::string::npos) << summary_;
+  // What each role used, as the kernel counted it: every process that ran, none missed.
+  std::map<std::string, ProcessRow> rows = ProcessRows(summary_);
+  EXPECT_EQ(rows["coordinator"].processes, 1) << summary_;
+  EXPECT_EQ(rows["fetcher"].processes, 2) << summary_;
+  EXPECT_EQ(rows["processor"].processes, 2) << summary_;
+  EXPECT_EQ(rows["feedcrawl"].processes, 1) << summary_;
+  EXPECT_EQ(rows.size(), 4u) << summary_;  // Redis is the test's, not the command's
+  for (const auto& [role, row] : rows) {
+    // Parsing 500 feeds takes the processors well over 10 ms; every process maps megabytes.
+    if (role == "processor") {
+      EXPECT_GT(row.cpu_s, 0.01) << summary_;
+    }
+    EXPECT_GT(row.peak_mib, 1.0) << role << "\n" << summary_;
+  }
 
   auto store = Store::Open(redis_.Url());
   ASSERT_OK(store.status());
