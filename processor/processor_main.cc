@@ -42,6 +42,12 @@ int ProcessorMain(int argc, char** argv) {
   app.add_option("--worker-ttl-ms", options.worker_ttl_ms,
                  "Lifetime of this processor's P worker:processor:<id> hash after a heartbeat")
       ->envname("FEEDCRAWL_WORKER_TTL_MS");
+  app.add_option("--buffer", options.recv_hwm,
+                 "Fetch results taken ahead of the work in hand; each can be as large as the "
+                 "fetchers' --max-body-bytes")
+      ->envname("FEEDCRAWL_BUFFER")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000));
   app.add_option("--stream-maxlen", stream_max_len,
                  "About how many new items P stream:items keeps (0: no stream)")
       ->envname("FEEDCRAWL_STREAM_MAXLEN");

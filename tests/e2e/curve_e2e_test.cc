@@ -124,20 +124,27 @@ TEST_F(CurveE2eTest, OnlyAllowedWorkersJoinAndTheCrawlCompletesThroughThem) {
                        cluster_->StartFetcher("f1", FetcherFlags(f1_keys, coordinator_keys)));
   ASSERT_OK_AND_ASSIGN(auto f2,
                        cluster_->StartFetcher("f2", FetcherFlags(f2_keys, coordinator_keys)));
-  ASSERT_OK_AND_ASSIGN(auto p1,
-                       cluster_->StartProcessor("p1", ProcessorFlags(p1_keys, coordinator_keys)));
+  // --buffer: how many results p1 takes ahead, which it publishes as its capacity.
+  std::vector<std::string> p1_flags = ProcessorFlags(p1_keys, coordinator_keys);
+  p1_flags.insert(p1_flags.end(), {"--buffer", "7"});
+  ASSERT_OK_AND_ASSIGN(auto p1, cluster_->StartProcessor("p1", p1_flags));
 
   const std::set<std::string> admitted = {"fetcher:f1", "fetcher:f2", "processor:p1"};
   std::set<std::string> joined;
+  std::string p1_capacity;
   for (int i = 0; i < 300 && joined != admitted; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_OK_AND_ASSIGN(auto listed, store_->ReadWorkers(SystemClock::Instance().NowMs()));
     joined.clear();
-    for (const WorkerHash& worker : listed) joined.insert(worker.role + ":" + worker.id);
+    for (const WorkerHash& worker : listed) {
+      joined.insert(worker.role + ":" + worker.id);
+      if (worker.role == "processor") p1_capacity = worker.fields.at("capacity");
+    }
   }
   ASSERT_OK(server_->Resume());
   ASSERT_EQ(joined, admitted) << "the workers listed while the feeds were held\n"
                               << cluster_->Logs();
+  EXPECT_EQ(p1_capacity, "7");
 
   auto exit = coordinator->Wait(120'000);
   ASSERT_TRUE(exit.ok()) << "the run did not end\n" << cluster_->Logs();
