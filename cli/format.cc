@@ -49,4 +49,19 @@ std::string FormatRate(double per_second) {
   return FormatCount(static_cast<uint64_t>(std::llround(per_second)));
 }
 
+std::string FormatFixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
+std::string PadRight(std::string text, size_t width) {
+  if (text.size() < width) text += std::string(width - text.size(), ' ');
+  return text;
+}
+
+std::string PadLeft(const std::string& text, size_t width) {
+  return text.size() < width ? std::string(width - text.size(), ' ') + text : text;
+}
+
 }  // namespace feedcrawl::cli

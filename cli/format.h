@@ -2,6 +2,7 @@
 // line, summary, tables). Pure functions; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -15,5 +16,13 @@ std::string FormatDuration(int64_t ms);
 
 // A rate per second: whole numbers with separators from 10 up ("2,950"), one decimal below ("0.5").
 std::string FormatRate(double per_second);
+
+// `value` with exactly `decimals` decimals: FormatFixed(2.805, 2) -> "2.81" (as printf rounds).
+std::string FormatFixed(double value, int decimals);
+
+// Table cells: `text` padded with spaces to `width` on the right (PadRight, left-aligned) or on
+// the left (PadLeft); longer text is kept whole.
+std::string PadRight(std::string text, size_t width);
+std::string PadLeft(const std::string& text, size_t width);
 
 }  // namespace feedcrawl::cli

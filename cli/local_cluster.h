@@ -73,8 +73,8 @@ std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
 
 // What the processes of one role used over a run (restarted ones included).
 struct RoleUsage {
-  std::string role;   // coordinator, processor, fetcher
-  int processes = 0;  // processes that ran and were reaped
+  std::string role;     // coordinator, processor, fetcher
+  int processes = 0;    // processes that ran and were reaped
   ResourceUsage usage;  // CPU summed, peak resident set the largest of any one process
 };
 

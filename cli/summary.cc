@@ -1,7 +1,6 @@
 #include "cli/summary.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 #include <vector>
 
@@ -32,21 +31,6 @@ std::string Headline(const RunStats& stats, bool completed) {
          " feeds" + tail;
 }
 
-std::string Fixed(double value, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
-  return text;
-}
-
-std::string PadRight(std::string text, size_t width) {
-  if (text.size() < width) text += std::string(width - text.size(), ' ');
-  return text;
-}
-
-std::string PadLeft(const std::string& text, size_t width) {
-  return text.size() < width ? std::string(width - text.size(), ' ') + text : text;
-}
-
 }  // namespace
 
 std::string FormatProcessUsage(const std::vector<RoleUsage>& roles) {
@@ -54,8 +38,8 @@ std::string FormatProcessUsage(const std::vector<RoleUsage>& roles) {
   std::vector<std::vector<std::string>> cells;
   for (const RoleUsage& role : roles) {
     cells.push_back({role.role, std::to_string(role.processes),
-                     Fixed(static_cast<double>(role.usage.cpu_us) / 1e6, 2),
-                     Fixed(static_cast<double>(role.usage.peak_rss_kb) / 1024.0, 1)});
+                     FormatFixed(static_cast<double>(role.usage.cpu_us) / 1e6, 2),
+                     FormatFixed(static_cast<double>(role.usage.peak_rss_kb) / 1024.0, 1)});
     role_width = std::max(role_width, cells.back()[0].size());
     count_width = std::max(count_width, cells.back()[1].size());
     cpu_width = std::max(cpu_width, cells.back()[2].size());

@@ -26,15 +26,6 @@ std::string Count(const ClusterView& view, const char* field) {
   return FormatCount(static_cast<uint64_t>(std::max<int64_t>(0, view.Number(field))));
 }
 
-std::string Pad(std::string text, size_t width) {
-  if (text.size() < width) text += std::string(width - text.size(), ' ');
-  return text;
-}
-
-std::string PadLeft(const std::string& text, size_t width) {
-  return text.size() < width ? std::string(width - text.size(), ' ') + text : text;
-}
-
 std::string FieldOr(const WorkerHash& worker, const char* field, const char* fallback) {
   auto it = worker.fields.find(field);
   return it == worker.fields.end() ? fallback : it->second;
@@ -96,7 +87,7 @@ std::string RenderTop(const ClusterView& view, int width) {
   lines.push_back("errors      " + ErrorClasses(view));
   lines.push_back("");
 
-  lines.push_back(Pad("WORKER", 32) + Pad("ROLE", 11) + PadLeft("ACTIVE", 7) +
+  lines.push_back(PadRight("WORKER", 32) + PadRight("ROLE", 11) + PadLeft("ACTIVE", 7) +
                   PadLeft("CREDIT", 8) + PadLeft("PROCESSED", 11) + PadLeft("ERRORS", 8));
   size_t shown = 0;
   for (const WorkerHash& worker : view.workers) {
@@ -104,7 +95,7 @@ std::string RenderTop(const ClusterView& view, int width) {
       lines.push_back("... " + std::to_string(view.workers.size() - kWorkerRows) + " more");
       break;
     }
-    lines.push_back(Pad(worker.id, 32) + Pad(worker.role, 11) +
+    lines.push_back(PadRight(worker.id, 32) + PadRight(worker.role, 11) +
                     PadLeft(FieldOr(worker, "active", "-"), 7) +
                     PadLeft(FieldOr(worker, "credit", "-"), 8) +
                     PadLeft(FieldOr(worker, "processed", "0"), 11) +
@@ -114,18 +105,20 @@ std::string RenderTop(const ClusterView& view, int width) {
 
   const std::vector<HostView> busiest = view.Busiest(kHostRows);
   const std::vector<HostView> slowest = view.Slowest(kHostRows);
-  lines.push_back(Pad("BUSIEST HOSTS", 32) + PadLeft("FETCHES", 9) + PadLeft("ERRORS", 8) +
-                  "   " + Pad("SLOWEST HOSTS", 32) + PadLeft("AVG MS", 8) + PadLeft("MAX MS", 8));
+  lines.push_back(PadRight("BUSIEST HOSTS", 32) + PadLeft("FETCHES", 9) + PadLeft("ERRORS", 8) +
+                  "   " + PadRight("SLOWEST HOSTS", 32) + PadLeft("AVG MS", 8) +
+                  PadLeft("MAX MS", 8));
   for (size_t i = 0; i < std::max(busiest.size(), slowest.size()); ++i) {
     std::string line;
     if (i < busiest.size()) {
-      line = Pad(busiest[i].host, 32) + PadLeft(FormatCount(busiest[i].fetches), 9) +
+      line = PadRight(busiest[i].host, 32) + PadLeft(FormatCount(busiest[i].fetches), 9) +
              PadLeft(FormatCount(busiest[i].errors), 8);
     } else {
       line = std::string(49, ' ');
     }
     if (i < slowest.size()) {
-      line += "   " + Pad(slowest[i].host, 32) + PadLeft(std::to_string(slowest[i].avg_ms), 8) +
+      line += "   " + PadRight(slowest[i].host, 32) +
+              PadLeft(std::to_string(slowest[i].avg_ms), 8) +
               PadLeft(std::to_string(slowest[i].max_ms), 8);
     }
     lines.push_back(line);

@@ -52,6 +52,16 @@ TEST(FormatTest, Rates) {
   EXPECT_EQ(FormatRate(2950.4), "2,950");
 }
 
+TEST(FormatTest, FixedDecimalsAndPadding) {
+  EXPECT_EQ(FormatFixed(2.806, 2), "2.81");
+  EXPECT_EQ(FormatFixed(15.599, 1), "15.6");
+  EXPECT_EQ(FormatFixed(0, 2), "0.00");
+  EXPECT_EQ(PadRight("ab", 4), "ab  ");
+  EXPECT_EQ(PadLeft("ab", 4), "  ab");
+  EXPECT_EQ(PadRight("abcdef", 4), "abcdef");
+  EXPECT_EQ(PadLeft("abcdef", 4), "abcdef");
+}
+
 TEST(SummaryTest, MatchesTheDocumentedLayout) {
   EXPECT_EQ(FormatSummary(ExampleRun(), true),
             "Crawled 500 feeds in 3.2 s (156 feeds/s)\n"
