@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 
 #include <map>
-#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "common/feed_model.h"
@@ -38,17 +38,23 @@ struct ProcessRow {
   double peak_mib = 0;
 };
 
-// The summary's "processes" rows by role.
+// The summary's "processes" rows by role: "<role> <n>  <cpu> s CPU  <peak> MiB peak", after the
+// "processes" label on the first row.
 std::map<std::string, ProcessRow> ProcessRows(const std::string& summary) {
-  static const std::regex kRow(
-      R"(^  (?:processes)? +(\S+) +(\d+) +([0-9.]+) s CPU +([0-9.]+) MiB peak$)");
   std::map<std::string, ProcessRow> rows;
   std::istringstream lines(summary);
   std::string line;
-  std::smatch match;
   while (std::getline(lines, line)) {
-    if (!std::regex_match(line, match, kRow)) continue;
-    rows[match[1]] = {std::stoi(match[2]), std::stod(match[3]), std::stod(match[4])};
+    std::istringstream fields(line);
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;) words.push_back(word);
+    const size_t n = words.size();
+    if (n < 8 || words[n - 1] != "peak" || words[n - 2] != "MiB" || words[n - 4] != "CPU" ||
+        words[n - 5] != "s") {
+      continue;
+    }
+    rows[words[n - 8]] = {std::stoi(words[n - 7]), std::stod(words[n - 6]),
+                          std::stod(words[n - 3])};
   }
   return rows;
 }
