@@ -17,7 +17,8 @@ std::string FormatDuration(int64_t ms);
 // A rate per second: whole numbers with separators from 10 up ("2,950"), one decimal below ("0.5").
 std::string FormatRate(double per_second);
 
-// `value` with exactly `decimals` decimals: FormatFixed(2.805, 2) -> "2.81" (as printf rounds).
+// `value` with exactly `decimals` decimals, rounded as printf rounds: FormatFixed(2.806, 2) ->
+// "2.81".
 std::string FormatFixed(double value, int decimals);
 
 // Table cells: `text` padded with spaces to `width` on the right (PadRight, left-aligned) or on
