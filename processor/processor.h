@@ -37,9 +37,10 @@ struct ProcessorOptions {
   std::string worker_id;                                   // default: hostname-pid
   int64_t heartbeat_ms = 1000;
   // Results taken ahead of the work in hand (ZeroMQ's receive high-water mark). ZeroMQ asks
-  // the sender for more each time half of them are used: with a handful, a busy processor found
-  // its queue empty and its store pipeline drained several times a second (docs/PERFORMANCE.md,
-  // "A deeper results queue"). Each result can be as large as the fetchers' --max-body-bytes.
+  // the sender for more each time half of them are used: with 4, a busy processor found its
+  // queue empty about once per feed, and let its store pipeline run dry each time
+  // (docs/PERFORMANCE.md, "A deeper results queue"). Each result can be as large as the fetchers'
+  // --max-body-bytes.
   int recv_hwm = 32;
   int64_t store_retry_ms = 30'000;   // how long to retry an unavailable store before giving up
   int64_t worker_ttl_ms = 10'000;    // TTL of this processor's P worker:processor:<id> hash
