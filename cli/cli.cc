@@ -139,8 +139,8 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
                   "Proxy for every fetch (libcurl syntax: http://host:port, socks5h://host:port)")
       ->envname("FEEDCRAWL_PROXY");
   run->add_option("--stream-maxlen", stream_maxlen,
-                  "About how many new items P stream:items keeps, 0 for no stream (default: the "
-                  "processor's, 100000); the stream is about half of Redis's work per new item")
+                  "About how many entries P stream:items keeps (each names the new items of one "
+                  "stored feed), 0 for no stream (default: the processor's, 100000)")
       ->envname("FEEDCRAWL_STREAM_MAXLEN")
       ->check(CLI::NonNegativeNumber);
   AddScheduleOptions(run, options.schedule);

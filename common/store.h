@@ -13,7 +13,8 @@
 //                                     seen, ms)
 //   P stats                   HASH    live numbers written by the coordinator
 //   P stats:hosts             HASH    host -> JSON numbers of the busiest and slowest hosts
-//   P stream:items            STREAM  every new item (feed, key; JSON in P items:<feed>), capped
+//   P stream:items            STREAM  new items: feed id and a JSON array of their keys per entry
+//                                     (JSON in P items:<feed>), capped
 //   P worker:<role>:<id>      HASH    one live fetcher or processor's numbers, with a TTL
 //   P workers                 ZSET    "<role>:<id>" scored by when its hash expires (ms)
 //   P coordinator:epoch       STRING  incremented by each coordinator start
@@ -227,9 +228,10 @@ class Store {
   Status WriteStats(const std::map<std::string, std::string>& stats);
   StatusOr<std::map<std::string, std::string>> ReadStats();
 
-  // The Stream of new items (P stream:items): StoreItems appends every new item, capped at
-  // about max_len entries (XTRIM MAXLEN ~ after each call); 0 (the default of a Store) turns the
-  // stream off. The processor turns it on with kDefaultItemStreamMaxLen unless told otherwise.
+  // The Stream of new items (P stream:items): StoreItems appends one entry per call that stored
+  // new items (per 1,000 of them), naming them, capped at about max_len entries (XTRIM MAXLEN ~
+  // after each call); 0 (the default of a Store) turns the stream off. The processor turns it on
+  // with kDefaultItemStreamMaxLen unless told otherwise.
   static constexpr uint64_t kDefaultItemStreamMaxLen = 100'000;
   void set_item_stream_max_len(uint64_t max_len) { item_stream_max_len_ = max_len; }
 

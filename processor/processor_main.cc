@@ -49,7 +49,8 @@ int ProcessorMain(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100'000));
   app.add_option("--stream-maxlen", stream_max_len,
-                 "About how many new items P stream:items keeps (0: no stream)")
+                 "About how many entries P stream:items keeps, each naming the new items of one "
+                 "stored feed (0: no stream)")
       ->envname("FEEDCRAWL_STREAM_MAXLEN");
   app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");

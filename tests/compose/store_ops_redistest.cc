@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "common/store.h"
+#include "tests/support/item_stream.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 
 namespace feedcrawl {
 namespace {
 
+using testing::ReadItemStream;
 using testing::RedisServer;
+using testing::StreamEntry;
 
 class StoreOpsTest : public ::testing::Test {
  protected:
@@ -42,40 +45,78 @@ TEST_F(StoreOpsTest, StreamGetsEachNewItemOnce) {
   store_->set_item_stream_max_len(Store::kDefaultItemStreamMaxLen);
   ASSERT_OK(store_->StoreItems(7, Items(0, 3)).status());
   ASSERT_OK(store_->StoreItems(7, Items(1, 3)).status());  // k1, k2 again; k3 new
-  EXPECT_EQ(Integer({"XLEN", "fc:stream:items"}), 4);
-  auto entries = store_->redis().Command({"XRANGE", "fc:stream:items", "-", "+"});
-  ASSERT_OK(entries.status());
-  ASSERT_EQ(entries->elements.size(), 4u);
-  // [id, [feed, 7, key, k0]]: the entry names the item, whose JSON a reader takes from the hash.
-  std::vector<std::string> keys;
-  for (const auto& entry : entries->elements) {
-    const auto& fields = entry.elements[1].elements;
-    ASSERT_EQ(fields.size(), 4u);
-    EXPECT_EQ(fields[0].str, "feed");
-    EXPECT_EQ(fields[1].str, "7");
-    EXPECT_EQ(fields[2].str, "key");
-    keys.push_back(fields[3].str);
-  }
-  EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k1", "k2", "k3"}));
-  auto json = store_->redis().Command({"HGET", "fc:items:7", keys[3]});
+  ASSERT_OK(store_->StoreItems(7, Items(1, 2)).status());  // nothing new: no entry
+  // One entry per call that stored new items, naming them; a reader takes the JSON from the hash.
+  ASSERT_OK_AND_ASSIGN(std::vector<StreamEntry> entries, ReadItemStream(store_->redis(), "fc:"));
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].feed, 7u);
+  EXPECT_EQ(entries[0].keys, (std::vector<std::string>{"k0", "k1", "k2"}));
+  EXPECT_EQ(entries[1].feed, 7u);
+  EXPECT_EQ(entries[1].keys, (std::vector<std::string>{"k3"}));
+  auto json = store_->redis().Command({"HGET", "fc:items:7", entries[1].keys[0]});
   ASSERT_OK(json.status());
   EXPECT_EQ(json->str, "{\"n\":3}");
 }
 
+TEST_F(StoreOpsTest, StreamKeysAreJsonWhateverTheyHold) {
+  store_->set_item_stream_max_len(Store::kDefaultItemStreamMaxLen);
+  // Keys are ids and links as feeds write them: slashes, quotes, backslashes, control
+  // characters and non-ASCII text all come back unchanged through a JSON parser.
+  const std::vector<std::string> odd = {"https://example.com/a/b?c=d&e=f", "say \"hi\"",
+                                        "back\\slash\\/", "tab\there\nnewline",
+                                        "caf\xc3\xa9 \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac", "42",
+                                        "[]"};
+  std::vector<StoredItem> items;
+  for (size_t i = 0; i < odd.size(); ++i) {
+    items.push_back({odd[i], "{}", static_cast<int64_t>(i)});
+  }
+  ASSERT_OK(store_->StoreItems(3, items).status());
+  ASSERT_OK_AND_ASSIGN(std::vector<StreamEntry> entries, ReadItemStream(store_->redis(), "fc:"));
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].keys, odd);
+}
+
+TEST_F(StoreOpsTest, StreamEntriesListAThousandKeysAtMost) {
+  store_->set_item_stream_max_len(Store::kDefaultItemStreamMaxLen);
+  // 2,500 keys in one call, one of them twice: three entries, in the call's order, each key
+  // once; the repeat is neither counted nor listed again.
+  std::vector<StoredItem> items = Items(0, 2500);
+  items.insert(items.begin() + 1500, items[10]);
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored, store_->StoreItems(4, items));
+  EXPECT_EQ(stored.new_items, 2500u);
+  EXPECT_EQ(stored.total_items, 2500u);
+  ASSERT_OK_AND_ASSIGN(std::vector<StreamEntry> entries, ReadItemStream(store_->redis(), "fc:"));
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].keys.size(), 1000u);
+  EXPECT_EQ(entries[1].keys.size(), 999u);
+  EXPECT_EQ(entries[2].keys.size(), 501u);
+  std::vector<std::string> listed;
+  for (const auto& entry : entries) {
+    EXPECT_EQ(entry.feed, 4u);
+    listed.insert(listed.end(), entry.keys.begin(), entry.keys.end());
+  }
+  std::vector<std::string> expected;
+  for (const auto& item : Items(0, 2500)) expected.push_back(item.key);
+  EXPECT_EQ(listed, expected);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:4:order"}), 2500);
+}
+
 TEST_F(StoreOpsTest, StreamIsCappedAndCanBeTurnedOff) {
   store_->set_item_stream_max_len(10);
-  for (int batch = 0; batch < 50; ++batch) {
-    ASSERT_OK(store_->StoreItems(1, Items(batch * 20, 20)).status());
+  for (int call = 0; call < 300; ++call) {
+    ASSERT_OK(store_->StoreItems(1, Items(call * 2, 2)).status());
     // MAXLEN ~ trims whole blocks (100 entries by default), so after every call the stream
     // holds fewer than the cap and one block more.
-    EXPECT_LT(Integer({"XLEN", "fc:stream:items"}), 10 + 100) << "after call " << batch;
+    EXPECT_LT(Integer({"XLEN", "fc:stream:items"}), 10 + 100) << "after call " << call;
   }
   // The newest entries are the ones kept.
-  auto last = store_->redis().Command({"XREVRANGE", "fc:stream:items", "+", "-", "COUNT", "1"});
-  ASSERT_OK(last.status());
-  ASSERT_EQ(last->elements.size(), 1u);
-  EXPECT_EQ(last->elements[0].elements[1].elements[3].str, Items(49 * 20, 20).back().key);
-  EXPECT_EQ(Integer({"HLEN", "fc:items:1"}), 1000);
+  ASSERT_OK_AND_ASSIGN(std::vector<StreamEntry> entries, ReadItemStream(store_->redis(), "fc:"));
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.back().keys, (std::vector<std::string>{"k598", "k599"}));
+  EXPECT_EQ(entries.front().keys, (std::vector<std::string>{
+                                      "k" + std::to_string(600 - 2 * entries.size()),
+                                      "k" + std::to_string(601 - 2 * entries.size())}));
+  EXPECT_EQ(Integer({"HLEN", "fc:items:1"}), 600);
 
   store_->set_item_stream_max_len(0);
   const int64_t before = Integer({"XLEN", "fc:stream:items"});

@@ -19,7 +19,6 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -28,6 +27,7 @@
 #include "common/store.h"
 #include "tests/gen/feed_generator.h"
 #include "tests/support/crawl_cluster.h"
+#include "tests/support/item_stream.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/truth_check.h"
@@ -127,25 +127,14 @@ class ChaosE2eTest : public ::testing::TestWithParam<DataPlane> {
     events_.push_back(event + " at " + std::to_string(Done()));
   }
 
-  // Every entry of P stream:items, as (feed id, item key).
+  // Every item P stream:items names, as (feed id, item key).
   std::multiset<std::pair<uint64_t, std::string>> StreamEntries() {
-    std::multiset<std::pair<uint64_t, std::string>> entries;
-    std::string start = "-";
-    while (true) {
-      auto page = store_->redis().Command(
-          {"XRANGE", store_->prefix() + "stream:items", start, "+", "COUNT", "1000"});
-      EXPECT_OK(page.status());
-      if (!page.ok() || page->elements.empty()) break;
-      for (const RedisReply& entry : page->elements) {
-        if (entry.elements.size() != 2) continue;
-        std::map<std::string, std::string> fields;
-        const auto& values = entry.elements[1].elements;
-        for (size_t i = 0; i + 1 < values.size(); i += 2) fields[values[i].str] = values[i + 1].str;
-        entries.emplace(std::stoull(fields["feed"]), fields["key"]);
-      }
-      start = "(" + page->elements.back().elements[0].str;
-    }
-    return entries;
+    StatusOr<std::vector<testing::StreamEntry>> entries =
+        testing::ReadItemStream(store_->redis(), store_->prefix());
+    EXPECT_OK(entries.status());
+    if (!entries.ok()) return {};
+    const std::vector<testing::StreamedItem> items = testing::StreamedItems(*entries);
+    return {items.begin(), items.end()};
   }
 
   TempDir www_;
