@@ -1,6 +1,9 @@
 #include "tests/support/item_stream.h"
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace feedcrawl::testing {
 namespace {
@@ -33,7 +36,7 @@ StatusOr<StreamEntry> ReadEntry(const RedisReply& entry) {
     return Status::Internal("stream entry " + id + ": keys is not a JSON array: " + *keys);
   }
   for (const nlohmann::json& key : list) {
-    if (!key.is_string()) return Status::Internal("stream entry " + id + ": a key is no string");
+    if (!key.is_string()) return Status::Internal("stream entry " + id + ": a key is not a string");
     out.keys.push_back(key.get<std::string>());
   }
   return out;
