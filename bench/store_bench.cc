@@ -147,8 +147,11 @@ BENCHMARK(BM_StoreItems)->ArgName("existing")->Arg(0)->Arg(1)->UseRealTime();
 
 // New items through SendStoreItems / ReceiveStoreItems with up to `depth` calls in flight, as
 // the processor does: the client formats the next call while Redis runs the previous ones.
+// first_store:1 sends them as a feed's first store (StoreHint::kNoneStored: one HSET of a
+// staging hash), as the processor does when the job carries no body digest.
 void BM_StoreItemsPipelined(benchmark::State& state) {
   const size_t depth = static_cast<size_t>(state.range(0));
+  const StoreHint hint = state.range(1) != 0 ? StoreHint::kNoneStored : StoreHint::kMaybeStored;
   RedisFixture& redis = RedisFixture::Get();
   if (!Emptied(redis, state)) return;
   constexpr uint64_t kDistinctBatches = 512;
@@ -165,7 +168,7 @@ void BM_StoreItemsPipelined(benchmark::State& state) {
   };
   for (auto _ : state) {
     ++feed;
-    if (Status s = store.SendStoreItems(feed, batches[feed % kDistinctBatches]); !s.ok()) {
+    if (Status s = store.SendStoreItems(feed, batches[feed % kDistinctBatches], hint); !s.ok()) {
       state.SkipWithError(s.ToString().c_str());
       break;
     }
@@ -188,7 +191,12 @@ void BM_StoreItemsPipelined(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(kItemsPerBatch * kItemJsonBytes));
 }
-BENCHMARK(BM_StoreItemsPipelined)->ArgName("depth")->Arg(1)->Arg(8)->UseRealTime();
+BENCHMARK(BM_StoreItemsPipelined)
+    ->ArgNames({"depth", "first_store"})
+    ->Args({1, 0})
+    ->Args({8, 0})
+    ->Args({8, 1})
+    ->UseRealTime();
 
 // A registered feed as after a successful fetch, with every field of its record set.
 FeedRecord Crawled(FeedRecord feed) {

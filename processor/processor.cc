@@ -298,7 +298,7 @@ Status Processor::SendNext(PendingStore& job) {
     job.step = PendingStore::Step::kStore;  // the connection failed: the caller stores every item
   }
   WriteJson(job);
-  return store_->SendStoreItems(job.report.feed_id(), job.items);
+  return store_->SendStoreItems(job.report.feed_id(), job.items, job.hint);
 }
 
 bool Processor::DropKnown(PendingStore& job, const KnownItems& known) {
@@ -403,7 +403,7 @@ bool Processor::StoreAndReport(PendingStore& job) {
   // first, before their leases run out.
   SendHeldReports();
   WriteJson(job);
-  auto stored = StoreWithRetry(job.report.feed_id(), job.items);
+  auto stored = StoreWithRetry(job.report.feed_id(), job.items, job.hint);
   if (!stored.ok()) {
     ++errors_;
     spdlog::error("job {}: store unavailable, leaving the job to its lease: {}",
@@ -431,7 +431,7 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
     return std::move(job.report);
   }
   WriteJson(job);
-  auto stored = StoreWithRetry(job.report.feed_id(), job.items);
+  auto stored = StoreWithRetry(job.report.feed_id(), job.items, job.hint);
   if (!stored.ok()) {
     ++errors_;
     spdlog::error("job {}: store unavailable, leaving the job to its lease: {}",
@@ -480,6 +480,9 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   if (stored_before && parsed.items.size() >= kAskKnownMinItems) {
     job.step = PendingStore::Step::kAskKnown;
   }
+  // No digest: as far as the scheduler knows, none of the feed's items is stored yet (the store
+  // checks, and a wrong guess only costs it a copy).
+  if (result.job().body_digest().empty()) job.hint = StoreHint::kNoneStored;
   job.items.resize(parsed.items.size());
   for (size_t i = 0; i < parsed.items.size(); ++i) {
     const Item& item = parsed.items[i];
@@ -502,11 +505,12 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
 }
 
 StatusOr<StoreItemsResult> Processor::StoreWithRetry(uint64_t feed_id,
-                                                     const std::vector<StoredItem>& items) {
+                                                     const std::vector<StoredItem>& items,
+                                                     StoreHint hint) {
   const int64_t give_up = clock_.MonotonicMs() + options_.store_retry_ms;
   int64_t backoff_ms = 50;
   while (true) {
-    auto stored = store_->StoreItems(feed_id, items);
+    auto stored = store_->StoreItems(feed_id, items, hint);
     if (stored.ok() || stop_ || clock_.MonotonicMs() >= give_up) return stored;
     spdlog::warn("store failed ({}), retrying in {} ms", stored.status().ToString(), backoff_ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));

@@ -78,7 +78,8 @@ class Processor {
   void DrainControl();  // handles every message queued on the control socket
   void HandleControl(const WireMessage& message);
   void HandleResult(const WireMessage& message);
-  StatusOr<StoreItemsResult> StoreWithRetry(uint64_t feed_id, const std::vector<StoredItem>& items);
+  StatusOr<StoreItemsResult> StoreWithRetry(uint64_t feed_id, const std::vector<StoredItem>& items,
+                                            StoreHint hint);
 
   // A result on its way through the processor: its report, and the items the store must confirm
   // before the report may go (kept until then, to store again if a reply is lost).
@@ -89,6 +90,8 @@ class Processor {
     // only for the others), then waits for the answer; every job ends by storing its items.
     enum class Step { kAskKnown, kAwaitKnown, kStore };
     Step step = Step::kStore;
+    // kNoneStored for a feed's first successful crawl (its job carries no body digest yet).
+    StoreHint hint = StoreHint::kMaybeStored;
     std::vector<StoredItem> items;  // key and time; json once WriteJson ran
     // The parsed feed, until the items' JSON is written: whole, or, for a feed that asks first,
     // read for its items' keys and dates only. positions[i] is items[i]'s place in it.

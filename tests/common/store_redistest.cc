@@ -292,6 +292,90 @@ TEST_F(StoreTest, StoreItemsIsIdempotent) {
             StatusCode::kInvalidArgument);
 }
 
+// A feed's first store (kNoneStored) sends its JSON in one HSET to a staging hash that becomes
+// the items hash: the result, the keys left behind and the stream are those of an HSETNX per item.
+TEST_F(StoreTest, AFirstStoreLeavesWhatAnHsetnxPerItemWould) {
+  store_->set_item_stream_max_len(100);
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/", "https://b/"}, kNow));
+  std::vector<StoredItem> batch = Items({"k1", "k2", "k3"}, kNow);
+  // Of a key repeated in one call, the first JSON is the one kept, as HSETNX would.
+  batch.push_back({"k2", "{\"second\":true}", kNow});
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult first,
+                       store_->StoreItems(added.ids[0], batch, StoreHint::kNoneStored));
+  EXPECT_EQ(first.new_items, 3u);
+  EXPECT_EQ(first.total_items, 3u);
+  ASSERT_OK_AND_ASSIGN(
+      StoreItemsResult other,
+      store_->StoreItems(added.ids[1], Items({"k1"}, kNow), StoreHint::kNoneStored));
+  EXPECT_EQ(other.new_items, 1u);
+
+  EXPECT_EQ(Raw({"HGET", "fc:items:1", "k2"}).str, "{\"key\":\"k2\"}");
+  EXPECT_EQ(Raw({"HLEN", "fc:items:1"}).integer, 3);
+  EXPECT_EQ(Raw({"ZSCORE", "fc:items:1:order", "k3"}).str, std::to_string(kNow + 2000));
+  EXPECT_EQ(Raw({"HGET", "fc:items:2", "k1"}).str, "{\"key\":\"k1\"}");
+  // The items outlive the staging hash's TTL, and no staging hash is left.
+  EXPECT_EQ(Raw({"PTTL", "fc:items:1"}).integer, -1);
+  EXPECT_EQ(Raw({"PTTL", "fc:items:2"}).integer, -1);
+  EXPECT_TRUE(Raw({"KEYS", "fc:items:*:staged:*"}).elements.empty());
+  const RedisReply stream = Raw({"XRANGE", "fc:stream:items", "-", "+"});
+  ASSERT_EQ(stream.elements.size(), 2u);
+  EXPECT_EQ(stream.elements[0].elements[1].elements[3].str, R"(["k1","k2","k3"])");
+
+  // Stored again under either hint: nothing new, nothing rewritten, no stream entry.
+  for (StoreHint hint : {StoreHint::kNoneStored, StoreHint::kMaybeStored}) {
+    ASSERT_OK_AND_ASSIGN(StoreItemsResult again, store_->StoreItems(added.ids[0], batch, hint));
+    EXPECT_EQ(again.new_items, 0u);
+    EXPECT_EQ(again.total_items, 3u);
+  }
+  EXPECT_EQ(Raw({"XLEN", "fc:stream:items"}).integer, 2);
+  EXPECT_TRUE(Raw({"KEYS", "fc:items:*:staged:*"}).elements.empty());
+}
+
+// A wrong guess (the feed has items after all: a repeated job, a feed stored before it had a
+// digest) costs a copy on the server, never an overwritten item.
+TEST_F(StoreTest, AWrongFirstStoreGuessOverwritesNothing) {
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/"}, kNow));
+  const uint64_t id = added.ids[0];
+  ASSERT_OK(store_->StoreItems(id, Items({"k1", "k2"}, kNow)));
+  const std::vector<StoredItem> changed = {{"k1", "{\"changed\":true}", kNow + 99'000},
+                                           {"k3", "{\"key\":\"k3\"}", kNow + 5'000}};
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored,
+                       store_->StoreItems(id, changed, StoreHint::kNoneStored));
+  EXPECT_EQ(stored.new_items, 1u);
+  EXPECT_EQ(stored.total_items, 3u);
+  EXPECT_EQ(Raw({"HGET", "fc:items:1", "k1"}).str, "{\"key\":\"k1\"}");
+  EXPECT_EQ(Raw({"ZSCORE", "fc:items:1:order", "k1"}).str, std::to_string(kNow));
+  EXPECT_EQ(Raw({"HGET", "fc:items:1", "k3"}).str, "{\"key\":\"k3\"}");
+  EXPECT_EQ(Raw({"PTTL", "fc:items:1"}).integer, -1);
+  EXPECT_TRUE(Raw({"KEYS", "fc:items:*:staged:*"}).elements.empty());
+
+  // JSON left in the items hash by a call whose script never ran (no order entry) is adopted,
+  // as under an HSETNX per item: the hash exists, so the staged copy does not replace it.
+  Raw({"HSET", "fc:items:1", "k4", "{\"orphan\":true}"});
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult adopted,
+                       store_->StoreItems(id, Items({"k4"}, kNow), StoreHint::kNoneStored));
+  EXPECT_EQ(adopted.new_items, 1u);
+  EXPECT_EQ(Raw({"HGET", "fc:items:1", "k4"}).str, "{\"orphan\":true}");
+}
+
+// A call whose script never runs (here refused; in life, a processor killed between its HSET
+// and the script) leaves its staging hash to expire, and no item listed.
+TEST_F(StoreTest, AStagingHashWhoseScriptNeverRanExpires) {
+  ASSERT_FALSE(
+      Raw({"ACL", "SETUSER", "noscripts", "on", ">pw", "~*", "+@all", "-evalsha", "-eval"})
+          .IsError());
+  ASSERT_OK_AND_ASSIGN(auto limited, Store::Open(redis_.Url() + "?user=noscripts&password=pw"));
+  EXPECT_FALSE(limited->StoreItems(1, Items({"k1", "k2"}, kNow), StoreHint::kNoneStored).ok());
+  const RedisReply staged = Raw({"KEYS", "fc:items:1:staged:*"});
+  ASSERT_FALSE(staged.elements.empty());
+  for (const RedisReply& key : staged.elements) {
+    const int64_t ttl_ms = Raw({"PTTL", key.str}).integer;
+    EXPECT_GT(ttl_ms, 0) << key.str;
+    EXPECT_LE(ttl_ms, 3'600'000) << key.str;
+  }
+  EXPECT_EQ(Raw({"EXISTS", "fc:items:1", "fc:items:1:order"}).integer, 0);
+}
+
 TEST_F(StoreTest, StoreItemsSurvivesARedisRestart) {
   ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/"}, kNow));
   const uint64_t id = added.ids[0];
@@ -518,9 +602,10 @@ TEST(StoreAuthTest, WorksAsTheLeastPrivilegeAclUserOfTheDocs) {
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis.Url() + "?user=crawler&password=s3cret"));
   ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store->AddFeeds({"https://a/"}, kNow));
   ASSERT_OK(store->SaveFeed(FullRecord(added.ids[0], "https://a/")));
-  ASSERT_OK(store->StoreItems(added.ids[0], {{"k", "{}", kNow}}));
+  ASSERT_OK(store->StoreItems(added.ids[0], {{"k", "{}", kNow}}, StoreHint::kNoneStored));
+  ASSERT_OK(store->StoreItems(added.ids[0], {{"k2", "{}", kNow}}, StoreHint::kNoneStored));
   ASSERT_OK_AND_ASSIGN(std::vector<ItemRow> rows, store->QueryItems({}));
-  EXPECT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.size(), 2u);
   ASSERT_OK(store->WriteStats({{"due", "0"}}));
   ASSERT_OK(store->NextCoordinatorEpoch());
   ASSERT_OK(store->LoadFeeds());

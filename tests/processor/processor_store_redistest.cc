@@ -75,6 +75,15 @@ class ProcessorStoreTest : public ::testing::Test {
     const size_t at = info->str.find(name + ":");
     return at == std::string::npos ? -1 : std::stoll(info->str.substr(at + name.size() + 1));
   }
+  // How often the server ran `command` (lower case), from INFO commandstats; 0 if never.
+  int64_t Calls(const std::string& command) {
+    StatusOr<RedisReply> info = raw_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(info.ok());
+    if (!info.ok()) return -1;
+    const std::string field = "cmdstat_" + command + ":calls=";
+    const size_t at = info->str.find(field);
+    return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + field.size()));
+  }
   // Process() of feed `feed_id`'s `body`, whose job carries `last_digest`; a failure (and an
   // empty report) when it gives none.
   v1::JobReport Crawl(Processor& processor, uint64_t feed_id, const std::string& body,
@@ -98,6 +107,15 @@ TEST_F(ProcessorStoreTest, AFeedStoredBeforeSendsOnlyItsNewItems) {
   EXPECT_EQ(report.new_items(), 20u);
   EXPECT_EQ(report.total_items(), 20u);
   EXPECT_EQ(processor_->items_known(), 0u);
+  // Its JSON went in one HSET of a staging hash, which became the items hash.
+  EXPECT_EQ(Calls("hsetnx"), 0);
+  EXPECT_EQ(Calls("hset"), 1);
+  EXPECT_EQ(Calls("rename"), 1);
+  EXPECT_EQ(Integer({"HLEN", "fc:items:3"}), 20);
+  EXPECT_EQ(Integer({"PTTL", "fc:items:3"}), -1);
+  StatusOr<RedisReply> staged = raw_->Command({"KEYS", "fc:items:*:staged:*"});
+  ASSERT_OK(staged.status());
+  EXPECT_TRUE(staged->elements.empty());
   StatusOr<RedisReply> old_json = raw_->Command({"HGET", "fc:items:3", "item-5"});
   ASSERT_OK(old_json.status());
 
