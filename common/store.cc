@@ -399,8 +399,8 @@ StatusOr<std::vector<RedisReply>> BatchedPipeline(RedisClient& redis,
 
 Store::Store(std::unique_ptr<RedisClient> redis, std::string prefix)
     : redis_(std::move(redis)), prefix_(std::move(prefix)) {
-  // Staging hashes are named by this token and a counter, so no two calls (of any process) ever
-  // write the same one.
+  // Staging hashes are named by this token (96 random bits) and a counter, so that two calls, of
+  // this store or of another process's, do not write the same one.
   std::random_device random;
   char token[40];
   const int n = std::snprintf(token, sizeof(token), "%08x%08x%08x-", random(), random(), random());

@@ -11,8 +11,9 @@
 //   P items:<id>              HASH    item key -> item JSON (ItemToJson)
 //   P items:<id>:order        ZSET    item key -> item time (published, else updated, else first
 //                                     seen, ms)
-//   P items:<id>:staged:<token>  HASH  a feed's first items on their way to P items:<id>: lives
-//                                     for one store call (renamed or deleted), at most an hour
+//   P items:<id>:staged:<token><n>  HASH  a feed's first items on their way to P items:<id>:
+//                                     lives for one store call (renamed or deleted), at most an
+//                                     hour
 //   P stats                   HASH    live numbers written by the coordinator
 //   P stats:hosts             HASH    host -> JSON numbers of the busiest and slowest hosts
 //   P stream:items            STREAM  new items: feed id and a JSON array of their keys per entry

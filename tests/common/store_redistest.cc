@@ -309,6 +309,10 @@ TEST_F(StoreTest, AFirstStoreLeavesWhatAnHsetnxPerItemWould) {
       store_->StoreItems(added.ids[1], Items({"k1"}, kNow), StoreHint::kNoneStored));
   EXPECT_EQ(other.new_items, 1u);
 
+  // Both went as one HSET of a staging hash, renamed into place: no HSETNX ran.
+  const std::string commands = Raw({"INFO", "commandstats"}).str;
+  EXPECT_EQ(commands.find("cmdstat_hsetnx:"), std::string::npos) << commands;
+  EXPECT_NE(commands.find("cmdstat_rename:calls=2,"), std::string::npos) << commands;
   EXPECT_EQ(Raw({"HGET", "fc:items:1", "k2"}).str, "{\"key\":\"k2\"}");
   EXPECT_EQ(Raw({"HLEN", "fc:items:1"}).integer, 3);
   EXPECT_EQ(Raw({"ZSCORE", "fc:items:1:order", "k3"}).str, std::to_string(kNow + 2000));
