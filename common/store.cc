@@ -9,7 +9,11 @@
 #include <random>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
+
+#include "common/feed_model.h"
+#include "common/utf8.h"
 
 namespace feedcrawl {
 
@@ -28,6 +32,9 @@ constexpr size_t kSavesPerCall = 128;
 // call whose script never ran: a processor killed between the two. Far beyond any pipeline's
 // delay; its only cost is the memory of such a call.
 constexpr char kStagingTtlMs[] = "3600000";
+
+// Item keys per stream entry (kStoreItemsScript).
+constexpr size_t kKeysPerStreamEntry = 1000;
 
 // ARGV[1] prefix, ARGV[2] now (ms), ARGV[3..] URLs. Returns {added, id per URL...}. Running
 // atomically on the server makes the url -> id claim race-free between concurrent importers.
@@ -144,28 +151,33 @@ return 1
 // stored by a call whose script never ran (a processor killed in between) is adopted by the next
 // call that offers the key.
 // KEYS: items:<id>, items:<id>:order, stream:items, and (a feed's first store) the staging hash
-// the call's HSET wrote. ARGV[1] stream cap (0: no stream), ARGV[2] feed id, then key and time_ms
-// for each item. Returns {new items, items stored afterwards}.
-// A staging hash holds all of a call's JSON, written by one HSET rather than an HSETNX per item.
-// When the feed has no items hash and no order set yet, it is renamed to be the items hash (a
-// rename moves the hash, it copies no JSON) and every key is new; that took Redis's instructions
-// for a first store of 20 items from 852,000 to 651,000. When the feed has items after all (the
-// caller guessed wrong: a repeated job, a feed stored before it had a digest), the JSON is copied
-// into the items hash field by field with HSETNX, through Lua, so nothing stored is overwritten,
-// and the staging hash is deleted. Its TTL (set by the call) removes it if the script never runs.
-// A staging hash that is gone when the script runs (expired or evicted) fails the call without
-// writing anything; the caller stores the items again.
-// The keys go in blocks of 1,000 (unpack() is bounded by Lua's C stack), each with a ZSCORE per
-// key to find the keys the order set lacks (ZMSCORE would save 2 % of the instructions, but the
-// store works without it, with servers before Redis 6.2), one ZADD of the new ones' order
-// entries and one stream entry listing them: fields feed (the id) and keys (a JSON array of item
-// keys, in the order the call gave them). Only new items go to the stream, in the same script,
-// so a consumer sees each item once even when a job is repeated. An entry names items without
-// their JSON, which stays in the hash (with the JSON in both, Redis copied, kept and appended to
-// its file every item twice). One entry per block rather than per item took Redis's instructions
-// for a call of 20 new items from 1,165,000 to 838,000: each XADD was a command of its own, to
-// run through Lua and to append to the file. cjson writes "/" as "\/", which JSON allows;
-// turning it back with gsub cost another 98,000.
+// the call's HSET wrote. ARGV[1] stream cap (0: no stream), ARGV[2] feed id, ARGV[3] the number A
+// of key arrays that follow (a first store's; 0 otherwise), ARGV[4..3+A] those arrays, then time_ms
+// and key for each item (the order ZADD takes them in). Returns {new items, items stored
+// afterwards}.
+// A staging hash holds all of a first store's JSON, written by one HSET rather than an HSETNX per
+// item. When the feed has no items hash and no order set yet, it is renamed to be the items hash
+// (a rename moves the hash, it copies no JSON) and every key is new: the store has dropped
+// repeated keys and written the stream's arrays of keys itself, one per 1,000 keys, so the
+// script hands its arguments to ZADD and XADD as they are, without a Lua value per key. That took
+// Redis's instructions for a first store of 20 items from 852,000 (an HSETNX per item) to
+// 651,000, and then to 504,000. When the feed has items after all (the caller guessed wrong: a
+// repeated job, a feed stored before it had a digest), the JSON is copied into the items hash
+// field by field with HSETNX, through Lua, so nothing stored is overwritten, the staging hash is
+// deleted, and the keys are decided as for any other call. The staging hash's TTL (set by the
+// call) removes it if the script never runs. A staging hash that is gone when the script runs
+// (expired or evicted) fails the call without writing anything; the caller stores the items again.
+// Other calls go in blocks of 1,000 keys (unpack() is bounded by Lua's C stack), each with a
+// ZSCORE per key to find the keys the order set lacks (ZMSCORE would save 2 % of the
+// instructions, but the store works without it, with servers before Redis 6.2), one ZADD of the
+// new ones' order entries and one stream entry listing them: fields feed (the id) and keys (a JSON
+// array of item keys, in the order the call gave them). Only new items go to the stream, in the
+// same script, so a consumer sees each item once even when a job is repeated. An entry names
+// items without their JSON, which stays in the hash (with the JSON in both, Redis copied, kept and
+// appended to its file every item twice). One entry per block rather than per item took Redis's
+// instructions for a call of 20 new items from 1,165,000 to 838,000: each XADD was a command of
+// its own, to run through Lua and to append to the file. cjson writes "/" as "\/", which JSON
+// allows (the store's own arrays do not); turning it back with gsub cost another 98,000.
 // The stream is trimmed once per call, after its entries are added, rather than by a MAXLEN on
 // every XADD, which made Redis check the trim and rewrite the command for the append-only file
 // each time; the script runs atomically, so no reader sees the stream between the adds and the
@@ -173,33 +185,45 @@ return 1
 // cheap, slightly over cap.
 constexpr char kStoreItemsScript[] = R"lua(
 local cap = tonumber(ARGV[1])
+local first_item = 4 + tonumber(ARGV[3])
 local added = 0
-local seen = {}
-local fresh = false
 if KEYS[4] then
+  if redis.call('EXISTS', KEYS[1], KEYS[2]) == 0 then
+    local moved = redis.pcall('RENAME', KEYS[4], KEYS[1])
+    if moved.err then
+      return redis.error_reply('ERR the staged items of feed ' .. ARGV[2] .. ' are gone')
+    end
+    redis.call('PERSIST', KEYS[1])
+    for first = first_item, #ARGV, 2000 do
+      local last = math.min(first + 1999, #ARGV)
+      added = added + redis.call('ZADD', KEYS[2], unpack(ARGV, first, last))
+    end
+    if cap > 0 and added > 0 then
+      for a = 4, first_item - 1 do
+        redis.call('XADD', KEYS[3], '*', 'feed', ARGV[2], 'keys', ARGV[a])
+      end
+      redis.call('XTRIM', KEYS[3], 'MAXLEN', '~', ARGV[1])
+    end
+    return {added, added}
+  end
   if redis.call('EXISTS', KEYS[4]) == 0 then
     return redis.error_reply('ERR the staged items of feed ' .. ARGV[2] .. ' are gone')
   end
-  if redis.call('EXISTS', KEYS[1], KEYS[2]) == 0 then
-    redis.call('RENAME', KEYS[4], KEYS[1])
-    redis.call('PERSIST', KEYS[1])
-    fresh = true
-  else
-    for i = 3, #ARGV - 1, 2 do
-      local json = redis.call('HGET', KEYS[4], ARGV[i])
-      if json then redis.call('HSETNX', KEYS[1], ARGV[i], json) end
-    end
-    redis.call('DEL', KEYS[4])
+  for i = first_item + 1, #ARGV, 2 do
+    local json = redis.call('HGET', KEYS[4], ARGV[i])
+    if json then redis.call('HSETNX', KEYS[1], ARGV[i], json) end
   end
+  redis.call('DEL', KEYS[4])
 end
-for first = 3, #ARGV, 2000 do
+local seen = {}
+for first = first_item, #ARGV, 2000 do
   local order, keys = {}, {}
   for i = first, math.min(first + 1998, #ARGV - 1), 2 do
-    local key = ARGV[i]
-    if not seen[key] and (fresh or (not redis.call('ZSCORE', KEYS[2], key)
-        and redis.call('HEXISTS', KEYS[1], key) == 1)) then
+    local key = ARGV[i + 1]
+    if not seen[key] and not redis.call('ZSCORE', KEYS[2], key)
+        and redis.call('HEXISTS', KEYS[1], key) == 1 then
       seen[key] = true
-      order[#order + 1] = ARGV[i + 1]
+      order[#order + 1] = ARGV[i]
       order[#order + 1] = key
       keys[#keys + 1] = key
     end
@@ -215,6 +239,22 @@ end
 if added > 0 and cap > 0 then redis.call('XTRIM', KEYS[3], 'MAXLEN', '~', ARGV[1]) end
 return {added, redis.call('ZCARD', KEYS[2])}
 )lua";
+
+// A first store's items as kStoreItemsScript takes them: the first of each key, in the order
+// given. None when a key is not well-formed UTF-8: the store's JSON writer would replace what is
+// not, and the stream would name a key the hash does not have, so such a call goes as any other
+// (its keys' arrays written by the script).
+std::vector<const StoredItem*> FirstStoreItems(const std::vector<StoredItem>& items) {
+  std::vector<const StoredItem*> distinct;
+  distinct.reserve(items.size());
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(items.size());
+  for (const StoredItem& item : items) {
+    if (!IsValidUtf8(item.key)) return {};
+    if (seen.insert(item.key).second) distinct.push_back(&item);
+  }
+  return distinct;
+}
 
 Status ErrorReply(const std::string& what, const RedisReply& reply) {
   return Status::Internal(what + ": Redis replied " + reply.str);
@@ -709,24 +749,34 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   const std::string cap = std::to_string(item_stream_max_len_);
   size_t appended = 0;
   std::string staging_key;
-  if (hint == StoreHint::kNoneStored && !items.empty()) {
+  // A first store's items without repeated keys (the first of a repeated key is the one an
+  // HSETNX per item would keep), and the stream's arrays of their keys, one per 1,000.
+  std::vector<const StoredItem*> distinct;
+  std::vector<std::string> key_arrays;
+  if (hint == StoreHint::kNoneStored && !items.empty()) distinct = FirstStoreItems(items);
+  if (!distinct.empty()) {
     // One HSET of every item into a staging hash of this call's own, which the script makes the
-    // items hash (or copies from, without overwriting, if the feed has items after all). The
-    // items go in reverse order: HSET keeps the last value of a repeated field, and the first
-    // offered is the one an HSETNX per item would keep.
+    // items hash (or copies from, without overwriting, if the feed has items after all).
     staging_key = items_key + ":staged:" + staging_token_ + std::to_string(++staged_calls_);
     std::vector<std::string_view> hset;
-    hset.reserve(2 + 2 * items.size());
+    hset.reserve(2 + 2 * distinct.size());
     hset.insert(hset.end(), {"HSET", staging_key});
-    for (auto it = items.rbegin(); it != items.rend(); ++it) {
-      hset.insert(hset.end(), {it->key, it->json});
-    }
+    for (const StoredItem* item : distinct) hset.insert(hset.end(), {item->key, item->json});
     if (Status s = redis_->Append(hset); !s.ok()) return DropAppended(appended, s);
     ++appended;
     if (Status s = redis_->Append({"PEXPIRE", staging_key, kStagingTtlMs}); !s.ok()) {
       return DropAppended(appended, s);
     }
     ++appended;
+    for (size_t first = 0; first < distinct.size(); first += kKeysPerStreamEntry) {
+      std::string& array = key_arrays.emplace_back("[");
+      const size_t end = std::min(distinct.size(), first + kKeysPerStreamEntry);
+      for (size_t i = first; i < end; ++i) {
+        if (i > first) array.push_back(',');
+        AppendJsonString(distinct[i]->key, &array);
+      }
+      array.push_back(']');
+    }
   } else {
     // One HSETNX per item: there is no variadic form that leaves existing fields alone. The JSON
     // is not copied here: each command is formatted straight from the item into the
@@ -738,9 +788,11 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
       ++appended;
     }
   }
-  std::vector<std::string> times(items.size());
+  const size_t count = distinct.empty() ? items.size() : distinct.size();
+  std::vector<std::string> times(count);
+  const std::string arrays = std::to_string(key_arrays.size());
   std::vector<std::string_view> argv;
-  argv.reserve(8 + items.size() * 2);
+  argv.reserve(9 + key_arrays.size() + count * 2);
   // Without a loaded SHA1 (the server forgot the script while calls were pending) the script
   // text goes along; EVAL caches it again for the EVALSHA calls that follow.
   if (store_items_sha_.empty()) {
@@ -749,13 +801,15 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
     argv.insert(argv.end(), {"EVALSHA", store_items_sha_});
   }
   if (staging_key.empty()) {
-    argv.insert(argv.end(), {"3", items_key, order_key, stream_key, cap, id});
+    argv.insert(argv.end(), {"3", items_key, order_key, stream_key, cap, id, arrays});
   } else {
-    argv.insert(argv.end(), {"4", items_key, order_key, stream_key, staging_key, cap, id});
+    argv.insert(argv.end(), {"4", items_key, order_key, stream_key, staging_key, cap, id, arrays});
   }
-  for (size_t i = 0; i < items.size(); ++i) {
-    times[i] = std::to_string(items[i].time_ms);
-    argv.insert(argv.end(), {items[i].key, times[i]});
+  argv.insert(argv.end(), key_arrays.begin(), key_arrays.end());
+  for (size_t i = 0; i < count; ++i) {
+    const StoredItem& item = distinct.empty() ? items[i] : *distinct[i];
+    times[i] = std::to_string(item.time_ms);
+    argv.insert(argv.end(), {times[i], item.key});
   }
   if (Status s = redis_->Append(argv); !s.ok()) return DropAppended(appended, s);
   ++appended;

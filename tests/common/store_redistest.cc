@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "common/store.h"
 #include "tests/support/redis_server.h"
@@ -316,6 +319,7 @@ TEST_F(StoreTest, AFirstStoreLeavesWhatAnHsetnxPerItemWould) {
   EXPECT_EQ(Raw({"HGET", "fc:items:1", "k2"}).str, "{\"key\":\"k2\"}");
   EXPECT_EQ(Raw({"HLEN", "fc:items:1"}).integer, 3);
   EXPECT_EQ(Raw({"ZSCORE", "fc:items:1:order", "k3"}).str, std::to_string(kNow + 2000));
+  EXPECT_EQ(Raw({"ZSCORE", "fc:items:1:order", "k2"}).str, std::to_string(kNow + 1000));
   EXPECT_EQ(Raw({"HGET", "fc:items:2", "k1"}).str, "{\"key\":\"k1\"}");
   // The items outlive the staging hash's TTL, and no staging hash is left.
   EXPECT_EQ(Raw({"PTTL", "fc:items:1"}).integer, -1);
@@ -333,6 +337,70 @@ TEST_F(StoreTest, AFirstStoreLeavesWhatAnHsetnxPerItemWould) {
   }
   EXPECT_EQ(Raw({"XLEN", "fc:stream:items"}).integer, 2);
   EXPECT_TRUE(Raw({"KEYS", "fc:items:*:staged:*"}).elements.empty());
+}
+
+// The stream's entries of a first store (arrays of keys written by the store, one per 1,000
+// keys) list what an HSETNX per item would: each key once, in the order given, and the items
+// hash and order set are the same.
+TEST_F(StoreTest, AFirstStoreOfManyItemsStreamsEachKeyOnceInEntriesOfAThousand) {
+  store_->set_item_stream_max_len(100'000);
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/", "https://b/"}, kNow));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 2500; ++i) {
+    keys.push_back("https://a/posts/" + std::to_string(i) + "?q=\"caf\xc3\xa9\"\\/");
+  }
+  std::vector<StoredItem> batch = Items(keys, kNow);
+  for (int i = 0; i < 2500; i += 100) batch.push_back({keys[i], "{\"again\":true}", kNow - 1});
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult first,
+                       store_->StoreItems(added.ids[0], batch, StoreHint::kNoneStored));
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult other,
+                       store_->StoreItems(added.ids[1], batch, StoreHint::kMaybeStored));
+  EXPECT_EQ(first.new_items, 2500u);
+  EXPECT_EQ(first.total_items, 2500u);
+  EXPECT_EQ(other.new_items, 2500u);
+  EXPECT_EQ(Raw({"HLEN", "fc:items:1"}).integer, 2500);
+  EXPECT_EQ(Raw({"ZCARD", "fc:items:1:order"}).integer, 2500);
+  for (int i : {0, 999, 1000, 2499}) {
+    const std::string& key = keys[static_cast<size_t>(i)];
+    EXPECT_EQ(Raw({"HGET", "fc:items:1", key}).str, Raw({"HGET", "fc:items:2", key}).str);
+    EXPECT_EQ(Raw({"ZSCORE", "fc:items:1:order", key}).str,
+              std::to_string(kNow + int64_t{i} * 1000));
+  }
+  std::map<std::string, std::vector<std::string>> streamed;  // feed id -> keys, in entry order
+  std::map<std::string, size_t> entries;
+  for (const RedisReply& entry : Raw({"XRANGE", "fc:stream:items", "-", "+"}).elements) {
+    const std::vector<RedisReply>& fields = entry.elements[1].elements;
+    ASSERT_EQ(fields.size(), 4u);
+    const nlohmann::json list = nlohmann::json::parse(fields[3].str);
+    EXPECT_LE(list.size(), 1000u);
+    for (const nlohmann::json& key : list) streamed[fields[1].str].push_back(key);
+    ++entries[fields[1].str];
+  }
+  EXPECT_EQ(streamed["1"], keys);
+  EXPECT_EQ(streamed["2"], keys);
+  EXPECT_EQ(entries["1"], 3u);
+  // The first store's arrays are the store's own: Lua's cjson would have written "/" as "\/".
+  const RedisReply head = Raw({"XRANGE", "fc:stream:items", "-", "+", "COUNT", "1"});
+  EXPECT_EQ(head.elements[0].elements[1].elements[3].str.rfind("[\"https://a/posts/0?", 0), 0u);
+}
+
+// A first store whose keys are not all well-formed UTF-8 goes as any other call: the stream's
+// arrays are written by the script, with the key's bytes as they are in the hash.
+TEST_F(StoreTest, AFirstStoreWithAKeyThatIsNotUtf8GoesAsAnyOtherCall) {
+  store_->set_item_stream_max_len(100);
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/"}, kNow));
+  Raw({"CONFIG", "RESETSTAT"});
+  ASSERT_OK_AND_ASSIGN(
+      StoreItemsResult stored,
+      store_->StoreItems(added.ids[0], Items({"ok", "bad\xff"}, kNow), StoreHint::kNoneStored));
+  EXPECT_EQ(stored.new_items, 2u);
+  const std::string commands = Raw({"INFO", "commandstats"}).str;
+  EXPECT_NE(commands.find("cmdstat_hsetnx:calls=2,"), std::string::npos) << commands;
+  EXPECT_EQ(commands.find("cmdstat_rename:"), std::string::npos) << commands;
+  EXPECT_EQ(Raw({"HGET", "fc:items:1", "bad\xff"}).str, "{\"key\":\"bad\xff\"}");
+  const RedisReply stream = Raw({"XRANGE", "fc:stream:items", "-", "+"});
+  ASSERT_EQ(stream.elements.size(), 1u);
+  EXPECT_EQ(stream.elements[0].elements[1].elements[3].str, "[\"ok\",\"bad\xff\"]");
 }
 
 // A wrong guess (the feed has items after all: a repeated job, a feed stored before it had a
