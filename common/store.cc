@@ -33,7 +33,8 @@ constexpr size_t kSavesPerCall = 128;
 // delay; its only cost is the memory of such a call.
 constexpr char kStagingTtlMs[] = "3600000";
 
-// Item keys per stream entry (kStoreItemsScript).
+// Item keys per stream entry: the blocks of 1,000 keys of kStoreItemsScript (2,000 arguments),
+// and the arrays the store writes for a first store.
 constexpr size_t kKeysPerStreamEntry = 1000;
 
 // ARGV[1] prefix, ARGV[2] now (ms), ARGV[3..] URLs. Returns {added, id per URL...}. Running
@@ -749,31 +750,32 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   const std::string cap = std::to_string(item_stream_max_len_);
   size_t appended = 0;
   std::string staging_key;
-  // A first store's items without repeated keys (the first of a repeated key is the one an
-  // HSETNX per item would keep), and the stream's arrays of their keys, one per 1,000.
-  std::vector<const StoredItem*> distinct;
+  // The items the script is given: for a first store, without repeated keys (the first of a
+  // repeated key is the one an HSETNX per item would keep), with the stream's arrays of their
+  // keys, one per 1,000; otherwise every item, which the script checks key by key.
+  std::vector<const StoredItem*> sent;
   std::vector<std::string> key_arrays;
-  if (hint == StoreHint::kNoneStored && !items.empty()) distinct = FirstStoreItems(items);
-  if (!distinct.empty()) {
+  if (hint == StoreHint::kNoneStored) sent = FirstStoreItems(items);
+  if (!sent.empty()) {
     // One HSET of every item into a staging hash of this call's own, which the script makes the
     // items hash (or copies from, without overwriting, if the feed has items after all).
     staging_key = items_key + ":staged:" + staging_token_ + std::to_string(++staged_calls_);
     std::vector<std::string_view> hset;
-    hset.reserve(2 + 2 * distinct.size());
+    hset.reserve(2 + 2 * sent.size());
     hset.insert(hset.end(), {"HSET", staging_key});
-    for (const StoredItem* item : distinct) hset.insert(hset.end(), {item->key, item->json});
+    for (const StoredItem* item : sent) hset.insert(hset.end(), {item->key, item->json});
     if (Status s = redis_->Append(hset); !s.ok()) return DropAppended(appended, s);
     ++appended;
     if (Status s = redis_->Append({"PEXPIRE", staging_key, kStagingTtlMs}); !s.ok()) {
       return DropAppended(appended, s);
     }
     ++appended;
-    for (size_t first = 0; first < distinct.size(); first += kKeysPerStreamEntry) {
+    for (size_t first = 0; first < sent.size(); first += kKeysPerStreamEntry) {
       std::string& array = key_arrays.emplace_back("[");
-      const size_t end = std::min(distinct.size(), first + kKeysPerStreamEntry);
+      const size_t end = std::min(sent.size(), first + kKeysPerStreamEntry);
       for (size_t i = first; i < end; ++i) {
         if (i > first) array.push_back(',');
-        AppendJsonString(distinct[i]->key, &array);
+        AppendJsonString(sent[i]->key, &array);
       }
       array.push_back(']');
     }
@@ -781,18 +783,19 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
     // One HSETNX per item: there is no variadic form that leaves existing fields alone. The JSON
     // is not copied here: each command is formatted straight from the item into the
     // connection's buffer, and the call is written out in one go.
+    sent.reserve(items.size());
     for (const StoredItem& item : items) {
       if (Status s = redis_->Append({"HSETNX", items_key, item.key, item.json}); !s.ok()) {
         return DropAppended(appended, s);
       }
       ++appended;
+      sent.push_back(&item);
     }
   }
-  const size_t count = distinct.empty() ? items.size() : distinct.size();
-  std::vector<std::string> times(count);
+  std::vector<std::string> times(sent.size());
   const std::string arrays = std::to_string(key_arrays.size());
   std::vector<std::string_view> argv;
-  argv.reserve(9 + key_arrays.size() + count * 2);
+  argv.reserve(9 + key_arrays.size() + sent.size() * 2);
   // Without a loaded SHA1 (the server forgot the script while calls were pending) the script
   // text goes along; EVAL caches it again for the EVALSHA calls that follow.
   if (store_items_sha_.empty()) {
@@ -806,10 +809,9 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
     argv.insert(argv.end(), {"4", items_key, order_key, stream_key, staging_key, cap, id, arrays});
   }
   argv.insert(argv.end(), key_arrays.begin(), key_arrays.end());
-  for (size_t i = 0; i < count; ++i) {
-    const StoredItem& item = distinct.empty() ? items[i] : *distinct[i];
-    times[i] = std::to_string(item.time_ms);
-    argv.insert(argv.end(), {times[i], item.key});
+  for (size_t i = 0; i < sent.size(); ++i) {
+    times[i] = std::to_string(sent[i]->time_ms);
+    argv.insert(argv.end(), {times[i], sent[i]->key});
   }
   if (Status s = redis_->Append(argv); !s.ok()) return DropAppended(appended, s);
   ++appended;
