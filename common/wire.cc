@@ -328,6 +328,8 @@ StatusOr<std::unique_ptr<Socket>> Socket::Create(WireContext& context, SocketKin
     raw->set(zmq::sockopt::rcvhwm, options.recv_hwm);
     raw->set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
     raw->set(zmq::sockopt::linger, options.linger_ms);
+    raw->set(zmq::sockopt::reconnect_ivl, options.reconnect_ivl_ms);
+    raw->set(zmq::sockopt::reconnect_ivl_max, options.reconnect_ivl_max_ms);
     if (!options.identity.empty()) raw->set(zmq::sockopt::routing_id, options.identity);
     if (kind == SocketKind::kRouter && options.router_mandatory) {
       raw->set(zmq::sockopt::router_mandatory, 1);

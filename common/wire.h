@@ -78,6 +78,12 @@ struct SocketOptions {
   std::string identity;                       // routing id for DEALER sockets
   bool router_mandatory = true;               // ROUTER: error on unroutable peers, not silence
   int heartbeat_ivl_ms = 0;                   // ZMTP heartbeats (0: off)
+  // A connect whose peer is not there yet (or is gone) is retried after reconnect_ivl_ms, then
+  // at intervals doubling up to reconnect_ivl_max_ms, plus a random part of reconnect_ivl_ms.
+  // Roles started together race their binds: ZeroMQ's default of a flat 100 ms (plus up to
+  // 100) left a processor that connected first idle for that long.
+  int reconnect_ivl_ms = 10;
+  int reconnect_ivl_max_ms = 100;
   WireSecurity security;                      // CURVE, when security.enabled()
   bool curve_server = false;                  // this socket is the CURVE server side
 };

@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <zmq.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_env.h"
 
 namespace feedcrawl {
 namespace {
@@ -147,6 +150,37 @@ TEST(WireTest, AWatchedSocketKnowsWhetherItsPeerIsConnected) {
   EXPECT_TRUE(WaitConnected(*dealer, true));
   router.reset();
   peer_context.reset();
+}
+
+// Roles started together race their binds: a socket that connects before its peer binds keeps
+// trying, soon (ZeroMQ's own default waits 100-200 ms between tries), and gets through once the
+// peer is there.
+TEST(WireTest, ASocketConnectedBeforeItsPeerBindsGetsThroughOnceItDoes) {
+  testing::TempDir dir;
+  const std::string endpoint = "ipc://" + dir.File("results.sock");
+  WireContext context;
+  auto pull = MakeSocket(context, SocketKind::kPull);
+  auto* native = static_cast<zmq::socket_t*>(pull->native());
+  EXPECT_EQ(native->get(zmq::sockopt::reconnect_ivl), 10);
+  EXPECT_EQ(native->get(zmq::sockopt::reconnect_ivl_max), 100);
+  ASSERT_OK(pull->Connect(endpoint));  // nothing bound there yet
+
+  SocketOptions slow;
+  slow.reconnect_ivl_ms = 250;
+  slow.reconnect_ivl_max_ms = 2000;
+  auto other = MakeSocket(context, SocketKind::kPull, slow);
+  auto* other_native = static_cast<zmq::socket_t*>(other->native());
+  EXPECT_EQ(other_native->get(zmq::sockopt::reconnect_ivl), 250);
+  EXPECT_EQ(other_native->get(zmq::sockopt::reconnect_ivl_max), 2000);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a few refused tries
+  WireContext peer_context;  // as in another process
+  auto push = MakeSocket(peer_context, SocketKind::kPush);
+  ASSERT_OK(push->Bind(endpoint));
+  ASSERT_OK(push->Send(Frames({"first result"}), /*dont_wait=*/false));
+  std::optional<WireMessage> got = Receive(*pull);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->frames, std::vector<std::string>({"first result"}));
 }
 
 TEST(WireTest, NoPeerMeansWouldBlock) {
