@@ -85,7 +85,7 @@ class LocalCluster {
 
   using MessageSink = std::function<void(const std::string&)>;
 
-  // Starts the coordinator, then the processors, then the fetchers. `messages` receives a line
+  // Starts the coordinator, then the fetchers, then the processors. `messages` receives a line
   // for every restart. Fails (having stopped what it started) when an executable is missing.
   static StatusOr<std::unique_ptr<LocalCluster>> Start(const ClusterOptions& options,
                                                        const DataDir& dir, MessageSink messages);
