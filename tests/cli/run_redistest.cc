@@ -98,23 +98,29 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
                             data.root(), "--min-interval", "1h30m", "--pause-after-failures",
                             "9", "--stream-maxlen", "0"},
                            options));
-  // The last child started is the fetcher; its log appears when it is spawned.
-  ASSERT_TRUE(WaitForFile(data.LogPath("fetcher", 1), std::chrono::seconds(60)))
+  // The last child started is the (only) processor; its log appears when it is spawned.
+  ASSERT_TRUE(WaitForFile(data.LogPath("processor", 1), std::chrono::seconds(60)))
       << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
-  std::vector<std::string> children = ProcessesMentioning(data.root());
-  EXPECT_GE(children.size(), 4u);  // redis, coordinator, 2 workers
   // Scheduling settings given to `run` reach its coordinator, the stream's cap its processor.
+  // The log is opened before the child is forked, so its command line may take a moment more.
+  std::vector<std::string> children;
   bool coordinator_told = false;
   bool processor_told = false;
-  for (const std::string& command : children) {
-    if (command.find("feedcrawl-coordinator") != std::string::npos) {
-      coordinator_told = command.find("--min-interval-ms 5400000") != std::string::npos &&
-                         command.find("--pause-after-failures 9") != std::string::npos;
-    }
-    if (command.find("feedcrawl-processor") != std::string::npos) {
-      processor_told = command.find("--stream-maxlen 0") != std::string::npos;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(coordinator_told && processor_told) && std::chrono::steady_clock::now() < deadline) {
+    if (!children.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    children = ProcessesMentioning(data.root());
+    for (const std::string& command : children) {
+      if (command.find("feedcrawl-coordinator") != std::string::npos) {
+        coordinator_told = command.find("--min-interval-ms 5400000") != std::string::npos &&
+                           command.find("--pause-after-failures 9") != std::string::npos;
+      }
+      if (command.find("feedcrawl-processor") != std::string::npos) {
+        processor_told = command.find("--stream-maxlen 0") != std::string::npos;
+      }
     }
   }
+  EXPECT_GE(children.size(), 4u);  // redis, coordinator, 2 workers
   EXPECT_TRUE(coordinator_told);
   EXPECT_TRUE(processor_told);
   // Its own Redis asks for huge pages, through the server and through its allocator.
