@@ -107,8 +107,10 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   bool coordinator_told = false;
   bool processor_told = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!(coordinator_told && processor_told) && std::chrono::steady_clock::now() < deadline) {
-    if (!children.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int look = 0;
+       !(coordinator_told && processor_told) && std::chrono::steady_clock::now() < deadline;
+       ++look) {
+    if (look > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     children = ProcessesMentioning(data.root());
     for (const std::string& command : children) {
       if (command.find("feedcrawl-coordinator") != std::string::npos) {
