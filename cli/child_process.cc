@@ -1,6 +1,7 @@
 #include "cli/child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,7 +15,6 @@
 #include <cstring>
 #include <initializer_list>
 #include <string_view>
-#include <thread>
 
 namespace feedcrawl::cli {
 namespace {
@@ -244,7 +244,9 @@ void ChildProcess::Signal(int signal_number) {
 bool ChildProcess::WaitUntil(int64_t deadline_monotonic_ms) {
   while (!Poll()) {
     if (MonotonicMs() >= deadline_monotonic_ms) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // A child's exit cuts the wait short when the caller took SIGCHLD (poll is never restarted
+    // after a signal, where sleep_for would sleep out the rest).
+    ::poll(nullptr, 0, 10);
   }
   return true;
 }

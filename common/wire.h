@@ -129,7 +129,7 @@ class Socket {
   int Fd() const;
   bool CanRecv() const;
   bool CanSend() const;
-  void* native();  // zmq::socket_t*, for Poll and RunForwarder only
+  void* native();  // zmq::socket_t*, for Poll and RunForwarder (and tests reading options)
 
  private:
   Socket(SocketKind kind, void* socket);
