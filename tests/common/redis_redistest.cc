@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "tests/support/redis_server.h"
@@ -47,6 +48,85 @@ TEST(RedisClientTest, ConvertsEveryReplyType) {
   EXPECT_NE(error.str.find("not an integer"), std::string::npos) << error.str;
   ASSERT_OK_AND_ASSIGN(RedisReply unknown, client->Command({"NO-SUCH-COMMAND"}));
   EXPECT_TRUE(unknown.IsError());
+}
+
+// Replies are built by the parser straight into RedisReply trees: nested arrays, nils and empty
+// arrays inside them, and replies that arrive in many reads, through both ways of reading.
+TEST(RedisClientTest, BuildsNestedRepliesWhole) {
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(redis.Url()));
+  ASSERT_OK(client->Command({"HSET", "h", "a", "1"}));
+  ASSERT_OK_AND_ASSIGN(RedisReply fields, client->Command({"HMGET", "h", "a", "missing", "a"}));
+  ASSERT_EQ(fields.type, RedisReply::Type::kArray);
+  ASSERT_EQ(fields.elements.size(), 3u);
+  EXPECT_EQ(fields.elements[0].str, "1");
+  EXPECT_TRUE(fields.elements[1].IsNil());
+  EXPECT_EQ(fields.elements[2].str, "1");
+  ASSERT_OK_AND_ASSIGN(RedisReply empty, client->Command({"LRANGE", "nothing", "0", "-1"}));
+  EXPECT_EQ(empty.type, RedisReply::Type::kArray);
+  EXPECT_TRUE(empty.elements.empty());
+
+  // A script's reply: an integer, an array holding an empty array and a status, a nil, an error
+  // from a pcall, and text.
+  const std::string script =
+      "return {7, {{}, redis.status_reply('FINE'), 'x'}, false, "
+      "redis.pcall('INCR', KEYS[1]), 'end'}";
+  ASSERT_OK_AND_ASSIGN(RedisReply mixed, client->Command({"EVAL", script, "1", "h"}));
+  ASSERT_EQ(mixed.type, RedisReply::Type::kArray);
+  ASSERT_EQ(mixed.elements.size(), 5u);
+  EXPECT_EQ(mixed.elements[0].type, RedisReply::Type::kInteger);
+  EXPECT_EQ(mixed.elements[0].integer, 7);
+  const RedisReply& inner = mixed.elements[1];
+  ASSERT_EQ(inner.type, RedisReply::Type::kArray);
+  ASSERT_EQ(inner.elements.size(), 3u);
+  EXPECT_EQ(inner.elements[0].type, RedisReply::Type::kArray);
+  EXPECT_TRUE(inner.elements[0].elements.empty());
+  EXPECT_EQ(inner.elements[1].type, RedisReply::Type::kStatus);
+  EXPECT_EQ(inner.elements[1].str, "FINE");
+  EXPECT_EQ(inner.elements[2].str, "x");
+  EXPECT_TRUE(mixed.elements[2].IsNil());
+  EXPECT_TRUE(mixed.elements[3].IsError());
+  EXPECT_NE(mixed.elements[3].str.find("WRONGTYPE"), std::string::npos) << mixed.elements[3].str;
+  EXPECT_EQ(mixed.elements[4].str, "end");
+
+  // A stream's entries: arrays of [id, [field, value, ...]].
+  ASSERT_OK(client->Command({"XADD", "s", "1-1", "feed", "9", "keys", "[\"a\"]"}));
+  ASSERT_OK_AND_ASSIGN(RedisReply entries, client->Command({"XRANGE", "s", "-", "+"}));
+  ASSERT_EQ(entries.elements.size(), 1u);
+  ASSERT_EQ(entries.elements[0].elements.size(), 2u);
+  EXPECT_EQ(entries.elements[0].elements[0].str, "1-1");
+  ASSERT_EQ(entries.elements[0].elements[1].elements.size(), 4u);
+  EXPECT_EQ(entries.elements[0].elements[1].elements[3].str, "[\"a\"]");
+
+  // ~1 MB in one reply, read in many pieces, through Pipeline and through Append/Receive.
+  std::vector<std::string> hset = {"HSET", "big"};
+  for (int i = 0; i < 4000; ++i) {
+    hset.push_back("field" + std::to_string(i));
+    hset.push_back(std::string(250, static_cast<char>('a' + i % 26)));
+  }
+  ASSERT_OK(client->Command(hset));
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> piped,
+                       client->Pipeline({{"HGETALL", "big"}, {"HLEN", "big"}}));
+  ASSERT_EQ(piped.size(), 2u);
+  ASSERT_OK(client->Append({"HGETALL", "big"}));
+  ASSERT_OK(client->Append({"HMGET", "big", "field3999", "nope"}));
+  ASSERT_OK_AND_ASSIGN(RedisReply received, client->Receive());
+  ASSERT_OK_AND_ASSIGN(RedisReply last, client->Receive());
+  for (const RedisReply* all : {&piped[0], &received}) {
+    ASSERT_EQ(all->elements.size(), 8000u);
+    std::map<std::string, std::string> got;
+    for (size_t i = 0; i < all->elements.size(); i += 2) {
+      got[all->elements[i].str] = all->elements[i + 1].str;
+    }
+    ASSERT_EQ(got.size(), 4000u);
+    EXPECT_EQ(got["field0"], std::string(250, 'a'));
+    EXPECT_EQ(got["field3999"], std::string(250, static_cast<char>('a' + 3999 % 26)));
+  }
+  EXPECT_EQ(piped[1].integer, 4000);
+  ASSERT_EQ(last.elements.size(), 2u);
+  EXPECT_EQ(last.elements[0].str.size(), 250u);
+  EXPECT_TRUE(last.elements[1].IsNil());
 }
 
 TEST(RedisClientTest, IsBinarySafe) {
