@@ -4,8 +4,13 @@
 #include "coordinator/coordinator.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
@@ -201,6 +206,100 @@ TEST_F(CoordinatorTest, MarksTheJobAfterWhichNoFeedOfItsHostWaits) {
   EXPECT_EQ(last_by_host["h0.test"], (std::vector<bool>{false, true}));
   EXPECT_EQ(last_by_host["h1.test"], (std::vector<bool>{false, true}));
   EXPECT_EQ(last_by_host["h2.test"], (std::vector<bool>{true}));
+}
+
+// Redis's MONITOR stream over a raw connection: every command the server runs, in the order it
+// runs them, one line each.
+class RedisMonitor {
+ public:
+  explicit RedisMonitor(const std::string& socket_path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path.c_str());
+    EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(::write(fd_, "MONITOR\r\n", 9), 9);
+    EXPECT_TRUE(ReadUntil("+OK\r\n", 3000));
+  }
+  ~RedisMonitor() { ::close(fd_); }
+  // Reads until `text` has been seen or timeout_ms passed.
+  bool ReadUntil(const std::string& text, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (seen_.find(text) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd readable{fd_, POLLIN, 0};
+      if (::poll(&readable, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = ::read(fd_, buffer, sizeof(buffer));
+      if (n <= 0) return false;
+      seen_.append(buffer, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  const std::string& seen() const { return seen_; }
+
+ private:
+  int fd_ = -1;
+  std::string seen_;
+};
+
+// Reports free fetcher slots; the jobs for those slots go out before the reports' states are
+// written, so the fetchers work while Redis takes the writes. Writes are held up here (CLIENT
+// PAUSE WRITE) while the coordinator saves one report; a second report and a credit arrive
+// meanwhile and are read in the same turn, and Redis must then run the read of the next feed's
+// record before the save of that second report.
+TEST_F(CoordinatorTest, SendsJobsForFreedSlotsBeforeWritingTheReportsStates) {
+  AddFeeds(3);
+  CoordinatorOptions options;
+  options.once = true;
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, 2);
+  auto first = fetcher.Next(v1::Envelope::kJob);
+  auto second = fetcher.Next(v1::Envelope::kJob);
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  const uint64_t third_feed = 1 + 2 + 3 - first->job().feed_id() - second->job().feed_id();
+
+  RedisMonitor monitor(redis_.SocketPath());
+  ASSERT_OK_AND_ASSIGN(auto admin, redis_.Connect());
+  ASSERT_OK_AND_ASSIGN(RedisReply paused, admin->Command({"CLIENT", "PAUSE", "1500", "WRITE"}));
+  ASSERT_EQ(paused.str, "OK");
+  processor.Send(Report(first->job(), v1::OUTCOME_OK, 200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its save now waits on Redis
+  processor.Send(Report(second->job(), v1::OUTCOME_OK, 200));
+  v1::Envelope credit;
+  credit.mutable_credit()->set_slots(1);
+  fetcher.Send(credit);
+
+  auto third = fetcher.Next(v1::Envelope::kJob, 10'000);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->job().feed_id(), third_feed);
+  const std::string read_third = "\"HGETALL\" \"fc:feed:" + std::to_string(third_feed) + "\"";
+  ASSERT_TRUE(monitor.ReadUntil(read_third, 5000)) << monitor.seen();
+  const std::string before = monitor.seen().substr(0, monitor.seen().find(read_third));
+  size_t saves = 0;
+  for (size_t at = before.find("\"EVALSHA\""); at != std::string::npos;
+       at = before.find("\"EVALSHA\"", at + 1)) {
+    ++saves;
+  }
+  EXPECT_EQ(saves, 1u) << "the second report's state was written before the freed slot's job "
+                          "was read:\n"
+                       << monitor.seen();
+  // Every report is saved, once.
+  processor.Send(Report(third->job(), v1::OUTCOME_OK, 200));
+  thread_.join();
+  EXPECT_OK(run_status_);
+  ASSERT_OK_AND_ASSIGN(auto stats, store_->ReadStats());
+  EXPECT_EQ(stats.at("run_done"), "3");
+  for (uint64_t feed_id = 1; feed_id <= 3; ++feed_id) {
+    ASSERT_OK_AND_ASSIGN(auto feed, store_->GetFeed(feed_id));
+    ASSERT_TRUE(feed.has_value());
+    EXPECT_EQ(feed->fetches, 1u) << "feed " << feed_id;
+  }
 }
 
 TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
