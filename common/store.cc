@@ -578,13 +578,12 @@ StatusOr<std::vector<FeedRecord>> Store::LoadFeeds() {
 
 Status Store::ForEachFeed(const std::function<void(FeedRecord&&)>& visit,
                           const std::vector<std::string>& fields) {
-  const auto& readers = FeedFieldReaders();
-  std::vector<FieldReader> field_readers;
-  for (const std::string& field : fields) {
-    auto reader = readers.find(field);
-    if (reader == readers.end()) return Status::InvalidArgument("no feed field " + field);
-    field_readers.push_back(reader->second);
-  }
+  StatusOr<std::vector<uint64_t>> ids = FeedIds();
+  if (!ids.ok()) return ids.status();
+  return ReadFeeds(ids->data(), ids->size(), visit, fields);
+}
+
+StatusOr<std::vector<uint64_t>> Store::FeedIds() {
   StatusOr<RedisReply> members = redis_->Command({"ZRANGE", Key("feeds"), "0", "-1"});
   if (!members.ok()) return members.status();
   if (members->IsError()) return ErrorReply("load feeds", *members);
@@ -594,9 +593,21 @@ Status Store::ForEachFeed(const std::function<void(FeedRecord&&)>& visit,
     uint64_t id = 0;
     if (ParseId(m.str, &id)) ids.push_back(id);  // others were not written by feedcrawl
   }
-  members = RedisReply();
-  for (size_t start = 0; start < ids.size(); start += kBatch) {
-    const size_t end = std::min(ids.size(), start + kBatch);
+  return ids;
+}
+
+Status Store::ReadFeeds(const uint64_t* ids, size_t count,
+                        const std::function<void(FeedRecord&&)>& visit,
+                        const std::vector<std::string>& fields) {
+  const auto& readers = FeedFieldReaders();
+  std::vector<FieldReader> field_readers;
+  for (const std::string& field : fields) {
+    auto reader = readers.find(field);
+    if (reader == readers.end()) return Status::InvalidArgument("no feed field " + field);
+    field_readers.push_back(reader->second);
+  }
+  for (size_t start = 0; start < count; start += kBatch) {
+    const size_t end = std::min(count, start + kBatch);
     std::vector<std::vector<std::string>> commands;
     commands.reserve(end - start);
     for (size_t i = start; i < end; ++i) {

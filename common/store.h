@@ -190,6 +190,13 @@ class Store {
   // defaults: the coordinator's loads need 5 of the 29.
   Status ForEachFeed(const std::function<void(FeedRecord&&)>& visit,
                      const std::vector<std::string>& fields = {});
+  // ForEachFeed in steps, for a reader that works between them: the ids of every feed (P feeds,
+  // in id order), then the records of any part of them, read as ForEachFeed reads them (a feed
+  // removed since the ids were read is skipped).
+  StatusOr<std::vector<uint64_t>> FeedIds();
+  Status ReadFeeds(const uint64_t* ids, size_t count,
+                   const std::function<void(FeedRecord&&)>& visit,
+                   const std::vector<std::string>& fields = {});
   StatusOr<std::optional<FeedRecord>> GetFeed(uint64_t id);
   // GetFeed for many feeds in one pipelined round trip: one entry per id, in order, nullopt for
   // a feed that is gone. Fails as a whole (nothing read) on a connection error.

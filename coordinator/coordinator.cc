@@ -90,14 +90,8 @@ Status Coordinator::Start() {
     if (Status s = StartForwarder(); !s.ok()) return s;
   }
 
-  if (Status s = LoadFeeds(); !s.ok()) return s;
-  spdlog::info("coordinator epoch {} serving {} feeds; control {}, {}{}", epoch_, feeds_.size(),
-               control_endpoint(),
-               options_.results_forwarder
-                   ? "results in " + results_in_endpoint_ + ", out " + results_out_endpoint_
-                   : std::string("no results forwarder (fetchers bind their results sockets)"),
-               options_.once ? " (once)" : "");
-  return Status::Ok();
+  if (Status s = BeginLoad(); !s.ok()) return s;
+  return LoadSomeFeeds();  // a small feed list is loaded whole here
 }
 
 Status Coordinator::StartForwarder() {
@@ -209,40 +203,80 @@ StatusOr<uint64_t> Coordinator::ResumableRun() {
   return run.id;
 }
 
-Status Coordinator::LoadFeeds() {
-  const int64_t now = clock_.NowMs();
+Status Coordinator::BeginLoad() {
+  Loading loading;
+  loading.now = clock_.NowMs();
   run_ = RunCounters{};
-  run_.started_ms = now;
+  run_.started_ms = loading.now;
   items_total_ = 0;
   auto resumed = ResumableRun();
   if (!resumed.ok()) return resumed.status();
+  loading.resumed = *resumed;
   if (!options_.once) {
     StatusOr<uint64_t> version = store_->FeedsVersion();
     if (!version.ok()) return version.status();
     loaded_version_ = *version;
-    next_full_reload_ms_ = now + options_.full_reload_interval_ms;
+    next_full_reload_ms_ = loading.now + options_.full_reload_interval_ms;
+  } else {
+    if (*resumed == 0) run_.id = epoch_;
+    // The run as the store will have it before any report of this coordinator is written; its
+    // feed count is known once every record is read.
+    loading.run = RunRecordOf();
+    loading.done_before = run_.done;
   }
-  uint64_t pending = 0;
-  Status loaded = store_->ForEachFeed([&](FeedRecord&& record) {
-    items_total_ += record.items_total;
-    // A feed reported in the resumed run is done, whatever state that report left it in.
-    const bool reported = *resumed != 0 && record.run_id == *resumed;
-    if (options_.once ? record.status == "active" && !reported : IsScheduled(record)) {
-      const int64_t due = options_.once ? now : std::max<int64_t>(record.next_due_ms, 0);
-      scheduler_.Schedule(record.id, record.url, due);
-      ++pending;
-    }
-    feeds_.Set(record.id, StatusOf(record.status));
-  }, LoadedFields());
-  if (!loaded.ok() || !options_.once) return loaded;
+  StatusOr<std::vector<uint64_t>> ids = store_->FeedIds();
+  if (!ids.ok()) return ids.status();
+  loading.ids = std::move(*ids);
+  loading_ = std::move(loading);
+  return Status::Ok();
+}
+
+Status Coordinator::LoadSomeFeeds() {
+  Loading& loading = *loading_;
+  const size_t count = std::min(kLoadBatch, loading.ids.size() - loading.next);
+  Status read = store_->ReadFeeds(
+      loading.ids.data() + loading.next, count,
+      [&](FeedRecord&& record) {
+        items_total_ += record.items_total;
+        // A feed reported in the resumed run is done, whatever state that report left it in.
+        const bool reported = loading.resumed != 0 && record.run_id == loading.resumed;
+        if (options_.once ? record.status == "active" && !reported : IsScheduled(record)) {
+          const int64_t due =
+              options_.once ? loading.now : std::max<int64_t>(record.next_due_ms, 0);
+          scheduler_.Schedule(record.id, record.url, due);
+          ++loading.pending;
+        }
+        feeds_.Set(record.id, StatusOf(record.status));
+      },
+      LoadedFields());
+  if (!read.ok()) return read;
+  loading.next += count;
+  return loading.next == loading.ids.size() ? EndLoad() : Status::Ok();
+}
+
+Status Coordinator::EndLoad() {
+  Loading loading = std::move(*loading_);
+  loading_.reset();
+  if (loading.next < loading.ids.size()) {
+    spdlog::info("stopped after loading {} of {} feeds", loading.next, loading.ids.size());
+  }
+  spdlog::info("coordinator epoch {} serving {} feeds; control {}, {}{}", epoch_, feeds_.size(),
+               control_endpoint(),
+               options_.results_forwarder
+                   ? "results in " + results_in_endpoint_ + ", out " + results_out_endpoint_
+                   : std::string("no results forwarder (fetchers bind their results sockets)"),
+               options_.once ? " (once)" : "");
+  if (!options_.once) return Status::Ok();
   // The run is every feed reported in it plus every active feed still to crawl: feeds added
-  // after a crash join the resumed run, feeds removed since are no longer waited for.
-  if (*resumed == 0) run_.id = epoch_;
-  run_.feeds = run_.done + pending;
-  if (*resumed != 0) {
-    spdlog::info("resuming run {}: {} feeds reported, {} to go", run_.id, run_.done, pending);
+  // after a crash join the resumed run, feeds removed since are no longer waited for. (A load
+  // cut short by a stop counts the feeds it reached; the run's next start counts them again.)
+  run_.feeds = loading.done_before + loading.pending;
+  loading.run.counters["feeds"] = run_.feeds;
+  if (loading.resumed != 0) {
+    spdlog::info("resuming run {}: {} feeds reported, {} to go", run_.id, loading.done_before,
+                 loading.pending);
   }
-  return store_->WriteRun(RunRecordOf());
+  return store_->WriteRun(loading.run);
 }
 
 RunRecord Coordinator::RunRecordOf() const {
@@ -346,9 +380,12 @@ Status Coordinator::Run() {
   next_stats_ms_ = clock_.NowMs();
   next_reload_ms_ = clock_.NowMs() + options_.reload_interval_ms;
   while (!stop_) {
+    if (loading_) {
+      if (Status s = LoadSomeFeeds(); !s.ok()) return s;
+    }
     Dispatch();
     const int64_t now = clock_.NowMs();
-    int64_t wake = std::min(next_stats_ms_, now + 200);
+    int64_t wake = loading_ ? now : std::min(next_stats_ms_, now + 200);
     if (auto t = scheduler_.NextWakeMs(); t && FindFetcherWithCredit()) wake = std::min(wake, *t);
     if (!lease_deadlines_.empty()) wake = std::min(wake, lease_deadlines_.top().first);
     auto ready = PollReadable({control_.get()}, static_cast<int>(std::max<int64_t>(0, wake - now)));
@@ -381,7 +418,7 @@ Status Coordinator::Run() {
       next_stats_ms_ = after + (options_.once ? std::min<int64_t>(options_.stats_interval_ms, 250)
                                               : options_.stats_interval_ms);
     }
-    if (!options_.once && after >= next_reload_ms_) {
+    if (!options_.once && !loading_ && after >= next_reload_ms_) {
       MaybeReloadFeeds(after);
       next_reload_ms_ = after + options_.reload_interval_ms;
     }
@@ -389,6 +426,15 @@ Status Coordinator::Run() {
       spdlog::info("run {} complete: {} feeds, {} ok, {} not modified, {} failed", run_.id,
                    run_.done, run_.ok, run_.not_modified, run_.failed);
       break;
+    }
+  }
+  if (loading_) {
+    // Stopped while loading: the run is written as far as it is known, so that the reports
+    // applied meanwhile are written with it.
+    if (Status s = EndLoad(); !s.ok()) {
+      spdlog::error("run {} could not be written: {}", run_.id, s.ToString());
+      StopForwarder();
+      return s;
     }
   }
   FlushReports();
@@ -755,7 +801,8 @@ std::vector<Status> Coordinator::SaveFeedsThroughOutage(const std::vector<FeedSa
 }
 
 void Coordinator::FlushReports() {
-  if (report_saves_.empty()) return;
+  // While the records load, the run is not written yet (once mode): the states wait for it.
+  if (report_saves_.empty() || loading_) return;
   std::vector<FeedSave> saves = std::move(report_saves_);
   std::vector<ReportFollowUp> follow_ups = std::move(report_follow_ups_);
   report_saves_.clear();

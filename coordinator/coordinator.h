@@ -1,7 +1,7 @@
 // Coordinator: the one process per cluster that owns the schedule. It loads the feeds from the
-// Store, hands FetchJobs to fetchers that have announced credit (free transfer slots), keeps a
-// lease on every job until a processor's JobReport ends it, writes each feed's state back, and
-// publishes P stats. It also runs the results forwarder (fetchers PUSH -> processors PULL), so
+// Store (a batch per loop turn, dispatching as it goes), hands FetchJobs to fetchers that have
+// announced credit (free transfer slots), keeps a lease on every job until a processor's
+// JobReport ends it, writes each feed's state back, and publishes P stats. It also runs the results forwarder (fetchers PUSH -> processors PULL), so
 // every worker connects to stable endpoints on the coordinator and needs no other address.
 //
 // In once mode the run is kept in the store (P run, and a run marker in each feed's record written
@@ -88,7 +88,8 @@ class Coordinator {
   Coordinator(CoordinatorOptions options, std::unique_ptr<Store> store, Clock& clock);
   ~Coordinator();
 
-  // Binds the sockets and loads the feeds. Call once before Run().
+  // Binds the sockets and begins loading the feeds (Run() reads the rest of a long list while it
+  // dispatches). Call once before Run().
   Status Start();
   // Serves until Stop() or, in once mode, until every feed of the run has been reported.
   Status Run();
@@ -185,9 +186,25 @@ class Coordinator {
     std::array<size_t, static_cast<size_t>(FeedStatus::kDisabled) + 1> counts_{};  // by status
   };
 
-  Status LoadFeeds();
+  // The start-up load of the feed records: the ids and the run at Start(), then a batch of
+  // records per loop turn, so that jobs go out while the rest is read (a million feeds take
+  // seconds to read). Reports are applied meanwhile; their states are written once the load has
+  // ended and, in once mode, the run (with its feed count) is written.
+  struct Loading {
+    int64_t now = 0;             // when the load began: a once run's feeds are due then
+    uint64_t resumed = 0;        // once mode: the run resumed, 0 for a new one
+    RunRecord run;               // once mode: the run as written at the end of the load
+    uint64_t done_before = 0;    // once mode: feeds the resumed run had reported
+    std::vector<uint64_t> ids;   // every feed in the store at the start
+    size_t next = 0;             // ids[next] is the first not read yet
+    uint64_t pending = 0;        // feeds scheduled so far
+  };
+  static constexpr size_t kLoadBatch = 1000;
+  Status BeginLoad();
+  Status LoadSomeFeeds();  // reads the next batch; ends the load after the last
+  Status EndLoad();        // writes the run (once mode); FlushReports may write states from then
   // Once mode: the id of P run when a killed coordinator left it running (its counters are
-  // loaded into run_), else 0 and LoadFeeds begins a new run. Continuous mode: a run left
+  // loaded into run_), else 0 and the load begins a new run. Continuous mode: a run left
   // running is abandoned, since every feed is crawled anyway; always 0.
   StatusOr<uint64_t> ResumableRun();
   void AddToRun(const RunIncrements& increments);
@@ -234,7 +251,7 @@ class Coordinator {
   void NoteHostFetch(uint64_t feed_id, int64_t elapsed_ms, bool success);
   void SendTo(const std::string& peer, const feedcrawl::v1::Envelope& envelope);
   Worker* FindFetcherWithCredit();
-  bool RunComplete() const { return options_.once && run_.done >= run_.feeds; }
+  bool RunComplete() const { return options_.once && !loading_ && run_.done >= run_.feeds; }
   // Reads every feed record again when the registry's version moved (or a full reload is due).
   void MaybeReloadFeeds(int64_t now);
   bool ReloadFeeds();  // false (nothing changed) when the records could not all be read
@@ -288,6 +305,7 @@ class Coordinator {
   int64_t next_reload_ms_ = 0;
   int64_t next_full_reload_ms_ = 0;
   std::optional<uint64_t> loaded_version_;  // P feeds:version read before the last load
+  std::optional<Loading> loading_;           // set while the start-up load goes on
 };
 
 // Flag parsing, logging and signal handling around Coordinator; the body of main().

@@ -302,6 +302,101 @@ TEST_F(CoordinatorTest, SendsJobsForFreedSlotsBeforeWritingTheReportsStates) {
   }
 }
 
+// A long feed list is read a batch per loop turn, and jobs go out while the rest loads: a fetcher
+// that said Hello before the loop began gets its first jobs before the last batch is read. The
+// run still counts every feed, and every feed is crawled once.
+TEST_F(CoordinatorTest, DispatchesWhileTheFeedRecordsLoad) {
+  constexpr int kFeeds = 4500;  // five batches: the first read by Start(), the rest by Run()
+  AddFeeds(kFeeds);
+  CoordinatorOptions options;
+  options.once = true;
+  options.control_bind = "tcp://127.0.0.1:*";
+  options.results_forwarder = false;
+  options.politeness = {0, 0};
+  coordinator_ = std::make_unique<Coordinator>(options, *Store::Open(redis_.Url()), clock_);
+  ASSERT_OK(coordinator_->Start());
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, kFeeds);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both Hellos have arrived
+  RedisMonitor monitor(redis_.SocketPath());
+  thread_ = std::thread([this] { run_status_ = coordinator_->Run(); });
+
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds);
+  ASSERT_EQ(jobs.size(), static_cast<size_t>(kFeeds));
+  // Everything Redis ran until now, marked by a command of the test's own.
+  ASSERT_OK_AND_ASSIGN(auto marker, redis_.Connect());
+  ASSERT_OK(marker->Command({"ECHO", "all-jobs-out"}));
+  ASSERT_TRUE(monitor.ReadUntil("\"ECHO\" \"all-jobs-out\"", 5000)) << monitor.seen();
+  const std::string& seen = monitor.seen();
+  const size_t first_job_read = seen.find("\"HGETALL\" \"fc:feed:");
+  const size_t last_load_read = seen.rfind("\"HMGET\" \"fc:feed:");
+  ASSERT_NE(first_job_read, std::string::npos);
+  ASSERT_NE(last_load_read, std::string::npos);
+  EXPECT_LT(first_job_read, last_load_read)
+      << "no job went out before the last batch of records was read";
+  std::set<uint64_t> feeds;
+  for (const auto& job : jobs) feeds.insert(job.feed_id());
+  EXPECT_EQ(feeds.size(), static_cast<size_t>(kFeeds));
+
+  for (const auto& job : jobs) processor.Send(Report(job, v1::OUTCOME_NOT_MODIFIED, 304));
+  thread_.join();
+  EXPECT_OK(run_status_);
+  ASSERT_OK_AND_ASSIGN(auto run, store_->GetRun());
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->state, "finished");
+  EXPECT_EQ(run->counters.at("feeds"), static_cast<uint64_t>(kFeeds));
+  EXPECT_EQ(run->counters.at("done"), static_cast<uint64_t>(kFeeds));
+  EXPECT_EQ(run->counters.at("not_modified"), static_cast<uint64_t>(kFeeds));
+  ASSERT_OK_AND_ASSIGN(std::vector<FeedRecord> records, store_->LoadFeeds());
+  ASSERT_EQ(records.size(), static_cast<size_t>(kFeeds));
+  for (const FeedRecord& record : records) {
+    ASSERT_EQ(record.fetches, 1u) << "feed " << record.id;
+    ASSERT_EQ(record.run_id, run->id) << "feed " << record.id;
+  }
+}
+
+// A coordinator stopped before its load ended writes the run as far as it counted it; the next
+// --once start resumes that run, counts every feed, and crawls each once.
+TEST_F(CoordinatorTest, AStopDuringTheLoadLeavesARunTheNextStartResumes) {
+  constexpr int kFeeds = 2500;  // three batches: Start() reads one
+  AddFeeds(kFeeds);
+  CoordinatorOptions options;
+  options.once = true;
+  options.control_bind = "tcp://127.0.0.1:*";
+  options.results_forwarder = false;
+  options.politeness = {0, 0};
+  {
+    Coordinator stopped(options, *Store::Open(redis_.Url()), clock_);
+    ASSERT_OK(stopped.Start());
+    stopped.Stop();
+    ASSERT_OK(stopped.Run());
+  }
+  ASSERT_OK_AND_ASSIGN(auto left, store_->GetRun());
+  ASSERT_TRUE(left.has_value());
+  EXPECT_EQ(left->state, "running");
+  EXPECT_EQ(left->counters.at("feeds"), 1000u) << "the feeds the load had reached";
+
+  StartCoordinator(options);
+  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
+  Peer processor(context_, "p1", coordinator_->control_endpoint());
+  processor.Hello(v1::ROLE_PROCESSOR, 0);
+  fetcher.Hello(v1::ROLE_FETCHER, kFeeds);
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds);
+  ASSERT_EQ(jobs.size(), static_cast<size_t>(kFeeds));
+  for (const auto& job : jobs) processor.Send(Report(job, v1::OUTCOME_NOT_MODIFIED, 304));
+  thread_.join();
+  EXPECT_OK(run_status_);
+  ASSERT_OK_AND_ASSIGN(auto run, store_->GetRun());
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->id, left->id);
+  EXPECT_EQ(run->state, "finished");
+  EXPECT_EQ(run->counters.at("feeds"), static_cast<uint64_t>(kFeeds));
+  EXPECT_EQ(run->counters.at("done"), static_cast<uint64_t>(kFeeds));
+  EXPECT_EQ(run->counters.at("resumes"), 1u);
+}
+
 TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
   AddFeeds(1);
   auto feeds = store_->LoadFeeds();
