@@ -1,12 +1,18 @@
 // The libcurl client against a real HTTP server on 127.0.0.1: every outcome a feed fetch can end
 // in, and the headers that travel with it.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "fetcher/http_client.h"
 #include "tests/fetcher/feed_server.h"
@@ -306,6 +312,101 @@ TEST_F(HttpClientTest, WaitEndsOnWakeupAndOnAnExtraDescriptor) {
   EXPECT_LT(waited_ms(start), kLongMs / 2);
   close(fds[0]);
   close(fds[1]);
+}
+
+// A server of one connection at a time: it answers each request on it with keep-alive, and
+// closes the connection when told to.
+class ClosingServer {
+ public:
+  ClosingServer() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(listen(listener_, 4), 0);
+    socklen_t length = sizeof(address);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ClosingServer() {
+    stop_ = true;
+    thread_.join();
+    close(listener_);
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/feed.xml"; }
+  void CloseConnection() { close_ = true; }
+  int closed() const { return closed_.load(); }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd waiting{listener_, POLLIN, 0};
+      if (poll(&waiting, 1, 20) <= 0) continue;
+      const int connection = accept(listener_, nullptr, nullptr);
+      if (connection < 0) continue;
+      ++accepted_;
+      std::string request;
+      while (!stop_ && !close_) {
+        pollfd readable{connection, POLLIN, 0};
+        if (poll(&readable, 1, 20) <= 0) continue;
+        char buffer[4096];
+        const ssize_t n = read(connection, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        request.append(buffer, static_cast<size_t>(n));
+        if (request.find("\r\n\r\n") == std::string::npos) continue;
+        request.clear();
+        const std::string body = "<rss version=\"2.0\"><channel><title>t</title></channel></rss>";
+        const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                                     "Connection: keep-alive\r\nContent-Length: " +
+                                     std::to_string(body.size()) + "\r\n\r\n" + body;
+        EXPECT_EQ(write(connection, response.data(), response.size()),
+                  static_cast<ssize_t>(response.size()));
+      }
+      close(connection);
+      close_ = false;
+      ++closed_;
+    }
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> close_{false};
+  std::atomic<int> closed_{0};
+  std::atomic<int> accepted_{0};
+};
+
+// A connection kept for the next job stays in the client's epoll set between jobs. When its
+// server closes it meanwhile, the client is woken once, not at every wait after; and the next job
+// gets a new connection.
+TEST_F(HttpClientTest, AKeptConnectionClosedByItsServerWakesTheClientOnce) {
+  using Clock = std::chrono::steady_clock;
+  ClosingServer server;
+  EXPECT_EQ(FetchNow(*client_, Job(server.Url())).result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(FetchNow(*client_, Job(server.Url())).result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(server.accepted(), 1) << "the second job reused the first one's connection";
+  server.CloseConnection();
+  for (int i = 0; i < 100 && server.closed() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(server.closed(), 1);
+  std::vector<int64_t> waited_ms;
+  for (int round = 0; round < 3; ++round) {
+    const Clock::time_point start = Clock::now();
+    ASSERT_TRUE(client_->Wait({}, 300).ok());
+    EXPECT_TRUE(client_->Collect().empty());
+    waited_ms.push_back(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+  }
+  // Only the first wait may end early, for the closed socket.
+  EXPECT_GE(waited_ms[1], 250) << "woken again by a socket no transfer uses";
+  EXPECT_GE(waited_ms[2], 250) << "woken again by a socket no transfer uses";
+  EXPECT_EQ(FetchNow(*client_, Job(server.Url())).result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(server.accepted(), 2);
 }
 
 TEST_F(HttpClientTest, AbortAllReturnsUnfinishedJobs) {
