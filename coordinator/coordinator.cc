@@ -569,6 +569,10 @@ Coordinator::Worker* Coordinator::FindFetcherWithCredit() {
 }
 
 void Coordinator::Dispatch() {
+  // While the records load, reports are held rather than written (FlushReports): past a batch
+  // of them, no more jobs go out until the load has ended, so that what is held stays bounded
+  // however long the load takes.
+  if (loading_ && report_saves_.size() >= kReportBatch) return;
   const int64_t now = clock_.NowMs();
   while (true) {
     uint64_t credit = 0;
