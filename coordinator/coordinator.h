@@ -11,8 +11,8 @@
 //
 // Store round trips are batched: one Dispatch() turn reads the records of up to kDispatchBatch
 // feeds at once, and the reports of one pass over the control socket are written together (up to
-// kReportBatch) before anything else happens, so a loop turn costs two round trips, not one per
-// job.
+// kReportBatch), after the jobs for the slots they freed have gone out, so a loop turn costs two
+// round trips, not one per job.
 //
 // Run() owns the calling thread until stopped (or, in once mode, until every feed is reported);
 // the forwarder runs on a thread of its own. Stop() may be called from a signal handler's flag.
