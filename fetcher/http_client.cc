@@ -88,7 +88,9 @@ class EpollSet {
   bool Watch(int fd, uint32_t events) {
     State& state = At(fd);
     state.watched = true;
-    if (state.events == events) return true;
+    // Only a connection socket's entry is known to be current (its close is seen); any other is
+    // told to epoll every time, as libcurl names it.
+    if (state.connection && state.events == events) return true;
     epoll_event event{};
     event.events = events;
     event.data.fd = fd;
