@@ -65,8 +65,6 @@ struct ResponseHeaders {
   std::string retry_after;
 };
 
-// Everything one transfer owns. Its address is the curl callbacks' user data, so it never moves
-// while the transfer runs.
 // The sockets in the transfers' epoll set, by descriptor. libcurl names a socket to watch when a
 // transfer needs it and forgets it when the transfer is done, so a connection kept for the next
 // job would leave the set and join it again for every job: two epoll_ctl calls per fetch, a
@@ -143,6 +141,8 @@ class EpollSet {
   std::vector<State> states_;
 };
 
+// Everything one transfer owns. Its address is the curl callbacks' user data, so it never moves
+// while the transfer runs.
 struct Transfer {
   Transfer() = default;
   Transfer(const Transfer&) = delete;
