@@ -496,7 +496,7 @@ StatusOr<AddFeedsResult> Store::AddFeeds(const std::vector<std::string>& urls, i
     // script, which looks them up again (an import running at the same time may have added
     // them since) and adds those still missing. Re-importing a list (every `feedcrawl run`
     // does) then costs Redis a hash lookup per URL rather than a trip through Lua: 10,000 known
-    // URLs took the server ~17 ms through the script.
+    // URLs took the server 12-14 ms through the script, 2.4-3.5 ms this way.
     std::vector<std::string> lookup;
     lookup.reserve(end - start + 2);
     lookup.push_back("HMGET");
