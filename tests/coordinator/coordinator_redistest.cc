@@ -59,15 +59,48 @@ class CoordinatorTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) urls.push_back("http://h" + std::to_string(i % 3) + ".test/" + std::to_string(i));
     ASSERT_OK(store_->AddFeeds(urls, clock_.NowMs()).status());
   }
-  void StartCoordinator(CoordinatorOptions options) {
+  // Every coordinator here: endpoints on free loopback ports, no politeness, stats every 100 ms
+  // of the fake clock.
+  static CoordinatorOptions TestOptions(CoordinatorOptions options) {
     options.control_bind = "tcp://127.0.0.1:*";
     options.results_in_bind = "tcp://127.0.0.1:*";
     options.results_out_bind = "tcp://127.0.0.1:*";
     options.politeness = {0, 0};
     options.stats_interval_ms = 100;
-    coordinator_ = std::make_unique<Coordinator>(options, *Store::Open(redis_.Url()), clock_);
+    return options;
+  }
+  // Start() only (the first batch of records read); RunCoordinator() runs the loop.
+  void CreateCoordinator(CoordinatorOptions options) {
+    coordinator_ =
+        std::make_unique<Coordinator>(TestOptions(options), *Store::Open(redis_.Url()), clock_);
     ASSERT_OK(coordinator_->Start());
+  }
+  void RunCoordinator() {
     thread_ = std::thread([this] { run_status_ = coordinator_->Run(); });
+  }
+  void StartCoordinator(CoordinatorOptions options) {
+    CreateCoordinator(options);
+    RunCoordinator();
+  }
+  // A processor and a fetcher with `slots` free, joined to the coordinator.
+  struct Workers {
+    Peer fetcher;
+    Peer processor;
+  };
+  std::unique_ptr<Workers> JoinWorkers(uint32_t slots) {
+    const std::string endpoint = coordinator_->control_endpoint();
+    auto workers = std::unique_ptr<Workers>(
+        new Workers{Peer(context_, "f1", endpoint), Peer(context_, "p1", endpoint)});
+    workers->processor.Hello(v1::ROLE_PROCESSOR, 0);
+    workers->fetcher.Hello(v1::ROLE_FETCHER, slots);
+    return workers;
+  }
+  // A running --once coordinator over the feeds added, with JoinWorkers(slots).
+  std::unique_ptr<Workers> StartOnceWithWorkers(uint32_t slots) {
+    CoordinatorOptions options;
+    options.once = true;
+    StartCoordinator(options);
+    return JoinWorkers(slots);
   }
   // A processor and a one-slot fetcher join; returns the job the fetcher gets.
   std::optional<v1::FetchJob> JoinAndTakeJob(Peer& fetcher, Peer& processor) {
@@ -109,13 +142,9 @@ class CoordinatorTest : public ::testing::Test {
 
 TEST_F(CoordinatorTest, DispatchesNoMoreJobsThanCreditAndRecordsReports) {
   AddFeeds(5);
-  CoordinatorOptions options;
-  options.once = true;
-  StartCoordinator(options);
-  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
-  Peer processor(context_, "p1", coordinator_->control_endpoint());
-  processor.Hello(v1::ROLE_PROCESSOR, 0);
-  fetcher.Hello(v1::ROLE_FETCHER, 2);
+  auto workers = StartOnceWithWorkers(2);
+  Peer& fetcher = workers->fetcher;
+  Peer& processor = workers->processor;
 
   std::vector<v1::FetchJob> jobs;
   for (int i = 0; i < 2; ++i) {
@@ -252,13 +281,9 @@ class RedisMonitor {
 // record before the save of that second report.
 TEST_F(CoordinatorTest, SendsJobsForFreedSlotsBeforeWritingTheReportsStates) {
   AddFeeds(3);
-  CoordinatorOptions options;
-  options.once = true;
-  StartCoordinator(options);
-  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
-  Peer processor(context_, "p1", coordinator_->control_endpoint());
-  processor.Hello(v1::ROLE_PROCESSOR, 0);
-  fetcher.Hello(v1::ROLE_FETCHER, 2);
+  auto workers = StartOnceWithWorkers(2);
+  Peer& fetcher = workers->fetcher;
+  Peer& processor = workers->processor;
   auto first = fetcher.Next(v1::Envelope::kJob);
   auto second = fetcher.Next(v1::Envelope::kJob);
   ASSERT_TRUE(first.has_value() && second.has_value());
@@ -310,18 +335,13 @@ TEST_F(CoordinatorTest, DispatchesWhileTheFeedRecordsLoad) {
   AddFeeds(kFeeds);
   CoordinatorOptions options;
   options.once = true;
-  options.control_bind = "tcp://127.0.0.1:*";
-  options.results_forwarder = false;
-  options.politeness = {0, 0};
-  coordinator_ = std::make_unique<Coordinator>(options, *Store::Open(redis_.Url()), clock_);
-  ASSERT_OK(coordinator_->Start());
-  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
-  Peer processor(context_, "p1", coordinator_->control_endpoint());
-  processor.Hello(v1::ROLE_PROCESSOR, 0);
-  fetcher.Hello(v1::ROLE_FETCHER, kFeeds);
+  CreateCoordinator(options);
+  auto workers = JoinWorkers(kFeeds);
+  Peer& fetcher = workers->fetcher;
+  Peer& processor = workers->processor;
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both Hellos have arrived
   RedisMonitor monitor(redis_.SocketPath());
-  thread_ = std::thread([this] { run_status_ = coordinator_->Run(); });
+  RunCoordinator();
 
   std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds);
   ASSERT_EQ(jobs.size(), static_cast<size_t>(kFeeds));
@@ -364,11 +384,8 @@ TEST_F(CoordinatorTest, AStopDuringTheLoadLeavesARunTheNextStartResumes) {
   AddFeeds(kFeeds);
   CoordinatorOptions options;
   options.once = true;
-  options.control_bind = "tcp://127.0.0.1:*";
-  options.results_forwarder = false;
-  options.politeness = {0, 0};
   {
-    Coordinator stopped(options, *Store::Open(redis_.Url()), clock_);
+    Coordinator stopped(TestOptions(options), *Store::Open(redis_.Url()), clock_);
     ASSERT_OK(stopped.Start());
     stopped.Stop();
     ASSERT_OK(stopped.Run());
@@ -378,14 +395,10 @@ TEST_F(CoordinatorTest, AStopDuringTheLoadLeavesARunTheNextStartResumes) {
   EXPECT_EQ(left->state, "running");
   EXPECT_EQ(left->counters.at("feeds"), 1000u) << "the feeds the load had reached";
 
-  StartCoordinator(options);
-  Peer fetcher(context_, "f1", coordinator_->control_endpoint());
-  Peer processor(context_, "p1", coordinator_->control_endpoint());
-  processor.Hello(v1::ROLE_PROCESSOR, 0);
-  fetcher.Hello(v1::ROLE_FETCHER, kFeeds);
-  std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds);
+  auto workers = StartOnceWithWorkers(kFeeds);
+  std::vector<v1::FetchJob> jobs = workers->fetcher.Jobs(kFeeds);
   ASSERT_EQ(jobs.size(), static_cast<size_t>(kFeeds));
-  for (const auto& job : jobs) processor.Send(Report(job, v1::OUTCOME_NOT_MODIFIED, 304));
+  for (const auto& job : jobs) workers->processor.Send(Report(job, v1::OUTCOME_NOT_MODIFIED, 304));
   thread_.join();
   EXPECT_OK(run_status_);
   ASSERT_OK_AND_ASSIGN(auto run, store_->GetRun());
