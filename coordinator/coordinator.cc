@@ -222,7 +222,6 @@ Status Coordinator::BeginLoad() {
     // The run as the store will have it before any report of this coordinator is written; its
     // feed count is known once every record is read.
     loading.run = RunRecordOf();
-    loading.done_before = run_.done;
   }
   StatusOr<std::vector<uint64_t>> ids = store_->FeedIds();
   if (!ids.ok()) return ids.status();
@@ -270,10 +269,11 @@ Status Coordinator::EndLoad() {
   // The run is every feed reported in it plus every active feed still to crawl: feeds added
   // after a crash join the resumed run, feeds removed since are no longer waited for. (A load
   // cut short by a stop counts the feeds it reached; the run's next start counts them again.)
-  run_.feeds = loading.done_before + loading.pending;
+  const uint64_t reported = loading.run.counters["done"];  // by the coordinators before
+  run_.feeds = reported + loading.pending;
   loading.run.counters["feeds"] = run_.feeds;
   if (loading.resumed != 0) {
-    spdlog::info("resuming run {}: {} feeds reported, {} to go", run_.id, loading.done_before,
+    spdlog::info("resuming run {}: {} feeds reported, {} to go", run_.id, reported,
                  loading.pending);
   }
   return store_->WriteRun(loading.run);

@@ -194,7 +194,6 @@ class Coordinator {
     int64_t now = 0;             // when the load began: a once run's feeds are due then
     uint64_t resumed = 0;        // once mode: the run resumed, 0 for a new one
     RunRecord run;               // once mode: the run as written at the end of the load
-    uint64_t done_before = 0;    // once mode: feeds the resumed run had reported
     std::vector<uint64_t> ids;   // every feed in the store at the start
     size_t next = 0;             // ids[next] is the first not read yet
     uint64_t pending = 0;        // feeds scheduled so far
