@@ -248,22 +248,26 @@ std::string DecodeEntities(std::string_view text) {
 std::string CollapseWhitespace(std::string_view text) {
   std::string out;
   out.reserve(text.size());
+  const size_t n = text.size();
+  // U+00A0 (no-break space) reads as a space in a plain-text title.
+  const auto no_break_space = [&](size_t i) {
+    return text[i] == '\xC2' && i + 1 < n && text[i + 1] == '\xA0';
+  };
   bool pending_space = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (IsSpace(c)) {
-      pending_space = !out.empty();
+  size_t i = 0;
+  while (i < n) {
+    // The bytes up to the next space are kept as they are, appended as one run.
+    size_t end = i;
+    while (end < n && !IsSpace(text[end]) && !no_break_space(end)) ++end;
+    if (end > i) {
+      if (pending_space) out.push_back(' ');
+      pending_space = false;
+      out.append(text.data() + i, end - i);
+      i = end;
       continue;
     }
-    // U+00A0 (no-break space) reads as a space in a plain-text title.
-    if (c == '\xC2' && i + 1 < text.size() && text[i + 1] == '\xA0') {
-      pending_space = !out.empty();
-      ++i;
-      continue;
-    }
-    if (pending_space) out.push_back(' ');
-    pending_space = false;
-    out.push_back(c);
+    pending_space = !out.empty();
+    i += text[i] == '\xC2' ? 2 : 1;
   }
   return out;
 }

@@ -249,6 +249,23 @@ std::string ContentOf(const pugi::xml_node& node) {
   return HasElementChild(node) ? SerializeChildrenAsHtml(node) : DirectText(node).str();
 }
 
+// `text` without the whitespace at its ends, in place (no copy of what is kept).
+std::string TrimmedString(std::string text) {
+  const std::string_view kept = Trim(text);
+  if (kept.size() == text.size()) return text;
+  const size_t start = static_cast<size_t>(kept.data() - text.data());
+  text.erase(start + kept.size());
+  text.erase(0, start);
+  return text;
+}
+
+// ContentOf without the whitespace at its ends: the text of a single text node is copied once,
+// as trimmed.
+std::string TrimmedContentOf(const pugi::xml_node& node) {
+  if (HasElementChild(node)) return TrimmedString(SerializeChildrenAsHtml(node));
+  return std::string(Trim(DirectText(node)));
+}
+
 std::string DecodeBase64(std::string_view in) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -313,8 +330,8 @@ std::string XhtmlOf(const pugi::xml_node& node) {
 std::string TextConstructHtml(const pugi::xml_node& node) {
   switch (KindOf(node)) {
     case TextKind::kText: return EscapeHtml(Trim(DirectText(node)));
-    case TextKind::kHtml: return std::string(Trim(ContentOf(node)));
-    case TextKind::kXhtml: return std::string(Trim(XhtmlOf(node)));
+    case TextKind::kHtml: return TrimmedContentOf(node);
+    case TextKind::kXhtml: return TrimmedString(XhtmlOf(node));
     case TextKind::kBase64: return DecodeBase64(DirectText(node));
   }
   return {};
@@ -367,6 +384,8 @@ class Reader {
   bool Read(const pugi::xml_document& doc);
 
  private:
+  static constexpr size_t kItemsReserved = 32;
+
   // Calls fn(Element) for every element child of `parent`, with namespaces and xml:base applied.
   template <typename Fn>
   void ForEachChild(const Element& parent, Fn&& fn) {
@@ -401,6 +420,8 @@ class Reader {
   }
   void FinishItem(Item item, std::string_view date_text) {
     item.key = ItemKey(item, date_text);
+    // Most feeds list tens of items: room for them at once, not in doublings that move each.
+    if (out_.items.capacity() == 0) out_.items.reserve(kItemsReserved);
     out_.items.push_back(std::move(item));
   }
 
@@ -759,7 +780,7 @@ bool Reader::ReadRssItemFields(const Element& element, bool key_only) {
         } else if (local == "link") {
           SetIfEmpty(item.link, ResolveLink(child, DirectText(child.node)));
         } else if (local == "description") {
-          SetIfEmpty(item.summary, std::string(Trim(ContentOf(child.node))));
+          SetIfEmpty(item.summary, TrimmedContentOf(child.node));
         } else if (local == "guid") {
           std::string guid(Trim(DirectText(child.node)));
           if (guid.empty()) return;
@@ -795,7 +816,7 @@ bool Reader::ReadRssItemFields(const Element& element, bool key_only) {
         } else if (local == "title") {
           SetIfEmpty(item.title, HtmlToPlainText(DirectText(child.node)));
         } else if (local == "description") {
-          SetIfEmpty(fallback_summary, std::string(Trim(ContentOf(child.node))));
+          SetIfEmpty(fallback_summary, TrimmedContentOf(child.node));
         }
         break;
       case Ns::kDcTerms:
@@ -806,7 +827,7 @@ bool Reader::ReadRssItemFields(const Element& element, bool key_only) {
         }
         break;
       case Ns::kContent:
-        if (local == "encoded") SetIfEmpty(item.content, std::string(Trim(ContentOf(child.node))));
+        if (local == "encoded") SetIfEmpty(item.content, TrimmedContentOf(child.node));
         break;
       case Ns::kAtom10:
         if (local == "link") {
