@@ -127,6 +127,11 @@ Status ValidateBody(const v1::Envelope& envelope, std::string_view body) {
 
 StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
                                        const std::vector<std::string>& frames) {
+  return DecodeInbound(socket, std::vector<std::string_view>(frames.begin(), frames.end()));
+}
+
+StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
+                                       const std::vector<std::string_view>& frames) {
   const size_t expected_frames = socket == InboundSocket::kProcessorResults ? 2 : 1;
   if (frames.size() != expected_frames) {
     return Status::InvalidArgument(std::to_string(frames.size()) + " frames, expected " +

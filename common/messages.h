@@ -39,6 +39,9 @@ struct InboundMessage {
 // count, envelope and version, the kinds `socket` carries, and the fields of that kind (see
 // ValidateBody). Every role calls this on every message, so the wire fuzzer tests exactly it.
 StatusOr<InboundMessage> DecodeInbound(InboundSocket socket, const std::vector<std::string>& frames);
+// The same for frames read in place (InPlaceMessage): `body` points into them.
+StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
+                                       const std::vector<std::string_view>& frames);
 
 // Field checks of one decoded message body: what a peer following this protocol never sends and
 // the receiver must not act on (zero job or feed ids, outcomes outside the enum, a FetchResult

@@ -419,6 +419,38 @@ Status Socket::Send(const WireMessage& message, bool dont_wait) {
   }
 }
 
+struct InPlaceMessage::Parts {
+  std::vector<zmq::message_t> messages;
+};
+
+InPlaceMessage::InPlaceMessage() : parts_(std::make_unique<Parts>()) {}
+InPlaceMessage::~InPlaceMessage() = default;
+InPlaceMessage::InPlaceMessage(InPlaceMessage&&) noexcept = default;
+InPlaceMessage& InPlaceMessage::operator=(InPlaceMessage&&) noexcept = default;
+
+StatusOr<bool> Socket::TryRecv(InPlaceMessage* message) {
+  if (message->parts_ == nullptr) message->parts_ = std::make_unique<InPlaceMessage::Parts>();
+  std::vector<zmq::message_t>& parts = message->parts_->messages;
+  parts.clear();
+  message->peer_ = {};
+  message->frames_.clear();
+  try {
+    auto got = zmq::recv_multipart(Z(socket_), std::back_inserter(parts),
+                                   zmq::recv_flags::dontwait);
+    if (!got) return false;
+  } catch (const zmq::error_t& e) {
+    parts.clear();
+    return FromError(e, "recv");
+  }
+  size_t first = 0;
+  if (kind_ == SocketKind::kRouter && !parts.empty()) {
+    message->peer_ = parts[0].to_string_view();
+    first = 1;
+  }
+  for (size_t i = first; i < parts.size(); ++i) message->frames_.push_back(parts[i].to_string_view());
+  return true;
+}
+
 StatusOr<std::optional<WireMessage>> Socket::TryRecv() {
   try {
     std::vector<zmq::message_t> parts;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -95,6 +96,27 @@ struct WireMessage {
   std::vector<std::string> frames;
 };
 
+// A received message whose frames stay in ZeroMQ's buffers, for a receiver that only reads them:
+// nothing is copied out. The views are valid until the next receive into it, or its end.
+class InPlaceMessage {
+ public:
+  InPlaceMessage();
+  ~InPlaceMessage();
+  InPlaceMessage(InPlaceMessage&&) noexcept;
+  InPlaceMessage& operator=(InPlaceMessage&&) noexcept;
+
+  // As in WireMessage: the routing id on ROUTER sockets (empty elsewhere), then the frames.
+  std::string_view peer() const { return peer_; }
+  const std::vector<std::string_view>& frames() const { return frames_; }
+
+ private:
+  friend class Socket;
+  struct Parts;  // ZeroMQ's messages, kept from one receive to the next
+  std::unique_ptr<Parts> parts_;
+  std::string_view peer_;
+  std::vector<std::string_view> frames_;
+};
+
 class Socket {
  public:
   static StatusOr<std::unique_ptr<Socket>> Create(WireContext& context, SocketKind kind,
@@ -123,6 +145,9 @@ class Socket {
   Status Send(const WireMessage& message, bool dont_wait = true);
   // Receives one whole message; nullopt when nothing is waiting.
   StatusOr<std::optional<WireMessage>> TryRecv();
+  // The same without copying the frames out of ZeroMQ: true when a message was received into
+  // *message (whose earlier frames are released), false when nothing is waiting.
+  StatusOr<bool> TryRecv(InPlaceMessage* message);
 
   // File descriptor that becomes readable when the socket's state may have changed (edge
   // signalled: drain with TryRecv until nullopt after each wake-up).

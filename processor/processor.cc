@@ -194,9 +194,10 @@ Status Processor::Run() {
     // One result per turn keeps heartbeats flowing while a backlog is worked through. A queued
     // result is taken without polling: ZeroMQ hands it over without a system call, where a
     // poll makes several (one per socket, then the poll itself).
-    auto message = results_->TryRecv();
-    if (message.ok() && message->has_value()) {
-      HandleResult(**message);
+    // The body is read where ZeroMQ received it; the parser makes the one copy it parses in.
+    StatusOr<bool> received = results_->TryRecv(&result_);
+    if (received.ok() && *received) {
+      HandleResult(result_);
       continue;
     }
     CompletePending(0);  // no more work at hand: finish what Redis is storing
@@ -240,8 +241,8 @@ void Processor::HandleControl(const WireMessage& message) {
   coordinator_epoch_ = epoch;
 }
 
-void Processor::HandleResult(const WireMessage& message) {
-  auto inbound = DecodeInbound(InboundSocket::kProcessorResults, message.frames);
+void Processor::HandleResult(const InPlaceMessage& message) {
+  auto inbound = DecodeInbound(InboundSocket::kProcessorResults, message.frames());
   if (!inbound.ok()) {
     ++bad_messages_;
     spdlog::debug("dropped data-plane message: {}", inbound.status().ToString());

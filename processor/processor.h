@@ -77,7 +77,7 @@ class Processor {
   void SendHeartbeat();
   void DrainControl();  // handles every message queued on the control socket
   void HandleControl(const WireMessage& message);
-  void HandleResult(const WireMessage& message);
+  void HandleResult(const InPlaceMessage& message);
   StatusOr<StoreItemsResult> StoreWithRetry(uint64_t feed_id, const std::vector<StoredItem>& items,
                                             StoreHint hint);
 
@@ -129,6 +129,7 @@ class Processor {
   WireContext context_;
   std::unique_ptr<Socket> control_;
   std::unique_ptr<Socket> results_;
+  InPlaceMessage result_;  // the result being handled, left in ZeroMQ's buffers
   uint64_t coordinator_epoch_ = 0;
   int64_t last_heard_ms_ = 0;
   int64_t next_heartbeat_ms_ = 0;

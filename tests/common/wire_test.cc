@@ -46,6 +46,58 @@ WireMessage Frames(std::vector<std::string> frames) {
   return m;
 }
 
+// Waits up to kTimeoutMs for a message and receives it in place; false when none came.
+bool ReceiveInPlace(Socket& socket, InPlaceMessage* message) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (true) {
+    StatusOr<bool> got = socket.TryRecv(message);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (!got.ok()) return false;
+    if (*got) return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    EXPECT_OK(PollReadable({&socket}, static_cast<int>(left.count())).status());
+  }
+}
+
+TEST(WireTest, AMessageReceivedInPlaceHasEveryFrameUntilTheNextReceive) {
+  WireContext context;
+  auto router = MakeSocket(context, SocketKind::kRouter);
+  ASSERT_OK(router->Bind("inproc://in-place"));
+  SocketOptions options;
+  options.identity = "fetcher-a";
+  auto dealer = MakeSocket(context, SocketKind::kDealer, options);
+  ASSERT_OK(dealer->Connect("inproc://in-place"));
+
+  const std::string body(100000, 'x');  // larger than any frame ZeroMQ stores inline
+  ASSERT_OK(dealer->Send(Frames({"envelope", body}), false));
+  ASSERT_OK(dealer->Send(Frames({std::string("\0binary\xff", 8)}), false));
+
+  InPlaceMessage message;
+  ASSERT_TRUE(ReceiveInPlace(*router, &message));
+  EXPECT_EQ(message.peer(), "fetcher-a");
+  ASSERT_EQ(message.frames().size(), 2u);
+  EXPECT_EQ(message.frames()[0], "envelope");
+  EXPECT_EQ(message.frames()[1], body);
+
+  // The next receive replaces the frames, and a receive with nothing waiting leaves none.
+  ASSERT_TRUE(ReceiveInPlace(*router, &message));
+  EXPECT_EQ(message.peer(), "fetcher-a");
+  EXPECT_EQ(message.frames(), (std::vector<std::string_view>{std::string_view("\0binary\xff", 8)}));
+  StatusOr<bool> nothing = router->TryRecv(&message);
+  ASSERT_OK(nothing.status());
+  EXPECT_FALSE(*nothing);
+  EXPECT_TRUE(message.frames().empty());
+  EXPECT_TRUE(message.peer().empty());
+
+  // On a socket without routing ids there is no peer frame.
+  ASSERT_OK(router->Send(WireMessage{"fetcher-a", {"job", "body"}}));
+  ASSERT_TRUE(ReceiveInPlace(*dealer, &message));
+  EXPECT_TRUE(message.peer().empty());
+  EXPECT_EQ(message.frames(), (std::vector<std::string_view>{"job", "body"}));
+}
+
 TEST(WireTest, RouterAndDealersRouteByPeerId) {
   WireContext context;
   auto router = MakeSocket(context, SocketKind::kRouter);
