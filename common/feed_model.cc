@@ -211,13 +211,6 @@ void AppendEscaped(unsigned char c, std::string* out) {
   }
 }
 
-void AppendStringOrNull(const std::string& text, std::string* out) {
-  if (text.empty()) {
-    AppendLiteral("null", out);
-  } else {
-    AppendJsonString(text, out);
-  }
-}
 
 void AppendDateOrNull(const std::optional<int64_t>& ms, std::string* out) {
   if (!ms) {
@@ -366,17 +359,28 @@ void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-// Members in the order dump() writes them: nlohmann's objects are std::maps, sorted by name.
-void AppendItemJson(const Item& item, std::string* out) {
+namespace {
+
+// The JSON of an item with each string written by `append_string`. Members in the order dump()
+// writes them: nlohmann's objects are std::maps, sorted by name.
+template <typename AppendString>
+void WriteItemJson(const Item& item, std::string* out, AppendString&& append_string) {
+  const auto append_string_or_null = [&](const std::string& text) {
+    if (text.empty()) {
+      AppendLiteral("null", out);
+    } else {
+      append_string(text, out);
+    }
+  };
   AppendLiteral("{\"author\":", out);
-  AppendStringOrNull(item.author, out);
+  append_string_or_null(item.author);
   AppendLiteral(",\"categories\":[", out);
   for (size_t i = 0; i < item.categories.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendJsonString(item.categories[i], out);
+    append_string(item.categories[i], out);
   }
   AppendLiteral("],\"content\":", out);
-  AppendStringOrNull(item.content, out);
+  append_string_or_null(item.content);
   AppendLiteral(",\"enclosures\":[", out);
   for (size_t i = 0; i < item.enclosures.size(); ++i) {
     const Enclosure& e = item.enclosures[i];
@@ -388,30 +392,44 @@ void AppendItemJson(const Item& item, std::string* out) {
       AppendLiteral("null", out);
     }
     AppendLiteral(",\"type\":", out);
-    AppendStringOrNull(e.type, out);
+    append_string_or_null(e.type);
     AppendLiteral(",\"url\":", out);
-    AppendStringOrNull(e.url, out);
+    append_string_or_null(e.url);
     out->push_back('}');
   }
   AppendLiteral("],\"id\":", out);
   if (item.id && !item.id->empty()) {
-    AppendJsonString(*item.id, out);
+    append_string(*item.id, out);
   } else {
     AppendLiteral("null", out);
   }
   AppendLiteral(",\"key\":", out);
-  AppendJsonString(item.key, out);
+  append_string(item.key, out);
   AppendLiteral(",\"link\":", out);
-  AppendStringOrNull(item.link, out);
+  append_string_or_null(item.link);
   AppendLiteral(",\"published\":", out);
   AppendDateOrNull(item.published_ms, out);
   AppendLiteral(",\"summary\":", out);
-  AppendStringOrNull(item.summary, out);
+  append_string_or_null(item.summary);
   AppendLiteral(",\"title\":", out);
-  AppendStringOrNull(item.title, out);
+  append_string_or_null(item.title);
   AppendLiteral(",\"updated\":", out);
   AppendDateOrNull(item.updated_ms, out);
   out->push_back('}');
+}
+
+}  // namespace
+
+void AppendItemJson(const Item& item, std::string* out) {
+  // Item text comes out of the parser as well-formed UTF-8, nearly always: the item is written
+  // as such and checked once, whole (its punctuation is ASCII, so only its strings can fail the
+  // check), rather than string by string. When the check fails it is written again with every
+  // string checked, and what is not well-formed replaced.
+  const size_t start = out->size();
+  WriteItemJson(item, out, AppendValidJsonString);
+  if (IsValidUtf8(std::string_view(*out).substr(start))) return;
+  out->resize(start);
+  WriteItemJson(item, out, AppendJsonString);
 }
 
 Item ItemFromJson(const json& j) {

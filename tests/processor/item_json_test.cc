@@ -99,6 +99,18 @@ TEST(ItemJsonWriterTest, AppendsToWhatIsThere) {
   EXPECT_EQ(out, "prefix" + Dumped(FullItem()));
 }
 
+// An item with bytes that are not UTF-8 is written again whole, after the text already there
+// (which is kept as it was, even when it is not UTF-8 itself).
+TEST(ItemJsonWriterTest, AnInvalidItemAppendedKeepsWhatIsThere) {
+  Item item = FullItem();
+  item.categories.push_back("caf\xE9");
+  const std::string before = "prefix \xFF ";
+  std::string out = before;
+  AppendItemJson(item, &out);
+  EXPECT_EQ(out, before + DumpedReplacing(item));
+  EXPECT_NE(out.find("caf\xEF\xBF\xBD"), std::string::npos);  // U+FFFD in place of the byte
+}
+
 TEST(ItemJsonWriterTest, DatesMatchDumpAcrossTheRange) {
   Item item;
   item.key = "k";
