@@ -51,6 +51,25 @@ TEST(DeduplicateKeysTest, CollapsesExactDuplicates) {
   EXPECT_EQ(items[1].key, "j");
 }
 
+TEST(DeduplicateKeysTest, FindsARepeatAmongOtherKeysAndLeavesUniqueKeysAlone) {
+  std::vector<Item> items = {MakeItem("m", "1"), MakeItem("k", "a"), MakeItem("z", "2"),
+                             MakeItem("b", "3"), MakeItem("k", "a"), MakeItem("k", "other")};
+  DeduplicateKeys(items);
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_EQ(items[0].key, "m");
+  EXPECT_EQ(items[1].key, "k");
+  EXPECT_EQ(items[2].key, "z");
+  EXPECT_EQ(items[3].key, "b");
+  EXPECT_EQ(items[4].key.substr(0, 2), "k#");  // the other item with the same key
+
+  std::vector<Item> unique = {MakeItem("m", "1"), MakeItem("k", "a"), MakeItem("z", "2")};
+  DeduplicateKeys(unique);
+  ASSERT_EQ(unique.size(), 3u);
+  EXPECT_EQ(unique[0].key, "m");
+  EXPECT_EQ(unique[1].key, "k");
+  EXPECT_EQ(unique[2].key, "z");
+}
+
 TEST(DeduplicateKeysTest, DisambiguatesDifferentItemsDeterministically) {
   std::vector<Item> items = {MakeItem("k", "a"), MakeItem("k", "b"), MakeItem("k", "c")};
   std::vector<Item> again = items;
