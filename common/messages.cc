@@ -125,13 +125,11 @@ Status ValidateBody(const v1::Envelope& envelope, std::string_view body) {
   }
 }
 
-StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
-                                       const std::vector<std::string>& frames) {
-  return DecodeInbound(socket, std::vector<std::string_view>(frames.begin(), frames.end()));
-}
+namespace {
 
-StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
-                                       const std::vector<std::string_view>& frames) {
+// Frames are std::string or std::string_view.
+template <typename Frames>
+StatusOr<InboundMessage> DecodeFrames(InboundSocket socket, const Frames& frames) {
   const size_t expected_frames = socket == InboundSocket::kProcessorResults ? 2 : 1;
   if (frames.size() != expected_frames) {
     return Status::InvalidArgument(std::to_string(frames.size()) + " frames, expected " +
@@ -148,6 +146,18 @@ StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
   if (Status s = ValidateBody(*envelope, message.body); !s.ok()) return s;
   message.envelope = std::move(*envelope);
   return message;
+}
+
+}  // namespace
+
+StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
+                                       const std::vector<std::string>& frames) {
+  return DecodeFrames(socket, frames);
+}
+
+StatusOr<InboundMessage> DecodeInbound(InboundSocket socket,
+                                       const std::vector<std::string_view>& frames) {
+  return DecodeFrames(socket, frames);
 }
 
 v1::JobReport ReportFor(const v1::FetchResult& result) {
