@@ -24,33 +24,13 @@ std::unique_ptr<Socket> MakeSocket(WireContext& context, SocketKind kind,
   return socket.ok() ? std::move(socket).value() : nullptr;
 }
 
-// The next message on `socket`, waiting up to timeout_ms; nullopt when none came.
-std::optional<WireMessage> Receive(Socket& socket, int timeout_ms = kTimeoutMs) {
+// Calls `take` (one receive without waiting: true when it got a message) until it gets one,
+// polling the socket in between, for up to timeout_ms; false when none came or a receive failed.
+template <typename Take>
+bool ReceiveWithin(Socket& socket, int timeout_ms, Take&& take) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
-    StatusOr<std::optional<WireMessage>> got = socket.TryRecv();
-    EXPECT_TRUE(got.ok()) << got.status().ToString();
-    if (!got.ok()) return std::nullopt;
-    if (got->has_value()) return std::move(*got);
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    StatusOr<std::vector<size_t>> ready = PollReadable({&socket}, static_cast<int>(left.count()));
-    EXPECT_TRUE(ready.ok()) << ready.status().ToString();
-  }
-}
-
-WireMessage Frames(std::vector<std::string> frames) {
-  WireMessage m;
-  m.frames = std::move(frames);
-  return m;
-}
-
-// Waits up to kTimeoutMs for a message and receives it in place; false when none came.
-bool ReceiveInPlace(Socket& socket, InPlaceMessage* message) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-  while (true) {
-    StatusOr<bool> got = socket.TryRecv(message);
+    StatusOr<bool> got = take();
     EXPECT_TRUE(got.ok()) << got.status().ToString();
     if (!got.ok()) return false;
     if (*got) return true;
@@ -61,14 +41,45 @@ bool ReceiveInPlace(Socket& socket, InPlaceMessage* message) {
   }
 }
 
+// The next message on `socket`, waiting up to timeout_ms; nullopt when none came.
+std::optional<WireMessage> Receive(Socket& socket, int timeout_ms = kTimeoutMs) {
+  std::optional<WireMessage> message;
+  ReceiveWithin(socket, timeout_ms, [&]() -> StatusOr<bool> {
+    StatusOr<std::optional<WireMessage>> got = socket.TryRecv();
+    if (!got.ok()) return got.status();
+    message = std::move(*got);
+    return message.has_value();
+  });
+  return message;
+}
+
+// The next message on `socket` received in place, waiting up to kTimeoutMs; false when none came.
+bool ReceiveInPlace(Socket& socket, InPlaceMessage* message) {
+  return ReceiveWithin(socket, kTimeoutMs, [&] { return socket.TryRecv(message); });
+}
+
+// A DEALER with routing id `identity`, connected to `endpoint`.
+std::unique_ptr<Socket> ConnectedDealer(WireContext& context, const std::string& identity,
+                                        const std::string& endpoint) {
+  SocketOptions options;
+  options.identity = identity;
+  auto dealer = MakeSocket(context, SocketKind::kDealer, options);
+  if (dealer != nullptr) EXPECT_OK(dealer->Connect(endpoint));
+  return dealer;
+}
+
+WireMessage Frames(std::vector<std::string> frames) {
+  WireMessage m;
+  m.frames = std::move(frames);
+  return m;
+}
+
 TEST(WireTest, AMessageReceivedInPlaceHasEveryFrameUntilTheNextReceive) {
   WireContext context;
   auto router = MakeSocket(context, SocketKind::kRouter);
   ASSERT_OK(router->Bind("inproc://in-place"));
-  SocketOptions options;
-  options.identity = "fetcher-a";
-  auto dealer = MakeSocket(context, SocketKind::kDealer, options);
-  ASSERT_OK(dealer->Connect("inproc://in-place"));
+  auto dealer = ConnectedDealer(context, "fetcher-a", "inproc://in-place");
+  ASSERT_NE(dealer, nullptr);
 
   const std::string body(100000, 'x');  // larger than any frame ZeroMQ stores inline
   ASSERT_OK(dealer->Send(Frames({"envelope", body}), false));
@@ -102,14 +113,10 @@ TEST(WireTest, RouterAndDealersRouteByPeerId) {
   WireContext context;
   auto router = MakeSocket(context, SocketKind::kRouter);
   ASSERT_OK(router->Bind("inproc://routing"));
-  SocketOptions a_options;
-  a_options.identity = "fetcher-a";
-  SocketOptions b_options;
-  b_options.identity = "fetcher-b";
-  auto a = MakeSocket(context, SocketKind::kDealer, a_options);
-  auto b = MakeSocket(context, SocketKind::kDealer, b_options);
-  ASSERT_OK(a->Connect("inproc://routing"));
-  ASSERT_OK(b->Connect("inproc://routing"));
+  auto a = ConnectedDealer(context, "fetcher-a", "inproc://routing");
+  auto b = ConnectedDealer(context, "fetcher-b", "inproc://routing");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
 
   ASSERT_OK(a->Send(Frames({"hello from a"}), false));
   ASSERT_OK(b->Send(Frames({"hello from b", std::string("\0binary\xff", 8)}), false));
