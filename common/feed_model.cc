@@ -211,7 +211,6 @@ void AppendEscaped(unsigned char c, std::string* out) {
   }
 }
 
-
 void AppendDateOrNull(const std::optional<int64_t>& ms, std::string* out) {
   if (!ms) {
     AppendLiteral("null", out);

@@ -447,7 +447,9 @@ StatusOr<bool> Socket::TryRecv(InPlaceMessage* message) {
     message->peer_ = parts[0].to_string_view();
     first = 1;
   }
-  for (size_t i = first; i < parts.size(); ++i) message->frames_.push_back(parts[i].to_string_view());
+  for (size_t i = first; i < parts.size(); ++i) {
+    message->frames_.push_back(parts[i].to_string_view());
+  }
   return true;
 }
 

@@ -267,7 +267,7 @@ std::string CollapseWhitespace(std::string_view text) {
       continue;
     }
     pending_space = !out.empty();
-    i += text[i] == '\xC2' ? 2 : 1;
+    i += no_break_space(i) ? 2 : 1;
   }
   return out;
 }
