@@ -52,8 +52,9 @@ TEST(DeduplicateKeysTest, CollapsesExactDuplicates) {
 }
 
 TEST(DeduplicateKeysTest, FindsARepeatAmongOtherKeysAndLeavesUniqueKeysAlone) {
+  // No two items with the same key are next to each other.
   std::vector<Item> items = {MakeItem("m", "1"), MakeItem("k", "a"), MakeItem("z", "2"),
-                             MakeItem("b", "3"), MakeItem("k", "a"), MakeItem("k", "other")};
+                             MakeItem("k", "a"), MakeItem("b", "3"), MakeItem("k", "other")};
   DeduplicateKeys(items);
   ASSERT_EQ(items.size(), 5u);
   EXPECT_EQ(items[0].key, "m");
