@@ -243,19 +243,6 @@ RedisReply TakeReply(void* raw) {
   return std::move(*owned);
 }
 
-struct ArgvBuffers {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  explicit ArgvBuffers(const std::vector<std::string>& args) {
-    argv.reserve(args.size());
-    lengths.reserve(args.size());
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-  }
-};
-
 std::string Describe(const RedisAddress& a) {
   if (!a.unix_path.empty()) return "unix://" + a.unix_path;
   return a.host + ":" + std::to_string(a.port);
@@ -396,24 +383,25 @@ Status RedisClient::Reconnect() {
   }
   if (address_.db != 0) handshake.push_back({"SELECT", std::to_string(address_.db)});
   handshake.push_back({"PING"});
+  // Every reply, the handshake's too, is read into a RedisReply tree.
+  c->reader->fn = &kReplyFunctions;
   for (const auto& command : handshake) {
-    ArgvBuffers args(command);
-    auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.argv.size()),
-                                                            args.argv.data(), args.lengths.data()));
-    if (reply == nullptr) {
+    std::string formatted;
+    AppendResp(command, &formatted);
+    void* raw = nullptr;
+    if (redisAppendFormattedCommand(c, formatted.data(), formatted.size()) != REDIS_OK ||
+        redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
       Status s = Status::Unavailable("Redis at " + Describe(address_) +
-                                     " dropped the connection "
-                                     "during " +
-                                     command[0] + ": " + ContextError(c));
+                                     " dropped the connection during " + command[0] + ": " +
+                                     ContextError(c));
       redisFree(c);
       return s;
     }
-    const bool failed = reply->type == REDIS_REPLY_ERROR;
-    const std::string error = failed ? std::string(reply->str, reply->len) : "";
-    freeReplyObject(reply);
-    if (failed) {
+    const RedisReply reply = TakeReply(raw);
+    if (reply.IsError()) {
       redisFree(c);
       // A server still loading its data set will answer soon; bad credentials never will.
+      const std::string& error = reply.str;
       if (error.rfind("LOADING", 0) == 0 || error.rfind("BUSY", 0) == 0) {
         return Status::Unavailable("Redis at " + Describe(address_) + " is not ready: " + error);
       }
@@ -421,8 +409,6 @@ Status RedisClient::Reconnect() {
                                      ": " + error);
     }
   }
-  // From here on, replies are read into RedisReply trees (the handshake's were hiredis's own).
-  c->reader->fn = &kReplyFunctions;
   context_ = c;
   return Status::Ok();
 }
