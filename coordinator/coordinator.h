@@ -1,8 +1,9 @@
 // Coordinator: the one process per cluster that owns the schedule. It loads the feeds from the
 // Store (a batch per loop turn, dispatching as it goes), hands FetchJobs to fetchers that have
 // announced credit (free transfer slots), keeps a lease on every job until a processor's
-// JobReport ends it, writes each feed's state back, and publishes P stats. It also runs the results forwarder (fetchers PUSH -> processors PULL), so
-// every worker connects to stable endpoints on the coordinator and needs no other address.
+// JobReport ends it, writes each feed's state back, and publishes P stats. It also runs the
+// results forwarder (fetchers PUSH -> processors PULL), so every worker connects to stable
+// endpoints on the coordinator and needs no other address.
 //
 // In once mode the run is kept in the store (P run, and a run marker in each feed's record written
 // with its state), so a coordinator killed mid-run and started again resumes that run: feeds it
