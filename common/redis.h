@@ -1,7 +1,7 @@
 // RedisClient: feedcrawl's adapter over hiredis (the only file that includes hiredis). One
 // synchronous connection, reconnected on demand after an I/O error, with AUTH (password or ACL
-// user) and SELECT taken from the URL. Replies are copied into RedisReply values. A RedisClient
-// belongs to one thread.
+// user) and SELECT taken from the URL. The client writes commands as RESP itself, and hiredis's
+// parser builds replies straight into RedisReply values. A RedisClient belongs to one thread.
 #pragma once
 
 #include <cstdint>
