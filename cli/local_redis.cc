@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <thread>
 
 #include "cli/file_util.h"
@@ -62,14 +61,11 @@ StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, int6
                   "--appendonly", "yes",
                   "--auto-aof-rewrite-min-size", "1gb",
                   "--daemonize", "no",
-                  "--save", "",
-                  // Huge pages for the data set (see below).
-                  "--disable-thp", "no"};
-  // Every item is a fresh allocation that stays: on 4 KB pages a tenth of the server's time went
-  // to page faults as the data set grew. Asked for through its allocator as well (jemalloc reads
-  // MALLOC_CONF), 2 MB pages cut the item script's CPU by a quarter (docs/PERFORMANCE.md). A
-  // MALLOC_CONF of the user's own is left as it is.
-  if (std::getenv("MALLOC_CONF") == nullptr) options.env = {"MALLOC_CONF=thp:always"};
+                  "--save", ""};
+  // Redis keeps its own page settings: 4 KB pages (it turns transparent huge pages off for
+  // itself). On 2 MB pages the buffer it formats the append-only file in took a fresh huge page,
+  // zeroed whole, for most of what it wrote: a first crawl cost the server half as much CPU again
+  // (docs/PERFORMANCE.md, "Redis back on 4 KB pages").
   options.log_path = log_path;
   StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(options);
   if (!process.ok()) return process.status();

@@ -138,6 +138,7 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   }
   EXPECT_GE(result["roles"]["processor"]["processes"].get<int>(), 1);
   EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
+  EXPECT_EQ(result["config"]["redis_pages"], "default");
 
   // nginx, redis-server and the crawl are gone, and so is their work folder: only the
   // script's own stderr is left.
@@ -145,14 +146,18 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
 }
 
+// Run on huge pages, so that --redis-huge-pages starts both redis-servers and stays exact.
 TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   TempDir tmp;
   Finished run = RunScript(
-      "bench", {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor"}, tmp);
+      "bench",
+      {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor", "--redis-huge-pages"},
+      tmp);
   ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
   nlohmann::json result = ParseLine(run.out);
   ASSERT_TRUE(result.is_object()) << run.out;
   EXPECT_EQ(result["exact"], true);
+  EXPECT_EQ(result["config"]["redis_pages"], "huge");
   const nlohmann::json& floor = result["floor"];
   ASSERT_TRUE(floor.is_object()) << run.out;
   // Every item the crawl stored (three per feed, then one new per feed) written once more.
