@@ -244,7 +244,14 @@ std::string DecodeToUtf8(std::string_view body, std::string_view encoding, Decod
     }
     report->unknown_encoding = true;
   }
-  if (!NeedsSanitizing(body)) return std::string(body);
+  if (!NeedsSanitizing(body)) {
+    // A byte to spare: the XML parser pads the text with a space, which would otherwise move the
+    // whole document into a buffer twice the size.
+    std::string text;
+    text.reserve(body.size() + 1);
+    text.append(body);
+    return text;
+  }
   return RepairUtf8(body, &report->windows1252_fallback, &report->control_characters);
 }
 
