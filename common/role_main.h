@@ -26,6 +26,8 @@ namespace feedcrawl {
 // unmapping (a TLB flush on every core) and for the page faults that map the memory back; in a
 // processor that was ~8 % of its CPU. Bounded: at most 16 MB stay free at the top of a heap, and
 // blocks above 4 MB (only very large bodies) still get their own mapping, returned when freed.
+// These are glibc's settings: a fetcher or processor linked with jemalloc (FEEDCRAWL_JEMALLOC)
+// does not use that allocator, and jemalloc keeps what is freed for some seconds by itself.
 inline void KeepFreedMemory() {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
