@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string>
 
+#include "processor/text.h"
+
 namespace feedcrawl {
 namespace {
 
@@ -184,12 +186,6 @@ int64_t ExpandYear(int64_t year, int digits) {
   if (digits <= 2) return year < 50 ? 2000 + year : 1900 + year;
   if (digits == 3) return 1900 + year;  // years-since-1900 printed by broken generators
   return year;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace

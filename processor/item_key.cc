@@ -4,16 +4,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "processor/text.h"
+
 namespace feedcrawl {
 namespace {
 
 constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
-  return s;
-}
 
 bool SameEnclosures(const std::vector<Enclosure>& a, const std::vector<Enclosure>& b) {
   if (a.size() != b.size()) return false;
@@ -41,7 +37,7 @@ uint64_t DisambiguationHash(const Item& item, uint64_t round) {
   return h;
 }
 
-bool HasId(const Item& item) { return item.id && !TrimView(*item.id).empty(); }
+bool HasId(const Item& item) { return item.id && !Trim(*item.id).empty(); }
 
 }  // namespace
 
@@ -67,11 +63,11 @@ std::string Hex64(uint64_t value) {
 bool KeyFromIdOrLink(const Item& item) { return HasId(item) || !item.link.empty(); }
 
 std::string ItemKey(const Item& item, std::string_view date_text) {
-  if (HasId(item)) return std::string(TrimView(*item.id));
+  if (HasId(item)) return std::string(Trim(*item.id));
   if (!item.link.empty()) return item.link;
   uint64_t h = Fnv1a64(item.title);
   h = Fnv1a64("\n", h);
-  h = Fnv1a64(TrimView(date_text), h);
+  h = Fnv1a64(Trim(date_text), h);
   h = Fnv1a64("\n", h);
   h = Fnv1a64(item.content.empty() ? item.summary : item.content, h);
   return "h:" + Hex64(h);

@@ -349,6 +349,12 @@ std::string EscapeHtml(std::string_view text) {
   return out;
 }
 
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && static_cast<unsigned char>(text.front()) <= ' ') text.remove_prefix(1);
+  while (!text.empty() && static_cast<unsigned char>(text.back()) <= ' ') text.remove_suffix(1);
+  return text;
+}
+
 bool NeedsSanitizing(std::string_view text) {
   return HasForbiddenControl(text) || !IsValidUtf8(text);
 }

@@ -23,6 +23,9 @@ std::string DecodeEntities(std::string_view text);
 // Replaces runs of whitespace by one space and trims both ends.
 std::string CollapseWhitespace(std::string_view text);
 
+// `text` without the spaces and control bytes (0x00-0x20) at either end; a view into `text`.
+std::string_view Trim(std::string_view text);
+
 // Readable plain text from an HTML fragment: tags and comments removed (script/style with their
 // content), entities decoded, whitespace collapsed.
 std::string HtmlToPlainText(std::string_view html);

@@ -91,12 +91,6 @@ Ns NsFromUri(std::string_view uri) {
   return Ns::kOther;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
-  return s;
-}
-
 // Prefix -> namespace bindings in scope, innermost last; pushed and popped around each element.
 class NsScope {
  public:

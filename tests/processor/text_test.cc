@@ -60,6 +60,14 @@ TEST(TextTest, EscapesHtml) {
   EXPECT_EQ(EscapeHtml("a < b & \"c\" > d"), "a &lt; b &amp; &quot;c&quot; &gt; d");
 }
 
+TEST(TextTest, TrimsSpacesAndControlsAtTheEndsOnly) {
+  EXPECT_EQ(Trim(std::string_view(" \t\r\n\x01" "a b\x1F \0", 11)), "a b");
+  EXPECT_EQ(Trim("\xC2\xA0x\xC2\xA0"), "\xC2\xA0x\xC2\xA0");  // a no-break space is text
+  EXPECT_EQ(Trim(" \n "), "");
+  std::string_view text = "  kept  ";
+  EXPECT_EQ(Trim(text).data(), text.data() + 2);  // a view into the text, not a copy
+}
+
 TEST(Utf8Test, ValidatesAndSanitizes) {
   EXPECT_TRUE(IsValidUtf8("plain \xC3\xA9 \xF0\x9F\x98\x80"));
   EXPECT_FALSE(IsValidUtf8("\xC3"));
