@@ -46,6 +46,21 @@ size_t SkipSpecialMarkup(std::string_view text, size_t pos) {
   return std::string_view::npos;
 }
 
+// Position of the "<!DOCTYPE" in the document's prolog, or npos. The prolog ends at the first
+// element, so the search stops there rather than visiting every '<' of the markup that follows;
+// and it looks no further than 4 KB (a declaration and a few comments).
+size_t FindPrologDoctype(std::string_view text) {
+  const std::string_view head = text.substr(0, 4096);
+  size_t pos = head.find('<');
+  while (pos != std::string_view::npos) {
+    if (head.compare(pos, 9, "<!DOCTYPE") == 0) return pos;
+    const size_t end = SkipSpecialMarkup(head, pos);  // npos for an element: the prolog is over
+    if (end == std::string_view::npos) return std::string_view::npos;
+    pos = head.find('<', end);
+  }
+  return std::string_view::npos;
+}
+
 // Position of the next "<!" at or after `pos`, or npos. Searches for the rare '!' rather than the
 // ubiquitous '<', which keeps the scan near memchr speed on markup-heavy feeds.
 size_t FindMarkupDeclaration(std::string_view text, size_t pos) {
@@ -353,8 +368,7 @@ bool LooksLikeHtml(std::string_view text) {
 }
 
 bool DeclaresEntities(std::string_view text) {
-  // The DOCTYPE sits in the prolog, after at most a declaration and a few comments.
-  size_t doctype = text.substr(0, 4096).find("<!DOCTYPE");
+  size_t doctype = FindPrologDoctype(text);
   if (doctype == std::string_view::npos) return false;
   size_t end = SkipSpecialMarkup(text, doctype);
   std::string_view decl = text.substr(doctype, end - doctype);
@@ -383,7 +397,7 @@ bool HasContentAfterRoot(const pugi::xml_document& doc) {
 
 bool HasNetscapeDoctype(std::string_view text) {
   std::string_view head = text.substr(0, 4096);
-  size_t doctype = head.find("<!DOCTYPE");
+  size_t doctype = FindPrologDoctype(head);
   if (doctype == std::string_view::npos) return false;
   size_t end = head.find('>', doctype);
   std::string_view decl = head.substr(doctype, end == std::string_view::npos ? end : end - doctype);

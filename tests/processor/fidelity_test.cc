@@ -402,5 +402,26 @@ TEST(DtdTest, ExternalEntitiesAreNeverLoaded) {
   EXPECT_FALSE(netscape.bozo) << netscape.error;
 }
 
+// Only the prolog can declare entities: an item that quotes a DOCTYPE, here in CDATA near the
+// top of the feed, leaves the feed well-formed, and the prolog's own DOCTYPE is still found
+// after a declaration, a comment and a processing instruction.
+TEST(DtdTest, ADoctypeQuotedInTheContentIsNotTheDocuments) {
+  ParsedFeed quoting = Parse(
+      "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><item>"
+      "<guid>1</guid><description><![CDATA[Write <!DOCTYPE note [<!ENTITY a \"b\">]> "
+      "first.]]></description></item></channel></rss>");
+  EXPECT_FALSE(quoting.bozo) << quoting.error;
+  ASSERT_EQ(quoting.items.size(), 1u);
+  EXPECT_NE(quoting.items[0].summary.find("<!DOCTYPE note"), std::string::npos);
+
+  ParsedFeed declaring = Parse(
+      "<?xml version=\"1.0\"?><!-- made by hand --><?xml-stylesheet href=\"s.xsl\"?>"
+      "<!DOCTYPE rss [<!ENTITY a \"b\">]><rss version=\"2.0\"><channel><title>T</title>"
+      "</channel></rss>");
+  EXPECT_TRUE(declaring.bozo);
+  EXPECT_NE(declaring.error.find("DOCTYPE entity declarations ignored"), std::string::npos)
+      << declaring.error;
+}
+
 }  // namespace
 }  // namespace feedcrawl
