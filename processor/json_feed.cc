@@ -51,9 +51,7 @@ std::string String(const json& object, const char* field) {
 
 std::string Url(const json& object, const char* field, std::string_view base) {
   std::string value = String(object, field);
-  std::string_view trimmed = value;
-  while (!trimmed.empty() && static_cast<unsigned char>(trimmed.front()) <= ' ') trimmed.remove_prefix(1);
-  while (!trimmed.empty() && static_cast<unsigned char>(trimmed.back()) <= ' ') trimmed.remove_suffix(1);
+  const std::string_view trimmed = Trim(value);
   if (trimmed.empty()) return {};
   return ResolveUrl(base, trimmed);
 }
