@@ -95,6 +95,38 @@ StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, int6
 
 LocalRedis::~LocalRedis() { Stop(); }
 
+Status LocalRedis::HoldAofRewrites(bool hold) {
+  if (hold == aof_rewrites_held()) return Status::Ok();
+  if (client_ == nullptr) {
+    StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(url_);
+    if (!client.ok()) return client.status();
+    client_ = std::move(*client);
+  }
+  auto config = [this](std::vector<std::string> argv) -> StatusOr<RedisReply> {
+    StatusOr<RedisReply> reply = client_->Command(argv);
+    if (reply.ok() && reply->IsError()) {
+      return Status::Internal(argv[0] + " " + argv[1] + ": " + reply->str);
+    }
+    return reply;
+  };
+  constexpr char kParameter[] = "auto-aof-rewrite-percentage";
+  if (!hold) {
+    StatusOr<RedisReply> set = config({"CONFIG", "SET", kParameter, *held_percentage_});
+    if (!set.ok()) return set.status();
+    held_percentage_.reset();
+    return Status::Ok();
+  }
+  StatusOr<RedisReply> current = config({"CONFIG", "GET", kParameter});
+  if (!current.ok()) return current.status();
+  if (current->elements.size() != 2) {
+    return Status::Internal(std::string("CONFIG GET ") + kParameter + ": unexpected reply");
+  }
+  StatusOr<RedisReply> set = config({"CONFIG", "SET", kParameter, "0"});
+  if (!set.ok()) return set.status();
+  held_percentage_ = current->elements[1].str;
+  return Status::Ok();
+}
+
 void LocalRedis::Stop(int64_t timeout_ms) {
   if (!url_file_.empty()) {
     ::unlink(url_file_.c_str());

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/child_process.h"
 #include "cli/data_dir.h"
+#include "common/redis.h"
 #include "common/status.h"
 
 namespace feedcrawl::cli {
@@ -30,11 +32,23 @@ class LocalRedis {
   const std::string& url() const { return url_; }
   ChildProcess& process() { return *process_; }
 
+  // Holds the server's automatic rewrites of its append-only file (hold), or gives them back to
+  // the rule the server had before the hold (its auto-aof-rewrite-percentage). A first crawl
+  // writes items that are never overwritten, so rewriting the file while it grows reclaims
+  // almost nothing and costs a fork and a copy of the whole data set each time the file
+  // doubles: `feedcrawl run` holds them while feeds never fetched remain, and the server
+  // rewrites the file once, when they are done. Setting what is already set sends nothing. The
+  // setting is the running server's only: a restarted server has Redis's rule again.
+  Status HoldAofRewrites(bool hold);
+  bool aof_rewrites_held() const { return held_percentage_.has_value(); }
+
   // SIGTERM (redis-server then flushes the append-only file), SIGKILL after timeout_ms.
   void Stop(int64_t timeout_ms = 30'000);
 
  private:
   LocalRedis() = default;
+  std::unique_ptr<RedisClient> client_;     // connected at the first hold
+  std::optional<std::string> held_percentage_;  // the setting a hold replaced
   std::unique_ptr<SocketDir> socket_dir_;
   std::unique_ptr<ChildProcess> process_;
   std::string url_;

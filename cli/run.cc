@@ -79,6 +79,9 @@ class Run {
   // The coordinator's numbers, if written by this run (older ones are a previous run's), as
   // shown to the user (LiveView). Also records them as last_stats_.
   std::optional<RunStats> Sample();
+  // The bundled server rewrites its append-only file only once no active feed waits for its
+  // first fetch (LocalRedis::HoldAofRewrites); a server given with --redis is left as it is.
+  void HoldRewritesWhileFeedsAreNew(const RunStats& stats);
   int Finish(Ending ending, const Status& failure);
 
   const RunOptions& options_;
@@ -91,6 +94,7 @@ class Run {
   std::unique_ptr<Store> store_;
   std::unique_ptr<LocalCluster> cluster_;
   int64_t launch_ms_ = 0;
+  bool hold_failure_shown_ = false;
   std::optional<RunStats> baseline_;
   std::optional<RunStats> last_stats_;
 };
@@ -178,7 +182,10 @@ Ending Run::Supervise(Status& failure) {
       return Ending::kFailed;
     }
     std::optional<RunStats> stats = Sample();
-    if (stats) progress_.Update(*stats, MonotonicMs());
+    if (stats) {
+      progress_.Update(*stats, MonotonicMs());
+      HoldRewritesWhileFeedsAreNew(*stats);
+    }
     // A stop signal or a child's exit cuts the wait short (EINTR).
     ::poll(nullptr, 0, kPollIntervalMs);
   }
@@ -192,6 +199,20 @@ std::optional<RunStats> Run::Sample() {
   if (!baseline_) baseline_ = stats;
   last_stats_ = LiveView(stats, *baseline_, stats.updated_ms - launch_ms_);
   return last_stats_;
+}
+
+void Run::HoldRewritesWhileFeedsAreNew(const RunStats& stats) {
+  if (redis_ == nullptr) return;
+  // In --once mode the server stops with the pass, so a hold lasts to the end: a rewrite let go
+  // at the pass's last moment would only be cut short by the stop. The next start has Redis's
+  // own rule again, and rewrites the file then.
+  const bool hold = stats.feeds_never_fetched > 0 || (options_.once && redis_->aof_rewrites_held());
+  Status held = redis_->HoldAofRewrites(hold);
+  if (held.ok() || hold_failure_shown_) return;
+  // The server keeps whichever rule it has; the crawl does not depend on it.
+  hold_failure_shown_ = true;
+  progress_.Message("feedcrawl: warning: redis-server's append-only file rewrites: " +
+                    held.message());
 }
 
 int Run::Finish(Ending ending, const Status& failure) {

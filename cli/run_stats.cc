@@ -34,6 +34,7 @@ RunStats RunStatsFromMap(const std::map<std::string, std::string>& fields) {
   stats.has_run_counts = fields.count("run_done") > 0;
   stats.updated_ms = ToInt(get("updated_ms"));
   stats.feeds_total = ToCount(get("feeds_total"));
+  stats.feeds_never_fetched = ToCount(get("feeds_never_fetched"));
   stats.due_now = ToCount(get("due_now"));
   stats.in_flight = ToCount(get("in_flight"));
   stats.waiting_host = ToCount(get("waiting_host"));

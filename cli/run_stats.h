@@ -15,6 +15,7 @@ struct RunStats {
   bool has_run_counts = true;
   int64_t updated_ms = 0;
   uint64_t feeds_total = 0;
+  uint64_t feeds_never_fetched = 0;  // active feeds no job of which was reported yet
   uint64_t due_now = 0;
   uint64_t in_flight = 0;
   uint64_t waiting_host = 0;

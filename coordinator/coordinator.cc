@@ -43,7 +43,8 @@ bool IsScheduled(const FeedRecord& feed) {
 // read when the feed is dispatched.
 const std::vector<std::string>& LoadedFields() {
   static const auto* fields =
-      new std::vector<std::string>{"url", "status", "next_due_ms", "run_id", "items_total"};
+      new std::vector<std::string>{"url",    "status",      "next_due_ms",
+                                   "run_id", "items_total", "last_fetch_ms"};
   return *fields;
 }
 
@@ -142,22 +143,34 @@ Coordinator::FeedStatus Coordinator::StatusOf(const std::string& status) {
 std::optional<Coordinator::FeedStatus> Coordinator::FeedStatuses::Find(uint64_t feed_id) const {
   auto it = statuses_.find(feed_id);
   if (it == statuses_.end()) return std::nullopt;
-  return it->second;
+  return it->second.status;
 }
 
-void Coordinator::FeedStatuses::Set(uint64_t feed_id, FeedStatus status) {
-  auto [it, inserted] = statuses_.try_emplace(feed_id, status);
+void Coordinator::FeedStatuses::Count(const Entry& entry) {
+  ++counts_[static_cast<size_t>(entry.status)];
+  if (entry.status == FeedStatus::kActive && !entry.fetched) ++never_fetched_;
+}
+
+void Coordinator::FeedStatuses::Uncount(const Entry& entry) {
+  --counts_[static_cast<size_t>(entry.status)];
+  if (entry.status == FeedStatus::kActive && !entry.fetched) --never_fetched_;
+}
+
+void Coordinator::FeedStatuses::Set(uint64_t feed_id, FeedStatus status,
+                                    std::optional<bool> fetched) {
+  auto [it, inserted] = statuses_.try_emplace(feed_id, Entry{status, fetched.value_or(false)});
   if (!inserted) {
-    --counts_[static_cast<size_t>(it->second)];
-    it->second = status;
+    Uncount(it->second);
+    it->second.status = status;
+    if (fetched) it->second.fetched = *fetched;
   }
-  ++counts_[static_cast<size_t>(status)];
+  Count(it->second);
 }
 
 void Coordinator::FeedStatuses::Erase(uint64_t feed_id) {
   auto it = statuses_.find(feed_id);
   if (it == statuses_.end()) return;
-  --counts_[static_cast<size_t>(it->second)];
+  Uncount(it->second);
   statuses_.erase(it);
 }
 
@@ -245,7 +258,7 @@ Status Coordinator::LoadSomeFeeds() {
           scheduler_.Schedule(record.id, record.url, due);
           ++loading.pending;
         }
-        feeds_.Set(record.id, StatusOf(record.status));
+        feeds_.Set(record.id, StatusOf(record.status), record.last_fetch_ms != 0);
       },
       LoadedFields());
   if (!read.ok()) return read;
@@ -362,7 +375,7 @@ bool Coordinator::ReloadFeeds() {
     if (IsScheduled(record)) {
       scheduler_.Schedule(record.id, record.url, std::max<int64_t>(record.next_due_ms, 0));
     }
-    feeds_.Set(record.id, StatusOf(record.status));
+    feeds_.Set(record.id, StatusOf(record.status), record.last_fetch_ms != 0);
   }, LoadedFields());
   if (!s.ok()) {
     spdlog::warn("feed reload failed: {}", s.ToString());
@@ -864,7 +877,7 @@ void Coordinator::FinishFeed(uint64_t feed_id, const v1::JobReport& report,
   if (decision.move_to_url) MoveFeed(feed, *decision.move_to_url);
   const uint64_t growth = feed.items_total - std::min(items_before, feed.items_total);
   items_total_ += growth;
-  feeds_.Set(feed_id, StatusOf(feed.status));
+  feeds_.Set(feed_id, StatusOf(feed.status), /*fetched=*/true);
   const bool success = IsSuccess(report.outcome());
   // The run counters cover the coordinator's lifetime in continuous mode, the pass in --once.
   // New items are the growth of the feed's stored items, so items stored by a job whose report
@@ -943,6 +956,7 @@ Status Coordinator::WriteStats(bool final_write) {
       {"feeds_total", number(feeds_.size())},
       {"feeds_paused", number(feeds_.Count(FeedStatus::kPaused))},
       {"feeds_disabled", number(feeds_.Count(FeedStatus::kDisabled))},
+      {"feeds_never_fetched", number(feeds_.NeverFetched())},
       {"due_now", number(due)},
       {"dispatchable", number(dispatchable)},
       {"waiting_host", number(due - std::min(due, dispatchable))},

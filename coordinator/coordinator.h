@@ -158,14 +158,17 @@ class Coordinator {
   // scheduler's entry. The full record lives in the store and is read when the feed is dispatched.
   enum class FeedStatus : uint8_t { kActive, kPaused, kDisabled };  // kDisabled stays last
   static FeedStatus StatusOf(const std::string& status);
-  // Every known feed's status, with how many feeds have each, so that the stats count paused and
-  // disabled feeds without walking a million entries at every write.
+  // Every known feed's status and whether it was ever fetched, with how many feeds have each
+  // status and how many active feeds were never fetched, so that the stats count them without
+  // walking a million entries at every write.
   class FeedStatuses {
    public:
     size_t size() const { return statuses_.size(); }
     bool contains(uint64_t feed_id) const { return statuses_.count(feed_id) != 0; }
     std::optional<FeedStatus> Find(uint64_t feed_id) const;
-    void Set(uint64_t feed_id, FeedStatus status);  // adds the feed or changes its status
+    // Adds the feed or changes its status; fetched: whether a job of it was ever reported
+    // (unchanged when not given; false for a feed added without it).
+    void Set(uint64_t feed_id, FeedStatus status, std::optional<bool> fetched = std::nullopt);
     void Erase(uint64_t feed_id);
     // Erases every feed for which keep(id) is false; calls removed(id) for each first.
     template <typename Keep, typename Removed>
@@ -176,15 +179,24 @@ class Coordinator {
           continue;
         }
         removed(it->first);
-        --counts_[static_cast<size_t>(it->second)];
+        Uncount(it->second);
         it = statuses_.erase(it);
       }
     }
     size_t Count(FeedStatus status) const { return counts_[static_cast<size_t>(status)]; }
+    // Active feeds never fetched: the part of a first crawl (or of a large import) still to go.
+    size_t NeverFetched() const { return never_fetched_; }
 
    private:
-    std::unordered_map<uint64_t, FeedStatus> statuses_;
+    struct Entry {
+      FeedStatus status;
+      bool fetched;
+    };  // two bytes: a map node is as large as with the status alone
+    void Count(const Entry& entry);
+    void Uncount(const Entry& entry);
+    std::unordered_map<uint64_t, Entry> statuses_;
     std::array<size_t, static_cast<size_t>(FeedStatus::kDisabled) + 1> counts_{};  // by status
+    size_t never_fetched_ = 0;
   };
 
   // The start-up load of the feed records: the ids and the run at Start(), then a batch of

@@ -691,8 +691,14 @@ TEST_F(CoordinatorTest, AnOperatorsPauseDuringAFetchOutlivesThatFetchsReport) {
   EXPECT_EQ(feed->status, "paused") << "the report's save undid the operator's pause";
 }
 
-TEST_F(CoordinatorTest, CountsPausedAndDisabledFeedsAsTheirStatusesChange) {
+TEST_F(CoordinatorTest, CountsPausedDisabledAndNeverFetchedFeedsAsTheyChange) {
   AddFeeds(5);
+  // Feed 5 was fetched under an earlier coordinator (only its record says so) and is due in an
+  // hour.
+  ASSERT_OK(store_->redis()
+                .Command({"HSET", "fc:feed:5", "last_fetch_ms", "1000", "next_due_ms",
+                          std::to_string(clock_.NowMs() + 3'600'000)})
+                .status());
   CoordinatorOptions options;
   options.reload_interval_ms = 1'000;
   options.freshness.pause_after_failures = 1;
@@ -700,10 +706,13 @@ TEST_F(CoordinatorTest, CountsPausedAndDisabledFeedsAsTheirStatusesChange) {
   EXPECT_EQ(AwaitStat("feeds_total", "5"), "5");
   EXPECT_EQ(AwaitStat("feeds_paused", "0"), "0");
   EXPECT_EQ(AwaitStat("feeds_disabled", "0"), "0");
+  EXPECT_EQ(AwaitStat("feeds_never_fetched", "4"), "4");
 
-  // An operator disables a feed; the coordinator picks it up at its next reload.
+  // An operator disables a feed; the coordinator picks it up at its next reload. A disabled
+  // feed is not fetched, so it no longer counts as awaiting its first fetch.
   ASSERT_OK(store_->SetFeedStatus("http://h1.test/1", "disabled", clock_.NowMs()));
   EXPECT_EQ(AwaitStat("feeds_disabled", "1"), "1");
+  EXPECT_EQ(AwaitStat("feeds_never_fetched", "3"), "3");
 
   // A failed fetch pauses its feed (after one failure here).
   Peer fetcher(context_, "f1", coordinator_->control_endpoint());
@@ -713,6 +722,7 @@ TEST_F(CoordinatorTest, CountsPausedAndDisabledFeedsAsTheirStatusesChange) {
   ASSERT_NE(job->feed_id(), 2u) << "the disabled feed was dispatched";
   processor.Send(Report(*job, v1::OUTCOME_HTTP_ERROR, 500));
   EXPECT_EQ(AwaitStat("feeds_paused", "1"), "1");
+  EXPECT_EQ(AwaitStat("feeds_never_fetched", "2"), "2");  // a failed fetch is a fetch
 
   // The operator resumes the paused feed, then removes the disabled one.
   ASSERT_OK_AND_ASSIGN(std::optional<FeedRecord> paused, store_->GetFeed(job->feed_id()));
@@ -723,6 +733,12 @@ TEST_F(CoordinatorTest, CountsPausedAndDisabledFeedsAsTheirStatusesChange) {
   ASSERT_OK(store_->RemoveFeed("http://h1.test/1"));
   EXPECT_EQ(AwaitStat("feeds_total", "4"), "4");
   EXPECT_EQ(AwaitStat("feeds_disabled", "0"), "0");
+  EXPECT_EQ(AwaitStat("feeds_never_fetched", "2"), "2");
+
+  // A feed added while it runs has never been fetched.
+  ASSERT_OK(store_->AddFeeds({"http://h0.test/new"}, clock_.NowMs()).status());
+  EXPECT_EQ(AwaitStat("feeds_total", "5"), "5");
+  EXPECT_EQ(AwaitStat("feeds_never_fetched", "3"), "3");
 }
 
 TEST_F(CoordinatorTest, GarbageOnTheControlSocketIsCountedAndDropped) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/redis.h"
 #include "common/store.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
@@ -61,8 +62,9 @@ class ContinuousE2eTest : public ::testing::Test {
     ASSERT_EQ(std::rename(temp.c_str(), (www_.path() + "/" + name).c_str()), 0);
   }
 
+  // own_redis: no --redis, so that the run starts its own redis-server in the data dir.
   void StartRun(const std::vector<std::string>& urls,
-                std::vector<std::pair<std::string, std::string>> env) {
+                std::vector<std::pair<std::string, std::string>> env, bool own_redis = false) {
     std::string list;
     for (const auto& url : urls) list += url + "\n";
     ASSERT_OK(testing::WriteFile(work_.File("feeds.txt"), list));
@@ -71,13 +73,13 @@ class ContinuousE2eTest : public ::testing::Test {
     options.capture_stdout = true;
     env.insert(env.end(), {{"FEEDCRAWL_JITTER", "0"}, {"FEEDCRAWL_RELOAD_INTERVAL_MS", "1000"}});
     options.env = std::move(env);
-    auto run = Subprocess::Start(
-        std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
-        {"run", "--redis", redis_.Url(), "--data-dir", work_.File("data"), "--fetchers", "1",
-         "--processors", "1", "--allow-private-networks", "--host-concurrency", "2",
-         "--host-interval-ms", "0", "--fetch-timeout-ms", "5000", "--no-progress",
-         work_.File("feeds.txt")},
-        options);
+    std::vector<std::string> args = {"run", "--data-dir", work_.File("data"), "--fetchers", "1",
+                                     "--processors", "1", "--allow-private-networks",
+                                     "--host-concurrency", "2", "--host-interval-ms", "0",
+                                     "--fetch-timeout-ms", "5000", "--no-progress"};
+    if (!own_redis) args.insert(args.end(), {"--redis", redis_.Url()});
+    args.push_back(work_.File("feeds.txt"));
+    auto run = Subprocess::Start(std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl", args, options);
     ASSERT_OK(run.status());
     run_ = std::move(*run);
   }
@@ -181,6 +183,46 @@ TEST_F(ContinuousE2eTest, ChangedFeedsArePickedUpAndUnchangedOnesCostOnly304s) {
   EXPECT_EQ((*feed)->status, "active");
   EXPECT_GE((*feed)->fetches, 3u);
   EXPECT_EQ((*feed)->consecutive_failures, 0u);
+}
+
+// Without --redis the run starts its own redis-server, and holds that server's rewrites of its
+// append-only file while feeds await their first fetch: a first crawl only adds items, which a
+// rewrite cannot shrink. Once every feed was fetched, the server's own rule is back.
+TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
+  Publish("quick.xml", Rss(2));
+  Publish("slow.xml", Rss(2));
+  // The slow feed's first fetch takes 3 s.
+  StartRun({base_url_ + "/quick.xml", base_url_ + "/slow.xml?delay_ms=3000"}, {},
+           /*own_redis=*/true);
+  std::unique_ptr<RedisClient> redis;
+  ASSERT_TRUE(WaitFor(30'000, [&] {
+    // The run writes its server's URL there once the server answers (DataDir::RedisUrlFile).
+    StatusOr<std::string> url = testing::ReadFile(work_.File("data") + "/run/redis.url");
+    if (!url.ok() || url->empty()) return false;
+    StatusOr<std::unique_ptr<RedisClient>> client =
+        RedisClient::Connect(url->substr(0, url->find('\n')));
+    if (client.ok()) redis = std::move(*client);
+    return client.ok();
+  })) << RunLog();
+  auto reply_text = [&](const std::vector<std::string>& command, size_t element) {
+    StatusOr<RedisReply> reply = redis->Command(command);
+    if (!reply.ok() || reply->IsError()) return std::string("?");
+    if (element == SIZE_MAX) return reply->IsNil() ? std::string("nil") : reply->str;
+    return reply->elements.size() > element ? reply->elements[element].str : std::string("?");
+  };
+  auto percentage = [&] {
+    return reply_text({"CONFIG", "GET", "auto-aof-rewrite-percentage"}, 1);
+  };
+  auto never_fetched = [&] {
+    return reply_text({"HGET", "fc:stats", "feeds_never_fetched"}, SIZE_MAX);
+  };
+  ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "1" && percentage() == "0"; }))
+      << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
+      << RunLog();
+  ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "0" && percentage() == "100"; }))
+      << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
+      << RunLog();
+  StopRun();
 }
 
 TEST_F(ContinuousE2eTest, RetryAfterPausesTheWholeHost) {
