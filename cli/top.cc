@@ -66,7 +66,8 @@ std::string RenderTop(const ClusterView& view, int width) {
                     Count(view, "epoch") + "   up " + FormatDuration(view.Number("run_elapsed_ms")));
   }
   lines.push_back("");
-  lines.push_back("feeds       total " + Count(view, "feeds_total") + "   due " +
+  lines.push_back("feeds       total " + Count(view, "feeds_total") + "   never fetched " +
+                  Count(view, "feeds_never_fetched") + "   due " +
                   Count(view, "due_now") + "   dispatchable " + Count(view, "dispatchable") +
                   "   waiting on hosts " + Count(view, "waiting_host") + "   paused " +
                   Count(view, "feeds_paused") + "   disabled " + Count(view, "feeds_disabled"));

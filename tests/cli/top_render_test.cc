@@ -16,7 +16,7 @@ ClusterView SampleView() {
                 {"waiting_host", "30"},     {"in_flight", "25"},
                 {"fetching", "20"},         {"backlog_results", "5"},
                 {"errors_http_4xx_total", "7"}, {"errors_timeout_total", "9"},
-                {"epoch", "3"}};
+                {"epoch", "3"},             {"feeds_never_fetched", "4500"}};
   view.workers = {{"fetcher", "host-a-1", {{"active", "4"}, {"credit", "12"}, {"processed", "900"}}},
                   {"processor", "host-b-2", {{"processed", "880"}, {"errors", "2"}}}};
   view.hosts = {{"a.example", 50, 1, 120, 400}, {"b.example", 900, 0, 30, 80},
@@ -28,6 +28,7 @@ TEST(TopRenderTest, ShowsQueuesWorkersAndHosts) {
   const std::string screen = RenderTop(SampleView(), 160);
   EXPECT_NE(screen.find("updated 0.5 s ago"), std::string::npos) << screen;
   EXPECT_NE(screen.find("total 12,000"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("never fetched 4,500"), std::string::npos) << screen;
   EXPECT_NE(screen.find("dispatchable 10"), std::string::npos) << screen;
   EXPECT_NE(screen.find("waiting on hosts 30"), std::string::npos) << screen;
   EXPECT_NE(screen.find("backlog to processors 5"), std::string::npos) << screen;
