@@ -7,6 +7,7 @@
 #include <pugixml.hpp>
 
 #include "cli/file_util.h"
+#include "common/ascii.h"
 
 namespace feedcrawl::cli {
 namespace {
@@ -17,16 +18,6 @@ bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
     if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
   }
   return true;
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 std::string_view SkipBom(std::string_view text) {
@@ -61,7 +52,7 @@ StatusOr<std::vector<std::string>> ParseTextList(std::string_view content) {
         break;
       }
     }
-    line = Trim(line);
+    line = TrimAsciiSpace(line);
     if (line.empty()) continue;
     if (!IsFeedUrl(line)) {
       return Status::InvalidArgument("line " + std::to_string(line_number) +
@@ -88,7 +79,7 @@ Status CollectOutlines(const pugi::xml_node& parent, UrlCollector& urls) {
     if (child.type() != pugi::node_element) continue;
     if (std::strcmp(child.name(), "outline") == 0) {
       pugi::xml_attribute xml_url = FindAttributeNoCase(child, "xmlurl");
-      std::string_view url = Trim(xml_url.value());
+      std::string_view url = TrimAsciiSpace(xml_url.value());
       if (xml_url && !url.empty()) {
         if (!IsFeedUrl(url)) {
           return Status::InvalidArgument("OPML outline at offset " +
@@ -149,7 +140,7 @@ bool IsFeedUrl(std::string_view url) {
 StatusOr<std::vector<std::string>> ParseFeedList(std::string_view content) {
   content = SkipBom(content);
   // Text lists start with a URL or a comment; anything starting with markup is taken as OPML.
-  std::string_view trimmed = Trim(content);
+  std::string_view trimmed = TrimAsciiSpace(content);
   if (!trimmed.empty() && trimmed.front() == '<') return ParseOpml(content);
   return ParseTextList(content);
 }

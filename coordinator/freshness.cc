@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/ascii.h"
 #include "common/messages.h"
 
 namespace feedcrawl {
@@ -30,19 +31,9 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-std::string_view TrimView(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 // Non-negative decimal seconds, bounded so the product in milliseconds cannot overflow.
 std::optional<int64_t> ParseSecondsMs(std::string_view text) {
-  text = TrimView(text);
+  text = TrimAsciiSpace(text);
   if (text.empty() || text.size() > 12) return std::nullopt;
   int64_t seconds = 0;
   for (char c : text) {
@@ -55,7 +46,7 @@ std::optional<int64_t> ParseSecondsMs(std::string_view text) {
 }  // namespace
 
 std::optional<int64_t> ParseHttpDateMs(std::string_view text) {
-  const std::string value(TrimView(text));
+  const std::string value(TrimAsciiSpace(text));
   // The C locale's names are the English ones HTTP dates use.
   static constexpr const char* kFormats[] = {
       "%a, %d %b %Y %H:%M:%S",  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
@@ -66,7 +57,7 @@ std::optional<int64_t> ParseHttpDateMs(std::string_view text) {
     struct tm tm = {};
     const char* end = strptime(value.c_str(), format, &tm);
     if (end == nullptr) continue;
-    std::string_view rest = TrimView(end);
+    std::string_view rest = TrimAsciiSpace(end);
     if (!rest.empty() && rest != "GMT" && rest != "UTC" && rest != "+0000") continue;
     const time_t seconds = timegm(&tm);
     if (seconds == static_cast<time_t>(-1)) continue;
@@ -106,7 +97,7 @@ bool FreshnessPolicy::IsPermanentFailure(const v1::JobReport& report) {
 }
 
 std::optional<int64_t> FreshnessPolicy::RetryAfterMs(std::string_view value, int64_t now_ms) {
-  if (TrimView(value).empty()) return std::nullopt;
+  if (TrimAsciiSpace(value).empty()) return std::nullopt;
   if (auto seconds = ParseSecondsMs(value)) return seconds;
   if (auto date = ParseHttpDateMs(value)) return std::max<int64_t>(0, *date - now_ms);
   return std::nullopt;
@@ -119,12 +110,13 @@ std::optional<int64_t> FreshnessPolicy::MaxAgeMs(std::string_view cache_control)
   while (start <= text.size()) {
     size_t end = text.find(',', start);
     if (end == std::string::npos) end = text.size();
-    std::string_view directive = TrimView(std::string_view(text).substr(start, end - start));
+    std::string_view directive = TrimAsciiSpace(std::string_view(text).substr(start, end - start));
     start = end + 1;
     const size_t eq = directive.find('=');
-    std::string_view name = TrimView(directive.substr(0, eq));
-    std::string_view argument =
-        eq == std::string_view::npos ? std::string_view() : TrimView(directive.substr(eq + 1));
+    std::string_view name = TrimAsciiSpace(directive.substr(0, eq));
+    std::string_view argument = eq == std::string_view::npos
+                                    ? std::string_view()
+                                    : TrimAsciiSpace(directive.substr(eq + 1));
     if (argument.size() >= 2 && argument.front() == '"' && argument.back() == '"') {
       argument = argument.substr(1, argument.size() - 2);
     }

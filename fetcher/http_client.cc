@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/url.h"
 #include "fetcher/address_policy.h"
 
@@ -177,16 +178,6 @@ bool IsRedirectStatus(int status) {
 // Errors that the HTTP/2 layer alone produces: the host gets HTTP/1.1 from then on.
 bool IsHttp2Failure(CURLcode code) { return code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM; }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -250,8 +241,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return length;
-  const std::string_view name = Trim(line.substr(0, colon));
-  const std::string_view value = Trim(line.substr(colon + 1)).substr(0, kMaxHeaderValueBytes);
+  const std::string_view name = TrimAsciiSpace(line.substr(0, colon));
+  const std::string_view value =
+      TrimAsciiSpace(line.substr(colon + 1)).substr(0, kMaxHeaderValueBytes);
   ResponseHeaders& h = transfer->headers;
   if (EqualsIgnoreCase(name, "etag")) {
     h.etag = value;
