@@ -47,7 +47,7 @@ class LocalRedis {
 
  private:
   LocalRedis() = default;
-  std::unique_ptr<RedisClient> client_;     // connected at the first hold
+  std::unique_ptr<RedisClient> client_;         // connected at the first hold
   std::optional<std::string> held_percentage_;  // the setting a hold replaced
   std::unique_ptr<SocketDir> socket_dir_;
   std::unique_ptr<ChildProcess> process_;

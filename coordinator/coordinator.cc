@@ -146,12 +146,12 @@ std::optional<Coordinator::FeedStatus> Coordinator::FeedStatuses::Find(uint64_t 
   return it->second.status;
 }
 
-void Coordinator::FeedStatuses::Count(const Entry& entry) {
+void Coordinator::FeedStatuses::AddToCounts(const Entry& entry) {
   ++counts_[static_cast<size_t>(entry.status)];
   if (entry.status == FeedStatus::kActive && !entry.fetched) ++never_fetched_;
 }
 
-void Coordinator::FeedStatuses::Uncount(const Entry& entry) {
+void Coordinator::FeedStatuses::RemoveFromCounts(const Entry& entry) {
   --counts_[static_cast<size_t>(entry.status)];
   if (entry.status == FeedStatus::kActive && !entry.fetched) --never_fetched_;
 }
@@ -160,17 +160,17 @@ void Coordinator::FeedStatuses::Set(uint64_t feed_id, FeedStatus status,
                                     std::optional<bool> fetched) {
   auto [it, inserted] = statuses_.try_emplace(feed_id, Entry{status, fetched.value_or(false)});
   if (!inserted) {
-    Uncount(it->second);
+    RemoveFromCounts(it->second);
     it->second.status = status;
     if (fetched) it->second.fetched = *fetched;
   }
-  Count(it->second);
+  AddToCounts(it->second);
 }
 
 void Coordinator::FeedStatuses::Erase(uint64_t feed_id) {
   auto it = statuses_.find(feed_id);
   if (it == statuses_.end()) return;
-  Uncount(it->second);
+  RemoveFromCounts(it->second);
   statuses_.erase(it);
 }
 

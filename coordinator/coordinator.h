@@ -179,7 +179,7 @@ class Coordinator {
           continue;
         }
         removed(it->first);
-        Uncount(it->second);
+        RemoveFromCounts(it->second);
         it = statuses_.erase(it);
       }
     }
@@ -192,8 +192,8 @@ class Coordinator {
       FeedStatus status;
       bool fetched;
     };  // two bytes: a map node is as large as with the status alone
-    void Count(const Entry& entry);
-    void Uncount(const Entry& entry);
+    void AddToCounts(const Entry& entry);
+    void RemoveFromCounts(const Entry& entry);
     std::unordered_map<uint64_t, Entry> statuses_;
     std::array<size_t, static_cast<size_t>(FeedStatus::kDisabled) + 1> counts_{};  // by status
     size_t never_fetched_ = 0;

@@ -206,8 +206,11 @@ StatusOr<int> FeedServer::Impl::Bind() {
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     OnRequestDone(req, res);
   });
-  http_.Get(".*",
-            [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
+  http_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
+    Handle(req, res);
+    // A body made at once is complete here; a provider's ends with its last byte (the logger).
+    if (!res.content_provider_) stats_.Settle(&req);
+  });
 
   int port = options_.port == 0
                  ? http_.bind_to_any_port(options_.bind)

@@ -21,6 +21,15 @@ void RequestStats::End(const void* token, const std::string& path, int status) {
   requests_++;
   by_status_[status]++;
   by_path_[path]++;
+  SettleLocked(token);
+}
+
+void RequestStats::Settle(const void* token) {
+  std::lock_guard lock(mutex_);
+  SettleLocked(token);
+}
+
+void RequestStats::SettleLocked(const void* token) {
   auto it = running_.find(token);
   if (it == running_.end()) return;
   auto host = hosts_.find(it->second);

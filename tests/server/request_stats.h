@@ -1,7 +1,8 @@
 // Counters of the test feed server, served as JSON at GET /_stats: requests by status and path,
 // bytes sent, and per Host header the requests now in progress and the most seen at once (what
 // politeness tests check), and requests per client address (so a test can tell which network a
-// fetcher came from). A request is "in progress" from routing until its last body byte.
+// fetcher came from). A request is "in progress" from routing until its body is complete: the
+// end of its handler for a body made at once (Settle), the last byte for one a provider streams.
 // Thread-safe.
 #pragma once
 
@@ -21,6 +22,11 @@ class RequestStats {
   // The request ended with `status`. Unknown tokens (requests rejected before routing) are still
   // counted, but no host's in-progress number changes.
   void End(const void* token, const std::string& path, int status);
+  // The request's body is complete (End still counts it): it no longer counts as in progress,
+  // though the server may not have written it all yet. A client cannot send its next request
+  // before it has the whole response, so the host's concurrency is not inflated by the moments
+  // between the server's last write and End, which a loaded machine can stretch.
+  void Settle(const void* token);
   void AddBytesSent(uint64_t bytes);
   // Counts one request from the client at `address` (the peer's IP, without port).
   void AddPeer(const std::string& address);
@@ -38,6 +44,8 @@ class RequestStats {
     int64_t current = 0;
     int64_t max_concurrent = 0;
   };
+
+  void SettleLocked(const void* token);  // Settle with mutex_ held
 
   mutable std::mutex mutex_;
   uint64_t requests_ = 0;

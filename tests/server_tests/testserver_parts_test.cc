@@ -9,6 +9,7 @@
 #include "tests/server/fault_spec.h"
 #include "tests/server/feed_server.h"
 #include "tests/server/file_cache.h"
+#include "tests/server/request_stats.h"
 #include "tests/support/status_matchers.h"
 
 namespace feedcrawl::testserver {
@@ -65,6 +66,28 @@ TEST(FeedServerTest, ContentTypesByExtension) {
   EXPECT_EQ(ContentTypeForPath("/a.rdf"), "application/rdf+xml");
   EXPECT_EQ(ContentTypeForPath("/a.html"), "text/html");
   EXPECT_EQ(ContentTypeForPath("/a.d/file"), "application/octet-stream");
+}
+
+// A request settled when its body was complete no longer counts as in progress for its host, so
+// the client's next request is not counted as overlapping it while the server finishes the old
+// one; End still counts it once, and does not take the host's count below zero.
+TEST(RequestStatsTest, ASettledRequestIsNoLongerInProgressButIsCountedOnce) {
+  RequestStats stats;
+  int first = 0;
+  int second = 0;
+  stats.Begin(&first, "h");
+  stats.Settle(&first);
+  stats.Begin(&second, "h");
+  nlohmann::json json = stats.ToJson();
+  EXPECT_EQ(json["hosts"]["h"]["current"], 1);
+  EXPECT_EQ(json["hosts"]["h"]["max_concurrent"], 1);
+  stats.End(&first, "/a.xml", 200);
+  stats.End(&second, "/a.xml", 200);
+  json = stats.ToJson();
+  EXPECT_EQ(json["hosts"]["h"]["current"], 0);
+  EXPECT_EQ(json["hosts"]["h"]["max_concurrent"], 1);
+  EXPECT_EQ(json["requests"], 2);
+  EXPECT_EQ(json["by_status"]["200"], 2);
 }
 
 TEST(CompressionTest, GzipBombInflatesToExactlyTheSize) {
