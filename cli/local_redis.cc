@@ -95,13 +95,17 @@ StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, int6
 
 LocalRedis::~LocalRedis() { Stop(); }
 
+Status LocalRedis::Connect() {
+  if (client_ != nullptr) return Status::Ok();
+  StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(url_);
+  if (!client.ok()) return client.status();
+  client_ = std::move(*client);
+  return Status::Ok();
+}
+
 Status LocalRedis::HoldAofRewrites(bool hold) {
   if (hold == aof_rewrites_held()) return Status::Ok();
-  if (client_ == nullptr) {
-    StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(url_);
-    if (!client.ok()) return client.status();
-    client_ = std::move(*client);
-  }
+  if (Status connected = Connect(); !connected.ok()) return connected;
   auto config = [this](std::vector<std::string> argv) -> StatusOr<RedisReply> {
     StatusOr<RedisReply> reply = client_->Command(argv);
     if (reply.ok() && reply->IsError()) {
@@ -125,6 +129,20 @@ Status LocalRedis::HoldAofRewrites(bool hold) {
   if (!set.ok()) return set.status();
   held_percentage_ = current->elements[1].str;
   return Status::Ok();
+}
+
+bool LocalRedis::WaitForAofRewrite(const std::function<bool()>& give_up) {
+  if (!Connect().ok()) return false;
+  while (true) {
+    StatusOr<RedisReply> info = client_->Command({"INFO", "persistence"});
+    if (!info.ok() || info->IsError()) return false;
+    const std::string& text = info->str;
+    const bool busy = text.find("aof_rewrite_in_progress:1") != std::string::npos ||
+                      text.find("aof_rewrite_scheduled:1") != std::string::npos;
+    if (!busy) return true;
+    if (give_up() || process_->Poll()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 void LocalRedis::Stop(int64_t timeout_ms) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,11 +43,18 @@ class LocalRedis {
   Status HoldAofRewrites(bool hold);
   bool aof_rewrites_held() const { return held_percentage_.has_value(); }
 
+  // Waits while the server rewrites its append-only file (or has one scheduled), polling every
+  // 100 ms, until it is done or give_up() says so. A rewrite cut short by a stop is lost, and the
+  // next start begins it again: runs shorter than a rewrite would never finish one. True when
+  // no rewrite was running, or it finished; false when given up or the server did not answer.
+  bool WaitForAofRewrite(const std::function<bool()>& give_up);
+
   // SIGTERM (redis-server then flushes the append-only file), SIGKILL after timeout_ms.
   void Stop(int64_t timeout_ms = 30'000);
 
  private:
   LocalRedis() = default;
+  Status Connect();                             // client_, once
   std::unique_ptr<RedisClient> client_;         // connected at the first hold
   std::optional<std::string> held_percentage_;  // the setting a hold replaced
   std::unique_ptr<SocketDir> socket_dir_;

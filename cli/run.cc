@@ -82,6 +82,8 @@ class Run {
   // The bundled server rewrites its append-only file only once no active feed waits for its
   // first fetch (LocalRedis::HoldAofRewrites); a server given with --redis is left as it is.
   void HoldRewritesWhileFeedsAreNew(const RunStats& stats);
+  // Before the own server stops: waits for a rewrite of its append-only file under way.
+  void FinishAofRewrite();
   int Finish(Ending ending, const Status& failure);
 
   const RunOptions& options_;
@@ -201,6 +203,18 @@ std::optional<RunStats> Run::Sample() {
   return last_stats_;
 }
 
+void Run::FinishAofRewrite() {
+  // A rewrite cut short by the stop is lost, and the next start begins it again: runs shorter
+  // than a rewrite would never end one (a --once run after a first crawl whose rewrites were
+  // held starts one as soon as the server has loaded the file). A stop signal during the wait
+  // gives it up: the rewrite is then lost, not the data.
+  if (redis_->WaitForAofRewrite([] { return true; })) return;  // none under way
+  progress_.Message("Waiting for redis-server to finish rewriting its append-only file (" +
+                    dir_.RedisDir() + "; interrupt to stop without it)");
+  const int signals = StopSignalCount();
+  redis_->WaitForAofRewrite([signals] { return StopSignalCount() > signals; });
+}
+
 void Run::HoldRewritesWhileFeedsAreNew(const RunStats& stats) {
   if (redis_ == nullptr) return;
   // In --once mode the server stops with the pass, so a hold lasts to the end: a rewrite let go
@@ -220,6 +234,7 @@ int Run::Finish(Ending ending, const Status& failure) {
   // The coordinator writes its last numbers as it leaves; read them before Redis stops.
   bool redis_alive = redis_ == nullptr || !redis_->process().Poll();
   if (redis_alive) Sample();
+  if (redis_ != nullptr && redis_alive) FinishAofRewrite();
   progress_.Finish();
   store_.reset();
   if (redis_ != nullptr) redis_->Stop();

@@ -225,6 +225,50 @@ TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
   StopRun();
 }
 
+// A --once run that ends while its own server rewrites the append-only file waits for the
+// rewrite before it stops the server: cut short, the rewrite would begin again at every start.
+TEST_F(ContinuousE2eTest, OwnRedisFinishesItsRewriteBeforeTheRunStopsIt) {
+  Publish("slow.xml", Rss(2));
+  ASSERT_OK(testing::WriteFile(work_.File("feeds.txt"), base_url_ + "/slow.xml?delay_ms=2000\n"));
+  SubprocessOptions options;
+  options.stderr_path = work_.File("run.stderr");
+  options.capture_stdout = true;
+  auto run = Subprocess::Start(
+      std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
+      {"run", "--once", "--data-dir", work_.File("data"), "--fetchers", "1", "--processors", "1",
+       "--allow-private-networks", "--no-progress", work_.File("feeds.txt")},
+      options);
+  ASSERT_OK(run.status());
+  std::unique_ptr<RedisClient> redis;
+  ASSERT_TRUE(WaitFor(30'000, [&] {
+    StatusOr<std::string> url = testing::ReadFile(work_.File("data") + "/run/redis.url");
+    if (!url.ok() || url->empty()) return false;
+    StatusOr<std::unique_ptr<RedisClient>> client =
+        RedisClient::Connect(url->substr(0, url->find('\n')));
+    if (client.ok()) redis = std::move(*client);
+    return client.ok();
+  })) << RunLog();
+  // A rewrite that outlasts the crawl: Redis's test setting slows its writing to 0.4 s a key.
+  ASSERT_OK(redis->Command({"CONFIG", "SET", "rdb-key-save-delay", "400000"}).status());
+  ASSERT_TRUE(WaitFor(10'000, [&] {
+    StatusOr<RedisReply> keys = redis->Command({"DBSIZE"});
+    return keys.ok() && keys->integer >= 8;  // the feed, its schedule, the run, the stats...
+  }));
+  StatusOr<RedisReply> started = redis->Command({"BGREWRITEAOF"});
+  ASSERT_OK(started.status());
+  ASSERT_FALSE(started->IsError()) << started->str;
+  ASSERT_OK((*run)->ReadAll(60'000).status());
+  auto exit = (*run)->Wait(60'000);
+  ASSERT_OK(exit.status());
+  EXPECT_EQ(exit->exit_code, 0) << RunLog();
+  EXPECT_NE(RunLog().find("Waiting for redis-server to finish rewriting"), std::string::npos)
+      << RunLog();
+  StatusOr<std::string> log = testing::ReadFile(work_.File("data") + "/logs/redis.log");
+  ASSERT_OK(log.status());
+  EXPECT_NE(log->find("Background AOF rewrite finished successfully"), std::string::npos) << *log;
+  EXPECT_EQ(log->find("Killing running AOF rewrite child"), std::string::npos) << *log;
+}
+
 TEST_F(ContinuousE2eTest, RetryAfterPausesTheWholeHost) {
   // Every feed of this host answers 429 with Retry-After: 2. Retries alone would come every
   // 200 ms; the host pause allows at most two requests (the host concurrency) per 2 s window.
