@@ -55,7 +55,7 @@ class LocalRedis {
  private:
   LocalRedis() = default;
   Status Connect();                             // client_, once
-  std::unique_ptr<RedisClient> client_;         // connected at the first hold
+  std::unique_ptr<RedisClient> client_;         // connected at the first use
   std::optional<std::string> held_percentage_;  // the setting a hold replaced
   std::unique_ptr<SocketDir> socket_dir_;
   std::unique_ptr<ChildProcess> process_;
