@@ -118,6 +118,21 @@ class ContinuousE2eTest : public ::testing::Test {
     return done();
   }
 
+  // A client of the redis-server a run without --redis started, once it answers (the run writes
+  // its URL to DataDir::RedisUrlFile then); null after 30 s without it.
+  std::unique_ptr<RedisClient> ConnectToOwnRedis() {
+    std::unique_ptr<RedisClient> redis;
+    WaitFor(30'000, [&] {
+      StatusOr<std::string> url = testing::ReadFile(work_.File("data") + "/run/redis.url");
+      if (!url.ok() || url->empty()) return false;
+      StatusOr<std::unique_ptr<RedisClient>> client =
+          RedisClient::Connect(url->substr(0, url->find('\n')));
+      if (client.ok()) redis = std::move(*client);
+      return client.ok();
+    });
+    return redis;
+  }
+
   std::string RunLog() {
     auto log = testing::ReadFile(work_.File("run.stderr"));
     return log.ok() ? *log : "";
@@ -194,16 +209,8 @@ TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
   // The slow feed's first fetch takes 3 s.
   StartRun({base_url_ + "/quick.xml", base_url_ + "/slow.xml?delay_ms=3000"}, {},
            /*own_redis=*/true);
-  std::unique_ptr<RedisClient> redis;
-  ASSERT_TRUE(WaitFor(30'000, [&] {
-    // The run writes its server's URL there once the server answers (DataDir::RedisUrlFile).
-    StatusOr<std::string> url = testing::ReadFile(work_.File("data") + "/run/redis.url");
-    if (!url.ok() || url->empty()) return false;
-    StatusOr<std::unique_ptr<RedisClient>> client =
-        RedisClient::Connect(url->substr(0, url->find('\n')));
-    if (client.ok()) redis = std::move(*client);
-    return client.ok();
-  })) << RunLog();
+  std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
+  ASSERT_NE(redis, nullptr) << RunLog();
   auto reply_text = [&](const std::vector<std::string>& command, size_t element) {
     StatusOr<RedisReply> reply = redis->Command(command);
     if (!reply.ok() || reply->IsError()) return std::string("?");
@@ -239,15 +246,8 @@ TEST_F(ContinuousE2eTest, OwnRedisFinishesItsRewriteBeforeTheRunStopsIt) {
        "--allow-private-networks", "--no-progress", work_.File("feeds.txt")},
       options);
   ASSERT_OK(run.status());
-  std::unique_ptr<RedisClient> redis;
-  ASSERT_TRUE(WaitFor(30'000, [&] {
-    StatusOr<std::string> url = testing::ReadFile(work_.File("data") + "/run/redis.url");
-    if (!url.ok() || url->empty()) return false;
-    StatusOr<std::unique_ptr<RedisClient>> client =
-        RedisClient::Connect(url->substr(0, url->find('\n')));
-    if (client.ok()) redis = std::move(*client);
-    return client.ok();
-  })) << RunLog();
+  std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
+  ASSERT_NE(redis, nullptr) << RunLog();
   // A rewrite that outlasts the crawl: Redis's test setting slows its writing to 0.4 s a key.
   ASSERT_OK(redis->Command({"CONFIG", "SET", "rdb-key-save-delay", "400000"}).status());
   ASSERT_TRUE(WaitFor(10'000, [&] {
