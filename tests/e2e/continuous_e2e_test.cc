@@ -64,7 +64,8 @@ class ContinuousE2eTest : public ::testing::Test {
 
   // own_redis: no --redis, so that the run starts its own redis-server in the data dir.
   void StartRun(const std::vector<std::string>& urls,
-                std::vector<std::pair<std::string, std::string>> env, bool own_redis = false) {
+                std::vector<std::pair<std::string, std::string>> env, bool own_redis = false,
+                const std::vector<std::string>& more_args = {}) {
     std::string list;
     for (const auto& url : urls) list += url + "\n";
     ASSERT_OK(testing::WriteFile(work_.File("feeds.txt"), list));
@@ -78,6 +79,7 @@ class ContinuousE2eTest : public ::testing::Test {
                                      "--host-concurrency", "2", "--host-interval-ms", "0",
                                      "--fetch-timeout-ms", "5000", "--no-progress"};
     if (!own_redis) args.insert(args.end(), {"--redis", redis_.Url()});
+    args.insert(args.end(), more_args.begin(), more_args.end());
     args.push_back(work_.File("feeds.txt"));
     auto run = Subprocess::Start(std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl", args, options);
     ASSERT_OK(run.status());
@@ -230,6 +232,53 @@ TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
       << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
       << RunLog();
   StopRun();
+}
+
+// A --once run keeps its hold to its end: once its last new feed is fetched, feeds crawled by an
+// earlier run may still be in flight, and a rewrite let go then would only be cut short by the
+// stop. The second run here has a new feed fetched after 1 s and a known one that takes 4 s.
+TEST_F(ContinuousE2eTest, OwnRedisOnceRunHoldsRewritesToItsEnd) {
+  Publish("known.xml", Rss(2));
+  Publish("new.xml", Rss(2));
+  const std::string known = base_url_ + "/known.xml?delay_ms=4000";
+  StartRun({known}, {}, /*own_redis=*/true, {"--once"});
+  ASSERT_OK(run_->ReadAll(60'000).status());
+  ASSERT_OK_AND_ASSIGN(auto first, run_->Wait(60'000));
+  ASSERT_EQ(first.exit_code, 0) << RunLog();
+  run_.reset();
+
+  StartRun({known, base_url_ + "/new.xml?delay_ms=1000"}, {}, /*own_redis=*/true, {"--once"});
+  std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
+  ASSERT_NE(redis, nullptr) << RunLog();
+  auto field = [&](const std::vector<std::string>& command, size_t element) {
+    StatusOr<RedisReply> reply = redis->Command(command);
+    if (!reply.ok() || reply->IsError()) return std::string("?");  // the run has stopped it
+    if (element == SIZE_MAX) return reply->IsNil() ? std::string("nil") : reply->str;
+    return reply->elements.size() > element ? reply->elements[element].str : std::string("?");
+  };
+  auto percentage = [&] { return field({"CONFIG", "GET", "auto-aof-rewrite-percentage"}, 1); };
+  auto never_fetched = [&] { return field({"HGET", "fc:stats", "feeds_never_fetched"}, SIZE_MAX); };
+  ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "1" && percentage() == "0"; }))
+      << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
+      << RunLog();
+  // Until the run stops its server: every feed fetched at least once while the known one is
+  // still in flight, and the hold kept all along.
+  bool all_fetched_seen = false;
+  std::string released;
+  while (true) {
+    const std::string never = never_fetched();
+    const std::string held = percentage();
+    if (never == "?" || held == "?") break;
+    if (never == "0" && held == "0") all_fetched_seen = true;
+    if (held != "0") released = held;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(all_fetched_seen) << "the run ended before the known feed's fetch\n" << RunLog();
+  EXPECT_EQ(released, "") << "the hold was let go before the end of the run\n" << RunLog();
+  ASSERT_OK(run_->ReadAll(60'000).status());
+  ASSERT_OK_AND_ASSIGN(auto second, run_->Wait(60'000));
+  EXPECT_EQ(second.exit_code, 0) << RunLog();
+  run_.reset();
 }
 
 // A --once run that ends while its own server rewrites the append-only file waits for the
