@@ -139,6 +139,9 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_GE(result["roles"]["processor"]["processes"].get<int>(), 1);
   EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
   EXPECT_EQ(result["config"]["redis_pages"], "default");
+  // What the machine charged for fresh memory: a fault costs more than nothing either way.
+  EXPECT_GT(result["machine"]["fresh_4k_page_us"].get<double>(), 0) << result["machine"].dump();
+  EXPECT_GT(result["machine"]["fresh_2m_page_us"].get<double>(), 0) << result["machine"].dump();
 
   // nginx, redis-server and the crawl are gone, and so is their work folder: only the
   // script's own stderr is left.
