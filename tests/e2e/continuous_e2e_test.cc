@@ -135,6 +135,28 @@ class ContinuousE2eTest : public ::testing::Test {
     return redis;
   }
 
+  // The own server's auto-aof-rewrite-percentage and the coordinator's feeds_never_fetched, as
+  // text; "?" once the server no longer answers (the run has stopped it).
+  static std::string RewritePercentage(RedisClient& redis) {
+    StatusOr<RedisReply> reply = redis.Command({"CONFIG", "GET", "auto-aof-rewrite-percentage"});
+    if (!reply.ok() || reply->IsError() || reply->elements.size() != 2) return "?";
+    return reply->elements[1].str;
+  }
+  static std::string NeverFetched(RedisClient& redis) {
+    StatusOr<RedisReply> reply = redis.Command({"HGET", "fc:stats", "feeds_never_fetched"});
+    if (!reply.ok() || reply->IsError()) return "?";
+    return reply->IsNil() ? "nil" : reply->str;
+  }
+
+  // Waits for the --once run started by StartRun to end by itself; its exit code.
+  int FinishOnceRun() {
+    EXPECT_OK(run_->ReadAll(60'000).status());
+    StatusOr<testing::ExitStatus> exit = run_->Wait(60'000);
+    run_.reset();
+    EXPECT_OK(exit.status());
+    return exit.ok() ? exit->exit_code : -1;
+  }
+
   std::string RunLog() {
     auto log = testing::ReadFile(work_.File("run.stderr"));
     return log.ok() ? *log : "";
@@ -213,18 +235,8 @@ TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
            /*own_redis=*/true);
   std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
   ASSERT_NE(redis, nullptr) << RunLog();
-  auto reply_text = [&](const std::vector<std::string>& command, size_t element) {
-    StatusOr<RedisReply> reply = redis->Command(command);
-    if (!reply.ok() || reply->IsError()) return std::string("?");
-    if (element == SIZE_MAX) return reply->IsNil() ? std::string("nil") : reply->str;
-    return reply->elements.size() > element ? reply->elements[element].str : std::string("?");
-  };
-  auto percentage = [&] {
-    return reply_text({"CONFIG", "GET", "auto-aof-rewrite-percentage"}, 1);
-  };
-  auto never_fetched = [&] {
-    return reply_text({"HGET", "fc:stats", "feeds_never_fetched"}, SIZE_MAX);
-  };
+  auto percentage = [&] { return RewritePercentage(*redis); };
+  auto never_fetched = [&] { return NeverFetched(*redis); };
   ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "1" && percentage() == "0"; }))
       << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
       << RunLog();
@@ -242,22 +254,13 @@ TEST_F(ContinuousE2eTest, OwnRedisOnceRunHoldsRewritesToItsEnd) {
   Publish("new.xml", Rss(2));
   const std::string known = base_url_ + "/known.xml?delay_ms=4000";
   StartRun({known}, {}, /*own_redis=*/true, {"--once"});
-  ASSERT_OK(run_->ReadAll(60'000).status());
-  ASSERT_OK_AND_ASSIGN(auto first, run_->Wait(60'000));
-  ASSERT_EQ(first.exit_code, 0) << RunLog();
-  run_.reset();
+  ASSERT_EQ(FinishOnceRun(), 0) << RunLog();
 
   StartRun({known, base_url_ + "/new.xml?delay_ms=1000"}, {}, /*own_redis=*/true, {"--once"});
   std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
   ASSERT_NE(redis, nullptr) << RunLog();
-  auto field = [&](const std::vector<std::string>& command, size_t element) {
-    StatusOr<RedisReply> reply = redis->Command(command);
-    if (!reply.ok() || reply->IsError()) return std::string("?");  // the run has stopped it
-    if (element == SIZE_MAX) return reply->IsNil() ? std::string("nil") : reply->str;
-    return reply->elements.size() > element ? reply->elements[element].str : std::string("?");
-  };
-  auto percentage = [&] { return field({"CONFIG", "GET", "auto-aof-rewrite-percentage"}, 1); };
-  auto never_fetched = [&] { return field({"HGET", "fc:stats", "feeds_never_fetched"}, SIZE_MAX); };
+  auto percentage = [&] { return RewritePercentage(*redis); };
+  auto never_fetched = [&] { return NeverFetched(*redis); };
   ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "1" && percentage() == "0"; }))
       << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
       << RunLog();
@@ -275,26 +278,14 @@ TEST_F(ContinuousE2eTest, OwnRedisOnceRunHoldsRewritesToItsEnd) {
   }
   EXPECT_TRUE(all_fetched_seen) << "the run ended before the known feed's fetch\n" << RunLog();
   EXPECT_EQ(released, "") << "the hold was let go before the end of the run\n" << RunLog();
-  ASSERT_OK(run_->ReadAll(60'000).status());
-  ASSERT_OK_AND_ASSIGN(auto second, run_->Wait(60'000));
-  EXPECT_EQ(second.exit_code, 0) << RunLog();
-  run_.reset();
+  EXPECT_EQ(FinishOnceRun(), 0) << RunLog();
 }
 
 // A --once run that ends while its own server rewrites the append-only file waits for the
 // rewrite before it stops the server: cut short, the rewrite would begin again at every start.
 TEST_F(ContinuousE2eTest, OwnRedisFinishesItsRewriteBeforeTheRunStopsIt) {
   Publish("slow.xml", Rss(2));
-  ASSERT_OK(testing::WriteFile(work_.File("feeds.txt"), base_url_ + "/slow.xml?delay_ms=2000\n"));
-  SubprocessOptions options;
-  options.stderr_path = work_.File("run.stderr");
-  options.capture_stdout = true;
-  auto run = Subprocess::Start(
-      std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
-      {"run", "--once", "--data-dir", work_.File("data"), "--fetchers", "1", "--processors", "1",
-       "--allow-private-networks", "--no-progress", work_.File("feeds.txt")},
-      options);
-  ASSERT_OK(run.status());
+  StartRun({base_url_ + "/slow.xml?delay_ms=2000"}, {}, /*own_redis=*/true, {"--once"});
   std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
   ASSERT_NE(redis, nullptr) << RunLog();
   // A rewrite that outlasts the crawl: Redis's test setting slows its writing to 0.4 s a key.
@@ -306,10 +297,7 @@ TEST_F(ContinuousE2eTest, OwnRedisFinishesItsRewriteBeforeTheRunStopsIt) {
   StatusOr<RedisReply> started = redis->Command({"BGREWRITEAOF"});
   ASSERT_OK(started.status());
   ASSERT_FALSE(started->IsError()) << started->str;
-  ASSERT_OK((*run)->ReadAll(60'000).status());
-  auto exit = (*run)->Wait(60'000);
-  ASSERT_OK(exit.status());
-  EXPECT_EQ(exit->exit_code, 0) << RunLog();
+  EXPECT_EQ(FinishOnceRun(), 0) << RunLog();
   EXPECT_NE(RunLog().find("Waiting for redis-server to finish rewriting"), std::string::npos)
       << RunLog();
   StatusOr<std::string> log = testing::ReadFile(work_.File("data") + "/logs/redis.log");
