@@ -148,6 +148,19 @@ class ContinuousE2eTest : public ::testing::Test {
     return reply->IsNil() ? "nil" : reply->str;
   }
 
+  // Waits until the coordinator counts one feed never fetched and the run holds its own
+  // server's rewrites.
+  ::testing::AssertionResult AwaitHoldWithOneNewFeed(RedisClient& redis) {
+    if (WaitFor(20'000, [&] {
+          return NeverFetched(redis) == "1" && RewritePercentage(redis) == "0";
+        })) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << NeverFetched(redis) << " feeds never fetched, "
+                                         << "percentage " << RewritePercentage(redis) << "\n"
+                                         << RunLog();
+  }
+
   // Waits for the --once run started by StartRun to end by itself; its exit code.
   int FinishOnceRun() {
     EXPECT_OK(run_->ReadAll(60'000).status());
@@ -235,11 +248,9 @@ TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
            /*own_redis=*/true);
   std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
   ASSERT_NE(redis, nullptr) << RunLog();
+  ASSERT_TRUE(AwaitHoldWithOneNewFeed(*redis));
   auto percentage = [&] { return RewritePercentage(*redis); };
   auto never_fetched = [&] { return NeverFetched(*redis); };
-  ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "1" && percentage() == "0"; }))
-      << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
-      << RunLog();
   ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "0" && percentage() == "100"; }))
       << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
       << RunLog();
@@ -259,11 +270,9 @@ TEST_F(ContinuousE2eTest, OwnRedisOnceRunHoldsRewritesToItsEnd) {
   StartRun({known, base_url_ + "/new.xml?delay_ms=1000"}, {}, /*own_redis=*/true, {"--once"});
   std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
   ASSERT_NE(redis, nullptr) << RunLog();
+  ASSERT_TRUE(AwaitHoldWithOneNewFeed(*redis));
   auto percentage = [&] { return RewritePercentage(*redis); };
   auto never_fetched = [&] { return NeverFetched(*redis); };
-  ASSERT_TRUE(WaitFor(20'000, [&] { return never_fetched() == "1" && percentage() == "0"; }))
-      << never_fetched() << " feeds never fetched, percentage " << percentage() << "\n"
-      << RunLog();
   // Until the run stops its server: every feed fetched at least once while the known one is
   // still in flight, and the hold kept all along.
   bool all_fetched_seen = false;
