@@ -127,7 +127,13 @@ int Run::Execute() {
 
   std::string redis_url = options_.store.redis_url;
   if (redis_url.empty()) {
-    StatusOr<std::unique_ptr<LocalRedis>> redis = LocalRedis::Start(dir_);
+    if (options_.redis_huge_pages && !TransparentHugePagesAvailable()) {
+      progress_.Message(
+          "feedcrawl: warning: --redis-huge-pages: this machine has transparent huge pages off "
+          "(/sys/kernel/mm/transparent_hugepage/enabled), so redis-server keeps 4 KB pages");
+    }
+    StatusOr<std::unique_ptr<LocalRedis>> redis = LocalRedis::Start(
+        dir_, options_.redis_huge_pages ? RedisPages::kHuge : RedisPages::kDefault);
     if (!redis.ok()) return Fail(kExitFailure, redis.status().message());
     redis_ = std::move(*redis);
     redis_url = redis_->url();

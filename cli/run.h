@@ -33,6 +33,7 @@ struct RunOptions {
   std::string proxy;
   std::optional<uint64_t> stream_maxlen;  // the processors' default when unset
   bool allow_private_networks = false;
+  bool redis_huge_pages = false;   // the redis-server run starts (none with store.redis_url)
   ScheduleOptions schedule;
   bool no_progress = false;
   std::string log_level = "warn";  // the children's

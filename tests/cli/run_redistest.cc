@@ -48,6 +48,27 @@ bool WaitForFile(const std::string& path, std::chrono::seconds timeout) {
   return false;
 }
 
+// What the redis-server a running `feedcrawl run` started says of its pages: its disable-thp
+// setting and its allocator's statistics (jemalloc's options among them).
+struct ServerPages {
+  std::string disable_thp;
+  std::string malloc_stats;
+};
+
+StatusOr<ServerPages> ReadServerPages(const DataDir& data) {
+  StatusOr<std::string> url = feedcrawl::testing::ReadFile(data.RedisUrlFile());
+  if (!url.ok()) return url.status();
+  StatusOr<std::unique_ptr<RedisClient>> redis =
+      RedisClient::Connect(url->substr(0, url->find('\n')));
+  if (!redis.ok()) return redis.status();
+  StatusOr<RedisReply> thp = (*redis)->Command({"CONFIG", "GET", "disable-thp"});
+  if (!thp.ok()) return thp.status();
+  if (thp->elements.size() != 2) return Status::Internal("CONFIG GET disable-thp: no value");
+  StatusOr<RedisReply> allocator = (*redis)->Command({"MEMORY", "MALLOC-STATS"});
+  if (!allocator.ok()) return allocator.status();
+  return ServerPages{thp->elements[1].str, allocator->str};
+}
+
 TEST(RunCommandTest, MissingRedisServerIsAClearFailure) {
   feedcrawl::testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(CliResult result,
@@ -126,13 +147,10 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   EXPECT_TRUE(coordinator_told);
   EXPECT_TRUE(processor_told);
   // Its own Redis keeps Redis's page settings: no huge pages, from the server or its allocator.
-  ASSERT_OK_AND_ASSIGN(std::string url, feedcrawl::testing::ReadFile(data.RedisUrlFile()));
-  ASSERT_OK_AND_ASSIGN(auto redis, RedisClient::Connect(url.substr(0, url.find('\n'))));
-  ASSERT_OK_AND_ASSIGN(RedisReply thp, redis->Command({"CONFIG", "GET", "disable-thp"}));
-  ASSERT_EQ(thp.elements.size(), 2u);
-  EXPECT_EQ(thp.elements[1].str, "yes");
-  ASSERT_OK_AND_ASSIGN(RedisReply allocator, redis->Command({"MEMORY", "MALLOC-STATS"}));
-  EXPECT_EQ(allocator.str.find("opt.thp: \"always\""), std::string::npos) << allocator.str;
+  ASSERT_OK_AND_ASSIGN(ServerPages pages, ReadServerPages(data));
+  EXPECT_EQ(pages.disable_thp, "yes");
+  EXPECT_EQ(pages.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
+      << pages.malloc_stats;
 
   ASSERT_OK(run->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
@@ -141,6 +159,41 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   EXPECT_TRUE(ProcessesMentioning(data.root()).empty());
   // redis-server was stopped, not killed: it removed its address for the next command.
   EXPECT_FALSE(std::filesystem::exists(data.RedisUrlFile()));
+}
+
+// --redis-huge-pages puts the server `run` starts on 2 MB pages, keeping the allocator options
+// the command was given; it is refused with a server of the user's own, which it cannot reach.
+TEST(RunCommandTest, RedisHugePagesReachTheServerRunStarts) {
+  feedcrawl::testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(CliResult refused,
+                       RunFeedcrawl({"run", "--once", "--redis-huge-pages", "--redis",
+                                     "unix://" + dir.File("none.sock"), "--data-dir",
+                                     dir.File("data")}));
+  EXPECT_EQ(refused.exit.exit_code, 2);
+  EXPECT_NE(refused.err.find("--redis-huge-pages"), std::string::npos) << refused.err;
+
+  DataDir data(dir.File("data"));
+  feedcrawl::testing::SubprocessOptions options;
+  options.stderr_path = dir.File("stderr");
+  options.unset_env = {"FEEDCRAWL_REDIS", "FEEDCRAWL_DATA_DIR", "FEEDCRAWL_PREFIX"};
+  options.env = {{"MALLOC_CONF", "narenas:3"}};
+  ASSERT_OK_AND_ASSIGN(auto run, feedcrawl::testing::Subprocess::Start(
+                                     FeedcrawlPath(),
+                                     {"run", "--no-progress", "--redis-huge-pages",
+                                      "--processors", "1", "--data-dir", data.root()},
+                                     options));
+  ASSERT_TRUE(WaitForFile(data.LogPath("processor", 1), std::chrono::seconds(60)))
+      << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
+  ASSERT_OK_AND_ASSIGN(ServerPages pages, ReadServerPages(data));
+  EXPECT_EQ(pages.disable_thp, "no");
+  EXPECT_NE(pages.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
+      << pages.malloc_stats;
+  EXPECT_NE(pages.malloc_stats.find("opt.narenas: 3"), std::string::npos) << pages.malloc_stats;
+
+  ASSERT_OK(run->Signal(SIGINT));
+  ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
+  EXPECT_EQ(exit.exit_code, 130) << exit.ToString();
+  EXPECT_TRUE(ProcessesMentioning(data.root()).empty());
 }
 
 }  // namespace
