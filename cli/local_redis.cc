@@ -68,7 +68,8 @@ StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, Redi
   // off for itself). On 2 MB pages the buffer it formats the append-only file in took a fresh
   // huge page, zeroed whole, for most of what it wrote: where faults are cheap, a first crawl
   // cost the server half as much CPU again (docs/PERFORMANCE.md, "Redis back on 4 KB pages");
-  // where each fault is dear, 2 MB pages cost it a third less ("The price of fresh memory").
+  // where each fault is dear, 2 MB pages cost it a third less ("Redis on 2 MB pages as a
+  // choice").
   if (pages == RedisPages::kHuge) {
     options.argv.insert(options.argv.end(), {"--disable-thp", "no"});
     const char* inherited = std::getenv("MALLOC_CONF");
