@@ -139,6 +139,7 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_GE(result["roles"]["processor"]["processes"].get<int>(), 1);
   EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
   EXPECT_EQ(result["config"]["redis_pages"], "default");
+  EXPECT_EQ(result["config"]["redis_config"], "");
   // What the machine charged for fresh memory: a fault costs more than nothing either way.
   EXPECT_GT(result["machine"]["fresh_4k_page_us"].get<double>(), 0) << result["machine"].dump();
   EXPECT_GT(result["machine"]["fresh_2m_page_us"].get<double>(), 0) << result["machine"].dump();
@@ -149,18 +150,20 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
 }
 
-// Run on huge pages, so that --redis-huge-pages starts both redis-servers and stays exact.
+// Run on huge pages and with Redis's own limit for compact sorted sets, so that
+// --redis-huge-pages and --redis-config start both redis-servers and the crawl stays exact.
 TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   TempDir tmp;
-  Finished run = RunScript(
-      "bench",
-      {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor", "--redis-huge-pages"},
-      tmp);
+  Finished run = RunScript("bench",
+                           {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor",
+                            "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64"},
+                           tmp);
   ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
   nlohmann::json result = ParseLine(run.out);
   ASSERT_TRUE(result.is_object()) << run.out;
   EXPECT_EQ(result["exact"], true);
   EXPECT_EQ(result["config"]["redis_pages"], "huge");
+  EXPECT_EQ(result["config"]["redis_config"], "zset-max-listpack-value=64");
   const nlohmann::json& floor = result["floor"];
   ASSERT_TRUE(floor.is_object()) << run.out;
   // Every item the crawl stored (three per feed, then one new per feed) written once more.
@@ -177,6 +180,16 @@ TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   // The floor's own redis-server is gone with the rest.
   EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
+}
+
+// A server setting that is not NAME=VALUE is a usage error before anything starts.
+TEST(BenchScriptTest, RedisConfigTakesNameEqualsValue) {
+  TempDir tmp;
+  Finished run = RunScript("bench", {"--feeds", "10", "--redis-config", "maxmemory 1mb"}, tmp);
+  EXPECT_EQ(run.exit.exit_code, 2) << run.exit.ToString() << "\n" << run.err;
+  EXPECT_NE(run.err.find("NAME=VALUE"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
 }
 
 TEST(BenchScriptTest, CompareAlternatesTheVariantsAndSummarisesThem) {

@@ -257,6 +257,38 @@ TEST_F(ContinuousE2eTest, OwnRedisRewritesItsFileOnlyOnceEveryFeedWasFetched) {
   StopRun();
 }
 
+// An item's key is most often its URL, and many URLs are longer than the 64 bytes up to which
+// Redis keeps a sorted set compact: the server a run starts keeps a feed's order set of such keys
+// compact too, a listpack instead of a skiplist of ~200 bytes an item.
+TEST_F(ContinuousE2eTest, OwnRedisKeepsOrderSetsOfLongKeysCompact) {
+  std::string xml = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>";
+  for (int i = 0; i < 5; ++i) {
+    xml += "<item><guid>https://news.example.com/2023/11/14/a-story-whose-address-runs-on-" +
+           std::to_string(i) + ".html?utm_source=feed&amp;utm_medium=rss</guid></item>";
+  }
+  Publish("long.xml", xml + "</channel></rss>");
+  const std::string url = base_url_ + "/long.xml";
+  StartRun({url}, {}, /*own_redis=*/true);
+  std::unique_ptr<RedisClient> redis = ConnectToOwnRedis();
+  ASSERT_NE(redis, nullptr) << RunLog();
+  std::string order_key;
+  ASSERT_TRUE(WaitFor(20'000, [&] {
+    StatusOr<RedisReply> id = redis->Command({"HGET", "fc:feed:ids", url});
+    if (!id.ok() || id->type != RedisReply::Type::kString) return false;
+    order_key = "fc:items:" + id->str + ":order";
+    StatusOr<RedisReply> stored = redis->Command({"ZCARD", order_key});
+    return stored.ok() && stored->integer == 5;
+  })) << RunLog();
+  StatusOr<RedisReply> longest = redis->Command({"ZRANGE", order_key, "0", "0"});
+  ASSERT_OK(longest.status());
+  ASSERT_EQ(longest->elements.size(), 1u);
+  EXPECT_GT(longest->elements[0].str.size(), 64u);
+  StatusOr<RedisReply> encoding = redis->Command({"OBJECT", "ENCODING", order_key});
+  ASSERT_OK(encoding.status());
+  EXPECT_EQ(encoding->str, "listpack");
+  StopRun();
+}
+
 // A --once run keeps its hold to its end: once its last new feed is fetched, feeds crawled by an
 // earlier run may still be in flight, and a rewrite let go then would only be cut short by the
 // stop. The second run here has a new feed fetched after 1 s and a known one that takes 4 s.
