@@ -31,6 +31,13 @@ Status Failed(const std::string& what, const std::string& log_path) {
 
 }  // namespace
 
+const std::vector<std::string>& CrawlRedisSettings() {
+  static const std::vector<std::string> settings = {"--appendonly", "yes",
+                                                    "--auto-aof-rewrite-min-size", "1gb",
+                                                    "--zset-max-listpack-value", "256"};
+  return settings;
+}
+
 StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, RedisPages pages,
                                                         int64_t timeout_ms) {
   if (FindExecutable("redis-server").empty()) {
@@ -51,24 +58,11 @@ StatusOr<std::unique_ptr<LocalRedis>> LocalRedis::Start(const DataDir& dir, Redi
 
   std::string log_path = dir.LogsDir() + "/redis.log";
   SpawnOptions options;
-  // Persistence is the append-only file alone; RDB snapshots would only duplicate it. Items are
-  // never overwritten, so rewriting the file while a crawl fills it (Redis's default starts at
-  // 64 MB and again at every doubling) reclaims little and took a third of the server's CPU in
-  // a first crawl; the first rewrite waits for 1 GB (docs/PERFORMANCE.md).
-  options.argv = {"redis-server",
-                  "--port", "0",
-                  "--unixsocket", socket_path,
-                  "--unixsocketperm", "700",
-                  "--dir", dir.RedisDir(),
-                  "--appendonly", "yes",
-                  "--auto-aof-rewrite-min-size", "1gb",
-                  // A feed's order set (P items:<id>:order) holds its item keys, URLs more often
-                  // than not; Redis keeps a sorted set compact only while every member is at
-                  // most 64 bytes, and one longer key made it a skiplist of ~200 bytes an item.
-                  // At 256 the order set of a feed of 20 items took 1,584 bytes, not 3,984.
-                  "--zset-max-listpack-value", "256",
-                  "--daemonize", "no",
+  options.argv = {"redis-server", "--port", "0", "--unixsocket", socket_path,
+                  "--unixsocketperm", "700", "--dir", dir.RedisDir(), "--daemonize", "no",
                   "--save", ""};
+  const std::vector<std::string>& settings = CrawlRedisSettings();
+  options.argv.insert(options.argv.end(), settings.begin(), settings.end());
   // By default Redis keeps its own page settings: 4 KB pages (it turns transparent huge pages
   // off for itself). On 2 MB pages the buffer it formats the append-only file in took a fresh
   // huge page, zeroed whole, for most of what it wrote: where faults are cheap, a first crawl

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/child_process.h"
 #include "cli/data_dir.h"
@@ -28,6 +29,19 @@ enum class RedisPages {
   // (docs/REDIS.md, "Memory pages").
   kHuge,
 };
+
+// The storage settings of every redis-server feedcrawl starts or ships, as command-line
+// arguments: the one LocalRedis starts, the benchmark's (scripts/bench) and docker-compose.yml's.
+//   --appendonly yes: persistence is the append-only file alone (RDB snapshots would only
+//     duplicate it).
+//   --auto-aof-rewrite-min-size 1gb: items are never overwritten, so rewriting the file while a
+//     crawl fills it (Redis's default starts at 64 MB and again at every doubling) reclaims
+//     little; it took a third of the server's CPU in a first crawl (docs/PERFORMANCE.md).
+//   --zset-max-listpack-value 256: a feed's order set (P items:<id>:order) holds its item keys,
+//     URLs more often than not; Redis keeps a sorted set compact only while every member is at
+//     most 64 bytes, and one longer key made it a skiplist of ~200 bytes an item. At 256 the
+//     order set of a feed of 20 items took 1,584 bytes, not 3,984 (docs/REDIS.md).
+const std::vector<std::string>& CrawlRedisSettings();
 
 class LocalRedis {
  public:

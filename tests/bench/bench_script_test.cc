@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/local_redis.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
@@ -180,6 +181,19 @@ TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   // The floor's own redis-server is gone with the rest.
   EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
+}
+
+// The benchmark's redis-servers are configured like the one `feedcrawl run` starts: its script
+// passes every one of those storage settings (a figure measured on other settings would not be
+// the crawl's).
+TEST(BenchScriptTest, RedisServersHaveTheSettingsOfTheCrawlsServer) {
+  ASSERT_OK_AND_ASSIGN(std::string script,
+                       ReadFile(std::string(FEEDCRAWL_SOURCE_DIR) + "/scripts/bench"));
+  const std::vector<std::string>& settings = cli::CrawlRedisSettings();
+  for (size_t i = 0; i + 1 < settings.size(); i += 2) {
+    const std::string pair = settings[i] + " " + settings[i + 1];
+    EXPECT_NE(script.find(pair), std::string::npos) << pair;
+  }
 }
 
 // A server setting that is not NAME=VALUE is a usage error before anything starts.

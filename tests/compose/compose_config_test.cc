@@ -4,6 +4,7 @@
 // profile, and CURVE keys as compose secrets.
 #include <gtest/gtest.h>
 
+#include "cli/local_redis.h"
 #include "tests/compose/compose_plan.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
@@ -68,7 +69,11 @@ TEST_F(ComposeConfigTest, WorkersReachOnlyTheCoordinatorAndFetchersNeverSeeRedis
     }
     return false;
   };
-  EXPECT_TRUE(has("--appendonly", "yes"));
+  // The storage settings of the server `feedcrawl run` starts, every one.
+  const std::vector<std::string>& settings = cli::CrawlRedisSettings();
+  for (size_t i = 0; i + 1 < settings.size(); i += 2) {
+    EXPECT_TRUE(has(settings[i], settings[i + 1])) << settings[i] << " " << settings[i + 1];
+  }
   EXPECT_TRUE(has("--requirepass", "p"));
   EXPECT_EQ(plan->services().count("testserver"), 1u);
 }

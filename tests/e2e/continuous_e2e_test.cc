@@ -279,10 +279,11 @@ TEST_F(ContinuousE2eTest, OwnRedisKeepsOrderSetsOfLongKeysCompact) {
     StatusOr<RedisReply> stored = redis->Command({"ZCARD", order_key});
     return stored.ok() && stored->integer == 5;
   })) << RunLog();
-  StatusOr<RedisReply> longest = redis->Command({"ZRANGE", order_key, "0", "0"});
-  ASSERT_OK(longest.status());
-  ASSERT_EQ(longest->elements.size(), 1u);
-  EXPECT_GT(longest->elements[0].str.size(), 64u);
+  // Every key is longer than Redis's default limit, the first among them.
+  StatusOr<RedisReply> first = redis->Command({"ZRANGE", order_key, "0", "0"});
+  ASSERT_OK(first.status());
+  ASSERT_EQ(first->elements.size(), 1u);
+  EXPECT_GT(first->elements[0].str.size(), 64u);
   StatusOr<RedisReply> encoding = redis->Command({"OBJECT", "ENCODING", order_key});
   ASSERT_OK(encoding.status());
   EXPECT_EQ(encoding->str, "listpack");
