@@ -152,6 +152,14 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
                 "4 KB: faster first crawls where page faults are dear (docs/REDIS.md)")
       ->envname("FEEDCRAWL_REDIS_HUGE_PAGES")
       ->excludes(run->get_option("--redis"));
+  run->add_option("--cpu-scheduling", options.cpu_scheduling,
+                  "batch: run the coordinator, fetchers and processors under the kernel's "
+                  "SCHED_BATCH policy, so that their wake-ups do not preempt each other or the "
+                  "servers (fewer context switches, faster crawls); inherit: keep this "
+                  "command's policy")
+      ->envname("FEEDCRAWL_CPU_SCHEDULING")
+      ->check(CLI::IsMember({"batch", "inherit"}))
+      ->capture_default_str();
   run->add_flag("--no-progress", options.no_progress, "Do not show progress while crawling");
   run->add_option("--log-level", options.log_level,
                   "Log level of the children (logs go to DATA_DIR/logs/<role>-<n>.log)")

@@ -16,8 +16,10 @@ namespace {
 // Fetcher n's results socket; the last fetcher's is the longest name in the socket folder.
 std::string ResultsSocketName(int n) { return "results-" + std::to_string(n) + ".sock"; }
 
-void AddLogFlags(const ClusterOptions& options, std::vector<std::string>& args) {
-  args.insert(args.end(), {"--log-level", options.log_level, "--log-format", options.log_format});
+// The flags every role takes alike.
+void AddRoleFlags(const ClusterOptions& options, std::vector<std::string>& args) {
+  args.insert(args.end(), {"--log-level", options.log_level, "--log-format", options.log_format,
+                           "--cpu-scheduling", options.cpu_scheduling});
 }
 
 template <typename T>
@@ -65,7 +67,7 @@ std::vector<std::string> CoordinatorArgs(const ClusterOptions& options,
   AddIfSet("--max-backoff-ms", schedule.max_backoff_ms, args);
   AddIfSet("--pause-after-failures", schedule.pause_after_failures, args);
   AddIfSet("--max-attempts", schedule.max_attempts, args);
-  AddLogFlags(options, args);
+  AddRoleFlags(options, args);
   return args;
 }
 
@@ -79,7 +81,7 @@ std::vector<std::string> FetcherArgs(const ClusterOptions& options,
   if (options.allow_private_networks) args.push_back("--allow-private-networks");
   if (!options.user_agent.empty()) args.insert(args.end(), {"--user-agent", options.user_agent});
   if (!options.proxy.empty()) args.insert(args.end(), {"--proxy", options.proxy});
-  AddLogFlags(options, args);
+  AddRoleFlags(options, args);
   return args;
 }
 
@@ -94,7 +96,7 @@ std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
     args.insert(args.end(), {"--results", results});
   }
   AddIfSet("--stream-maxlen", options.stream_maxlen, args);
-  AddLogFlags(options, args);
+  AddRoleFlags(options, args);
   return args;
 }
 

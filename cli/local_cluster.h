@@ -52,6 +52,7 @@ struct ClusterOptions {
   ScheduleOptions schedule;
   std::string log_level = "warn";
   std::string log_format = "text";
+  std::string cpu_scheduling = "batch";  // the roles' --cpu-scheduling
 };
 
 // On one machine the data plane is direct: fetcher n binds results[n - 1] and every processor

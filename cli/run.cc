@@ -54,6 +54,7 @@ ClusterOptions MakeClusterOptions(const RunOptions& options, const std::string& 
   cluster.schedule = options.schedule;
   cluster.log_level = options.log_level;
   cluster.log_format = options.log_format;
+  cluster.cpu_scheduling = options.cpu_scheduling;
   return cluster;
 }
 

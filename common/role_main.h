@@ -7,9 +7,12 @@
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
+#include <sched.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -32,6 +35,41 @@ inline void KeepFreedMemory() {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
   mallopt(M_TOP_PAD, 1 << 20);
+}
+
+// How a role's threads share the CPU with the crawl's other processes.
+inline constexpr const char* kCpuSchedulingBatch = "batch";
+inline constexpr const char* kCpuSchedulingInherit = "inherit";
+
+inline void AddCpuSchedulingFlag(CLI::App& app, std::string& scheduling) {
+  app.add_option("--cpu-scheduling", scheduling,
+                 "batch: run this role under the kernel's SCHED_BATCH policy, so that the "
+                 "messages it wakes up for do not preempt the crawl's other processes; inherit: "
+                 "keep the policy it was started with")
+      ->envname("FEEDCRAWL_CPU_SCHEDULING")
+      ->check(CLI::IsMember({kCpuSchedulingBatch, kCpuSchedulingInherit}))
+      ->capture_default_str();
+}
+
+// Puts the calling thread, and so every thread it starts afterwards, under SCHED_BATCH when
+// `scheduling` is "batch" and the thread runs under the normal policy; call it from main()
+// once logging is set up, before ZeroMQ, libcurl or the metrics server start threads. A role is a throughput job: under
+// the normal policy each message that wakes one of its threads (a job, a body, a Redis reply)
+// may preempt the process that sent it, and on two cores a first pass took ~48,000 context
+// switches; under SCHED_BATCH ~28,000, and 8-10 % less time (docs/PERFORMANCE.md, "Roles
+// under SCHED_BATCH"). A policy the operator chose (chrt, a container's settings) is kept, and
+// a refusal is logged and the role runs on. Returns the thread's policy afterwards.
+inline int ApplyCpuScheduling(const std::string& scheduling) {
+  int policy = sched_getscheduler(0);
+  if (scheduling != kCpuSchedulingBatch || policy != SCHED_OTHER) return policy;
+  sched_param param{};
+  param.sched_priority = 0;
+  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+    spdlog::warn("cannot run under SCHED_BATCH ({}); keeping the normal policy",
+                 std::strerror(errno));
+    return policy;
+  }
+  return SCHED_BATCH;
 }
 
 // Starts the metrics endpoint when port > 0; a null server when metrics are off. Logs and

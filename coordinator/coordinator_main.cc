@@ -111,6 +111,8 @@ int CoordinatorMain(int argc, char** argv) {
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
   CurveKeyFiles curve;
   AddCurveServerFlags(app, curve);
+  std::string cpu_scheduling = kCpuSchedulingBatch;
+  AddCpuSchedulingFlag(app, cpu_scheduling);
   CLI11_PARSE(app, argc, argv);
 
   if (Status s = InitLogging(log); !s.ok()) {
@@ -118,6 +120,7 @@ int CoordinatorMain(int argc, char** argv) {
     return 2;
   }
   if (!LoadCurveSecurity(curve, /*server=*/true, options.security)) return 2;
+  ApplyCpuScheduling(cpu_scheduling);
   auto store = Store::Open(redis_url, prefix);
   if (!store.ok()) {
     spdlog::error("cannot open store {}: {}", redis_url, store.status().ToString());

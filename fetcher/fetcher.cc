@@ -547,6 +547,8 @@ int FetcherMain(int argc, char** argv) {
       ->capture_default_str();
   CurveKeyFiles curve;
   AddCurveClientFlags(app, curve);
+  std::string cpu_scheduling = kCpuSchedulingBatch;
+  AddCpuSchedulingFlag(app, cpu_scheduling);
   CLI11_PARSE(app, argc, argv);
 
   Status s = InitLogging(log_options);
@@ -555,6 +557,7 @@ int FetcherMain(int argc, char** argv) {
     return 2;
   }
   if (!LoadCurveSecurity(curve, /*server=*/false, options.security)) return 2;
+  ApplyCpuScheduling(cpu_scheduling);
   if (options.worker_id.empty()) options.worker_id = HostName() + "-" + std::to_string(getpid());
 
   WireContext context;

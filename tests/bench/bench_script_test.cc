@@ -141,6 +141,7 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
   EXPECT_EQ(result["config"]["redis_pages"], "default");
   EXPECT_EQ(result["config"]["redis_config"], "");
+  EXPECT_EQ(result["config"]["cpu_scheduling"], "batch");
   // What the machine charged for fresh memory: a fault costs more than nothing either way.
   EXPECT_GT(result["machine"]["fresh_4k_page_us"].get<double>(), 0) << result["machine"].dump();
   EXPECT_GT(result["machine"]["fresh_2m_page_us"].get<double>(), 0) << result["machine"].dump();
@@ -157,7 +158,8 @@ TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   TempDir tmp;
   Finished run = RunScript("bench",
                            {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor",
-                            "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64"},
+                            "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64",
+                            "--cpu-scheduling", "inherit"},
                            tmp);
   ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
   nlohmann::json result = ParseLine(run.out);
@@ -165,6 +167,7 @@ TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   EXPECT_EQ(result["exact"], true);
   EXPECT_EQ(result["config"]["redis_pages"], "huge");
   EXPECT_EQ(result["config"]["redis_config"], "zset-max-listpack-value=64");
+  EXPECT_EQ(result["config"]["cpu_scheduling"], "inherit");
   const nlohmann::json& floor = result["floor"];
   ASSERT_TRUE(floor.is_object()) << run.out;
   // Every item the crawl stored (three per feed, then one new per feed) written once more.

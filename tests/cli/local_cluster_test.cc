@@ -168,6 +168,17 @@ TEST(LocalClusterTest, ProcessorArguments) {
   EXPECT_EQ(FlagValue(args, "--stream-maxlen"), "0");
 }
 
+TEST(LocalClusterTest, EveryRoleIsToldHowToBeScheduled) {
+  ClusterOptions options = Options();
+  ClusterEndpoints endpoints = MakeEndpoints("/r", 2);
+  for (const std::string scheduling : {"batch", "inherit"}) {
+    options.cpu_scheduling = scheduling;
+    EXPECT_EQ(FlagValue(CoordinatorArgs(options, endpoints), "--cpu-scheduling"), scheduling);
+    EXPECT_EQ(FlagValue(FetcherArgs(options, endpoints, 2), "--cpu-scheduling"), scheduling);
+    EXPECT_EQ(FlagValue(ProcessorArgs(options, endpoints, 1), "--cpu-scheduling"), scheduling);
+  }
+}
+
 TEST(LocalClusterTest, StartFailsClearlyWithoutTheRoleExecutables) {
   testing::TempDir dir;
   ClusterOptions options = Options();

@@ -1,12 +1,15 @@
 // `feedcrawl run`: how it fails and how it stops. (Whole crawls are tested end to end in
 // tests/e2e.) Runs the real binary with the real role executables and redis-server.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli/data_dir.h"
@@ -23,10 +26,17 @@ using testing::CliResult;
 using testing::FeedcrawlPath;
 using testing::RunFeedcrawl;
 
+struct RunningProcess {
+  int pid = 0;
+  std::string command;  // its arguments, separated by spaces
+};
+
 // Processes whose command line mentions `needle` (the children name the data dir in theirs).
-std::vector<std::string> ProcessesMentioning(const std::string& needle) {
-  std::vector<std::string> found;
+std::vector<RunningProcess> RunningProcessesMentioning(const std::string& needle) {
+  std::vector<RunningProcess> found;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     StatusOr<std::string> cmdline =
         feedcrawl::testing::ReadFile(entry.path().string() + "/cmdline");
     if (!cmdline.ok()) continue;
@@ -34,9 +44,59 @@ std::vector<std::string> ProcessesMentioning(const std::string& needle) {
     for (char& c : text) {
       if (c == '\0') c = ' ';
     }
-    if (text.find(needle) != std::string::npos) found.push_back(text);
+    if (text.find(needle) != std::string::npos) found.push_back({std::stoi(name), text});
   }
   return found;
+}
+
+std::vector<std::string> ProcessesMentioning(const std::string& needle) {
+  std::vector<std::string> commands;
+  for (RunningProcess& process : RunningProcessesMentioning(needle)) {
+    commands.push_back(std::move(process.command));
+  }
+  return commands;
+}
+
+// The scheduling policy of each of a process's threads (SCHED_OTHER, SCHED_BATCH...).
+std::vector<int> ThreadPolicies(int pid) {
+  std::vector<int> policies;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/task", error)) {
+    int policy = sched_getscheduler(std::stoi(task.path().filename().string()));
+    if (policy >= 0) policies.push_back(policy);
+  }
+  return policies;
+}
+
+// Whether the command runs a role executable (the data dir's name may mention feedcrawl too).
+bool IsRole(const std::string& command) {
+  std::string program = command.substr(0, command.find(' '));
+  program = program.substr(program.rfind('/') + 1);
+  return program == "feedcrawl-coordinator" || program == "feedcrawl-fetcher" ||
+         program == "feedcrawl-processor";
+}
+
+// Waits until every role of a run (coordinator, fetcher, processors) has started ZeroMQ's
+// threads, then returns each role's and the redis-server's thread policies by command.
+std::vector<std::pair<std::string, std::vector<int>>> ChildThreadPolicies(
+    const std::string& data_root) {
+  std::vector<std::pair<std::string, std::vector<int>>> children;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    children.clear();
+    bool started = true;
+    for (const RunningProcess& process : RunningProcessesMentioning(data_root)) {
+      std::vector<int> policies = ThreadPolicies(process.pid);
+      // A role's main thread, ZeroMQ's I/O thread and its reaper.
+      if (IsRole(process.command) && policies.size() < 3) {
+        started = false;
+      }
+      children.emplace_back(process.command, std::move(policies));
+    }
+    if (started || std::chrono::steady_clock::now() > deadline) return children;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 bool WaitForFile(const std::string& path, std::chrono::seconds timeout) {
@@ -146,6 +206,17 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   EXPECT_GE(children.size(), 4u);  // redis, coordinator, 2 workers
   EXPECT_TRUE(coordinator_told);
   EXPECT_TRUE(processor_told);
+  // Every thread of every role runs under SCHED_BATCH; the redis-server keeps the normal policy.
+  int roles = 0;
+  for (const auto& [command, policies] : ChildThreadPolicies(data.root())) {
+    const bool role = IsRole(command);
+    roles += role ? 1 : 0;
+    EXPECT_GE(policies.size(), role ? 3u : 1u) << command;
+    for (int policy : policies) {
+      EXPECT_EQ(policy, role ? SCHED_BATCH : SCHED_OTHER) << command;
+    }
+  }
+  EXPECT_EQ(roles, 3);
   // Its own Redis keeps Redis's page settings: no huge pages, from the server or its allocator.
   ASSERT_OK_AND_ASSIGN(ServerPages pages, ReadServerPages(data));
   EXPECT_EQ(pages.disable_thp, "yes");
@@ -159,6 +230,37 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   EXPECT_TRUE(ProcessesMentioning(data.root()).empty());
   // redis-server was stopped, not killed: it removed its address for the next command.
   EXPECT_FALSE(std::filesystem::exists(data.RedisUrlFile()));
+}
+
+// --cpu-scheduling inherit leaves the roles under the policy `run` was started with.
+TEST(RunCommandTest, CpuSchedulingInheritKeepsTheRolesOnTheCommandsPolicy) {
+  feedcrawl::testing::TempDir dir;
+  DataDir data(dir.File("data"));
+  feedcrawl::testing::SubprocessOptions options;
+  options.stderr_path = dir.File("stderr");
+  options.unset_env = {"FEEDCRAWL_REDIS", "FEEDCRAWL_DATA_DIR", "FEEDCRAWL_PREFIX",
+                       "FEEDCRAWL_CPU_SCHEDULING"};
+  ASSERT_OK_AND_ASSIGN(auto run, feedcrawl::testing::Subprocess::Start(
+                                     FeedcrawlPath(),
+                                     {"run", "--no-progress", "--cpu-scheduling", "inherit",
+                                      "--processors", "1", "--data-dir", data.root()},
+                                     options));
+  ASSERT_TRUE(WaitForFile(data.LogPath("processor", 1), std::chrono::seconds(60)))
+      << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
+  int roles = 0;
+  for (const auto& [command, policies] : ChildThreadPolicies(data.root())) {
+    if (!IsRole(command)) continue;
+    ++roles;
+    EXPECT_NE(command.find("--cpu-scheduling inherit"), std::string::npos) << command;
+    EXPECT_GE(policies.size(), 3u) << command;
+    for (int policy : policies) EXPECT_EQ(policy, SCHED_OTHER) << command;
+  }
+  EXPECT_EQ(roles, 3);
+
+  ASSERT_OK(run->Signal(SIGINT));
+  ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
+  EXPECT_EQ(exit.exit_code, 130) << exit.ToString();
+  EXPECT_TRUE(ProcessesMentioning(data.root()).empty());
 }
 
 // --redis-huge-pages puts the server `run` starts on 2 MB pages, keeping the allocator options
