@@ -53,12 +53,13 @@ inline void AddCpuSchedulingFlag(CLI::App& app, std::string& scheduling) {
 
 // Puts the calling thread, and so every thread it starts afterwards, under SCHED_BATCH when
 // `scheduling` is "batch" and the thread runs under the normal policy; call it from main()
-// once logging is set up, before ZeroMQ, libcurl or the metrics server start threads. A role is a throughput job: under
-// the normal policy each message that wakes one of its threads (a job, a body, a Redis reply)
-// may preempt the process that sent it, and on two cores a first pass took ~48,000 context
-// switches; under SCHED_BATCH ~28,000, and 8-10 % less time (docs/PERFORMANCE.md, "Roles
-// under SCHED_BATCH"). A policy the operator chose (chrt, a container's settings) is kept, and
-// a refusal is logged and the role runs on. Returns the thread's policy afterwards.
+// once logging is set up, before ZeroMQ, libcurl or the metrics server start threads. A role
+// is a throughput job: under the normal policy each message that wakes one of its threads (a
+// job, a body, a Redis reply) may preempt the process that sent it. On two cores a first pass
+// of 10,000 feeds took ~48,000 context switches that way, against ~28,000 under SCHED_BATCH,
+// which took a fifth off its time (docs/PERFORMANCE.md, "Roles under SCHED_BATCH"). A policy
+// the operator chose (chrt, a container's settings) is kept, and a refusal is logged and the
+// role runs on. Returns the thread's policy afterwards.
 inline int ApplyCpuScheduling(const std::string& scheduling) {
   int policy = sched_getscheduler(0);
   if (scheduling != kCpuSchedulingBatch || policy != SCHED_OTHER) return policy;
