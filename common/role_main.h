@@ -62,7 +62,11 @@ inline void AddCpuSchedulingFlag(CLI::App& app, std::string& scheduling) {
 // role runs on. Returns the thread's policy afterwards.
 inline int ApplyCpuScheduling(const std::string& scheduling) {
   int policy = sched_getscheduler(0);
-  if (scheduling != kCpuSchedulingBatch || policy != SCHED_OTHER) return policy;
+  if (scheduling != kCpuSchedulingBatch) return policy;
+  if (policy != SCHED_OTHER) {
+    spdlog::info("keeping the CPU scheduling policy this role was started with ({})", policy);
+    return policy;
+  }
   sched_param param{};
   param.sched_priority = 0;
   if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
@@ -70,6 +74,7 @@ inline int ApplyCpuScheduling(const std::string& scheduling) {
                  std::strerror(errno));
     return policy;
   }
+  spdlog::info("running under SCHED_BATCH (--cpu-scheduling batch)");
   return SCHED_BATCH;
 }
 
