@@ -19,6 +19,7 @@
 #include "cli/time_spec.h"
 #include "cli/top.h"
 #include "cli/version.h"
+#include "common/cpu_scheduling.h"
 
 namespace feedcrawl::cli {
 namespace {
@@ -158,7 +159,7 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
                   "servers (fewer context switches, faster crawls); inherit: keep this "
                   "command's policy")
       ->envname("FEEDCRAWL_CPU_SCHEDULING")
-      ->check(CLI::IsMember({"batch", "inherit"}))
+      ->check(CLI::IsMember({kCpuSchedulingBatch, kCpuSchedulingInherit}))
       ->capture_default_str();
   run->add_flag("--no-progress", options.no_progress, "Do not show progress while crawling");
   run->add_option("--log-level", options.log_level,

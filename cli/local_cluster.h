@@ -15,6 +15,7 @@
 
 #include "cli/child_process.h"
 #include "cli/data_dir.h"
+#include "common/cpu_scheduling.h"
 #include "common/status.h"
 
 namespace feedcrawl::cli {
@@ -52,7 +53,7 @@ struct ClusterOptions {
   ScheduleOptions schedule;
   std::string log_level = "warn";
   std::string log_format = "text";
-  std::string cpu_scheduling = "batch";  // the roles' --cpu-scheduling
+  std::string cpu_scheduling = kCpuSchedulingBatch;  // the roles' --cpu-scheduling
 };
 
 // On one machine the data plane is direct: fetcher n binds results[n - 1] and every processor

@@ -38,7 +38,7 @@ struct RunOptions {
   bool no_progress = false;
   std::string log_level = "warn";  // the children's
   std::string log_format = "text";
-  std::string cpu_scheduling = "batch";  // the roles': batch (SCHED_BATCH) or inherit
+  std::string cpu_scheduling = kCpuSchedulingBatch;  // the roles' --cpu-scheduling
   std::string bin_dir;             // role executables; empty: next to this executable
 };
 

@@ -7,15 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
-#include <sched.h>
 
 #include <atomic>
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <memory>
 #include <string>
 
+#include "common/cpu_scheduling.h"
 #include "common/curve_keys.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -37,10 +35,7 @@ inline void KeepFreedMemory() {
   mallopt(M_TOP_PAD, 1 << 20);
 }
 
-// How a role's threads share the CPU with the crawl's other processes.
-inline constexpr const char* kCpuSchedulingBatch = "batch";
-inline constexpr const char* kCpuSchedulingInherit = "inherit";
-
+// --cpu-scheduling (FEEDCRAWL_CPU_SCHEDULING): how the role is scheduled (common/cpu_scheduling.h).
 inline void AddCpuSchedulingFlag(CLI::App& app, std::string& scheduling) {
   app.add_option("--cpu-scheduling", scheduling,
                  "batch: run this role under the kernel's SCHED_BATCH policy, so that the "
@@ -49,33 +44,6 @@ inline void AddCpuSchedulingFlag(CLI::App& app, std::string& scheduling) {
       ->envname("FEEDCRAWL_CPU_SCHEDULING")
       ->check(CLI::IsMember({kCpuSchedulingBatch, kCpuSchedulingInherit}))
       ->capture_default_str();
-}
-
-// Puts the calling thread, and so every thread it starts afterwards, under SCHED_BATCH when
-// `scheduling` is "batch" and the thread runs under the normal policy; call it from main()
-// once logging is set up, before ZeroMQ, libcurl or the metrics server start threads. A role
-// is a throughput job: under the normal policy each message that wakes one of its threads (a
-// job, a body, a Redis reply) may preempt the process that sent it. On two cores a first pass
-// of 10,000 feeds took ~48,000 context switches that way, against ~28,000 under SCHED_BATCH,
-// which took a fifth off its time (docs/PERFORMANCE.md, "Roles under SCHED_BATCH"). A policy
-// the operator chose (chrt, a container's settings) is kept, and a refusal is logged and the
-// role runs on. Returns the thread's policy afterwards.
-inline int ApplyCpuScheduling(const std::string& scheduling) {
-  int policy = sched_getscheduler(0);
-  if (scheduling != kCpuSchedulingBatch) return policy;
-  if (policy != SCHED_OTHER) {
-    spdlog::info("keeping the CPU scheduling policy this role was started with ({})", policy);
-    return policy;
-  }
-  sched_param param{};
-  param.sched_priority = 0;
-  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
-    spdlog::warn("cannot run under SCHED_BATCH ({}); keeping the normal policy",
-                 std::strerror(errno));
-    return policy;
-  }
-  spdlog::info("running under SCHED_BATCH (--cpu-scheduling batch)");
-  return SCHED_BATCH;
 }
 
 // Starts the metrics endpoint when port > 0; a null server when metrics are off. Logs and

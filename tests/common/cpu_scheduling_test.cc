@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "common/role_main.h"
+#include "common/cpu_scheduling.h"
 
 namespace feedcrawl {
 namespace {
