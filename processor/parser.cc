@@ -112,9 +112,11 @@ void ParseXml(std::string text, Prepare&& prepare_again, const ParseOptions& opt
       result = doc.load_buffer_inplace(tree.repaired.data(), tree.repaired.size(), kParseFlags,
                                        pugi::encoding_utf8);
     }
+    // What is left is pugixml's partial tree up to the last error: the part that was readable,
+    // without the value it was in the middle of.
+    DropUnfinishedValue(doc, tree.repaired.data(), result);
     tree.text.clear();
     tree.text.shrink_to_fit();
-    // What is left is pugixml's partial tree up to the last error: the part that was readable.
   }
   if (HasContentAfterRoot(doc)) AddProblem(problems, "malformed XML: content after the root element");
   XmlReadOptions read_options = tree.ReadOptions();

@@ -227,8 +227,33 @@ bool RepairEndTagMismatch(std::string& text, size_t offset) {
   return true;
 }
 
+// A quoted attribute value that runs to the end of the document: pugixml reports it at the value's
+// first byte. The value is closed where its tag should end, before the first '>' ("/>" for an
+// empty element), or before the first '<' (the element then ends there, empty).
+bool CloseUnterminatedValue(std::string& text, size_t offset) {
+  const char quote = text[offset - 1];
+  if (text.find(quote, offset) != std::string::npos) return false;
+  const size_t end = text.find_first_of("<>", offset);
+  if (end == std::string::npos) return false;
+  if (text[end] == '<') {
+    text.insert(end, std::string(1, quote) + "/>");
+  } else {
+    const bool empty_element = end > offset && text[end - 1] == '/';
+    text.insert(empty_element ? end - 1 : end, 1, quote);
+  }
+  return true;
+}
+
 bool RepairAttribute(std::string& text, size_t offset) {
   if (offset >= text.size()) return false;
+  if (offset > 0 && (text[offset - 1] == '"' || text[offset - 1] == '\'')) {
+    if (CloseUnterminatedValue(text, offset)) return true;
+    // Attributes with no space between them (<a x="1"y="2">): give them one.
+    if (IsNameStart(text[offset])) {
+      text.insert(offset, 1, ' ');
+      return true;
+    }
+  }
   size_t before = offset;
   while (before > 0 && IsSpace(text[before - 1])) --before;
   if (before > 0 && text[before - 1] == '=' && text[offset] != '"' && text[offset] != '\'') {
@@ -373,6 +398,28 @@ bool DeclaresEntities(std::string_view text) {
   size_t end = SkipSpecialMarkup(text, doctype);
   std::string_view decl = text.substr(doctype, end - doctype);
   return decl.find("<!ENTITY") != std::string_view::npos;
+}
+
+bool DropUnfinishedValue(pugi::xml_document& doc, const char* buffer,
+                         const pugi::xml_parse_result& result) {
+  if (result || (result.status != pugi::status_bad_attribute &&
+                 result.status != pugi::status_bad_cdata)) {
+    return false;
+  }
+  const char* value = buffer + result.offset;
+  // Each node is appended as the last child of the element it is in, so the one pugixml stopped
+  // in is on the chain of last children.
+  for (pugi::xml_node node = doc.last_child(); node; node = node.last_child()) {
+    if (node.type() == pugi::node_cdata && node.value() == value) {
+      node.parent().remove_child(node);
+      return true;
+    }
+    if (pugi::xml_attribute last = node.last_attribute(); last && last.value() == value) {
+      node.remove_attribute(last);
+      return true;
+    }
+  }
+  return false;
 }
 
 bool HasContentAfterRoot(const pugi::xml_document& doc) {

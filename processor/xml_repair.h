@@ -1,7 +1,7 @@
 // Making real-world XML parseable: references pugixml would mishandle are rewritten before
 // parsing (HTML named entities, stray '&', numeric references to characters XML forbids), and
 // after a parse error the text is repaired at the error offset (stray '<', mismatched end tags,
-// unquoted attributes) so the parse can be retried. Pure functions; thread-safe.
+// unquoted, unterminated or unspaced attributes) so the parse can be retried. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +31,13 @@ bool HasContentAfterRoot(const pugi::xml_document& doc);
 // Edits `text` to get past the error pugixml reported; false when no repair applies (e.g. the
 // document is merely truncated, which the partial tree already covers).
 bool RepairAtError(std::string& text, const pugi::xml_parse_result& result);
+
+// After a parse that failed for good: pugixml keeps the partial tree, and the attribute value or
+// CDATA section it was reading when it stopped runs to the end of `buffer` (the text it parsed),
+// part of it overwritten as references and line ends were converted in place, so it may even be
+// invalid UTF-8. That value is removed from the tree; true when there was one.
+bool DropUnfinishedValue(pugi::xml_document& doc, const char* buffer,
+                         const pugi::xml_parse_result& result);
 
 // True when the document is an HTML page (<!DOCTYPE html> or an <html> root) rather than XML.
 bool LooksLikeHtml(std::string_view text);

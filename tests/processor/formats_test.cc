@@ -1,5 +1,6 @@
 // Format detection and field mapping over small inline documents, one concern per test.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -372,6 +373,47 @@ TEST(BrokenXmlTest, RepairsStrayLessThanAndMismatchedTags) {
   ASSERT_EQ(feed.items[3].enclosures.size(), 1u);
   EXPECT_EQ(feed.items[3].enclosures[0].url, "http://e/x.mp3");
   EXPECT_EQ(feed.items[4].title, "last");
+}
+
+TEST(BrokenXmlTest, RepairsUnterminatedAndUnspacedAttributes) {
+  // The url's closing quote is missing: without a repair it would swallow the rest of the feed.
+  ParsedFeed feed = Parse("<rss version=\"2.0\"><channel>"
+                          "<item><guid>1</guid><enclosure url=\"http://e/a.mp3?x=1&amp;y=2></item>"
+                          "<item><guid>2</guid><enclosure url='http://e/b.mp3'length='5'/></item>"
+                          "<item><guid>3</guid><title>last</title></item>"
+                          "</channel></rss>");
+  EXPECT_TRUE(feed.bozo);
+  ASSERT_EQ(feed.items.size(), 3u);
+  ASSERT_EQ(feed.items[0].enclosures.size(), 1u);
+  EXPECT_EQ(feed.items[0].enclosures[0].url, "http://e/a.mp3?x=1&y=2");
+  ASSERT_EQ(feed.items[1].enclosures.size(), 1u);
+  EXPECT_EQ(feed.items[1].enclosures[0].url, "http://e/b.mp3");
+  EXPECT_EQ(feed.items[1].enclosures[0].length, 5);
+  EXPECT_EQ(feed.items[2].title, "last");
+}
+
+// pugixml converts references and line ends in place, moving the text after them; a value it
+// stops in the middle of (the document ends first) is left half moved, and its bytes can be cut
+// mid-character. Such a value is dropped; the rest of the partial tree is read.
+TEST(BrokenXmlTest, ValuesCutOffByTheEndOfTheDocumentAreDropped) {
+  ParsedFeed attribute = Parse("<rss version=\"2.0\"><channel><item><link>http://a/x</link>"
+                               "<enclosure url=\"&#233;\xE2\x82\xAC\xE2\x82\xAC&#233;q");
+  EXPECT_TRUE(attribute.bozo);
+  ASSERT_EQ(attribute.items.size(), 1u);
+  EXPECT_EQ(attribute.items[0].link, "http://a/x");
+  EXPECT_TRUE(attribute.items[0].enclosures.empty());
+  ParsedFeed cdata = Parse("<rss version=\"2.0\"><channel><item><link>http://a/x</link>"
+                           "<description><![CDATA[a\r\n\xE2\x82\xAC\xE2\x82\xAC\r\n"
+                           "\xE2\x82\xAC\xE2\x82\xAC\r\n\xE2\x82\xACq</description></item>"
+                           "</channel></rss>");
+  EXPECT_TRUE(cdata.bozo);
+  ASSERT_EQ(cdata.items.size(), 1u);
+  EXPECT_EQ(cdata.items[0].link, "http://a/x");
+  EXPECT_EQ(cdata.items[0].summary, "");
+  for (const ParsedFeed* feed : {&attribute, &cdata}) {
+    // dump() throws at the first byte that is not valid UTF-8.
+    EXPECT_NO_THROW(ParsedFeedToJson(*feed).dump());
+  }
 }
 
 TEST(BrokenXmlTest, ControlCharactersAndLeadingJunk) {
