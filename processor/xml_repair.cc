@@ -1,6 +1,7 @@
 #include "processor/xml_repair.h"
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "processor/text.h"
@@ -353,10 +354,14 @@ bool RepairAtError(std::string& text, const pugi::xml_parse_result& result) {
   switch (result.status) {
     case pugi::status_unrecognized_tag:
     case pugi::status_bad_start_element: {
-      // A '<' that opens no tag ("a < b"): escape it.
+      // A '<' that opens no tag ("a < b"): escape it. What followed it may have been taken for
+      // markup left as written ("<!" opens a declaration), and is text now: its references are
+      // rewritten like every other text's.
       size_t lt = text.rfind('<', offset);
       if (lt == std::string::npos || offset - lt > 2) return false;
       text.replace(lt, 1, "&lt;");
+      std::string rewritten;
+      if (RewriteReferences(text, rewritten)) text = std::move(rewritten);
       return true;
     }
     case pugi::status_end_element_mismatch:

@@ -416,6 +416,17 @@ TEST(BrokenXmlTest, ValuesCutOffByTheEndOfTheDocumentAreDropped) {
   }
 }
 
+// "<!" opens a markup declaration, whose text the reference rewriting leaves as written; once
+// the repair makes its '<' text, the references after it are rewritten like the rest (a
+// surrogate would otherwise come out of pugixml as invalid UTF-8).
+TEST(BrokenXmlTest, TextAfterAStrayMarkupDeclarationHasItsReferencesRewritten) {
+  ParsedFeed feed = Parse("<rss version=\"2.0\"><channel>"
+                          "<item><guid><!&#xD800;&eacute;</guid></item></channel></rss>");
+  EXPECT_TRUE(feed.bozo);
+  ASSERT_EQ(feed.items.size(), 1u);
+  EXPECT_EQ(feed.items[0].id, "<!\xEF\xBF\xBD\xC3\xA9");
+}
+
 TEST(BrokenXmlTest, ControlCharactersAndLeadingJunk) {
   ParsedFeed feed = Parse(std::string("\n  <?xml version=\"1.0\"?><rss version=\"2.0\"><channel>"
                                       "<title>a\x01\x02" "b\x0C</title></channel></rss>"));
