@@ -316,10 +316,26 @@ bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_of
       amp_known = true;
     }
     if (!hit) break;
-    // CDATA sections, comments and the DOCTYPE before the next '&' are left as written.
+    // CDATA sections, comments and the DOCTYPE before the next '&' are left as written, all but
+    // their numeric references to characters XML forbids. This scan does not know the quotes of
+    // attribute values, where "<![CDATA[" is text; if that is where it was, pugixml decodes the
+    // references that follow, and one to a surrogate or past U+10FFFF would come out as bytes
+    // that are not UTF-8. In a real CDATA section such a reference is literal text: U+FFFD's is
+    // a fair stand-in for it.
     if (next_markup != std::string_view::npos && next_markup < amp) {
       size_t skip = SkipSpecialMarkup(text, next_markup);
       pos = skip == std::string_view::npos ? next_markup + 2 : skip;
+      for (size_t at = amp; at < pos; at = text.find('&', at + 1)) {
+        size_t end = at + 1;
+        uint32_t code = 0;
+        if (text.compare(at, 2, "&#") != 0 ||
+            ClassifyReference(text, at, end, code) != RefAction::kReplace) {
+          continue;
+        }
+        flush(at);
+        out.append("&#").append(std::to_string(code)).push_back(';');
+        copied = end;
+      }
       next_markup = FindMarkupDeclaration(text, pos);
       continue;
     }

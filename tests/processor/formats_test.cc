@@ -427,6 +427,13 @@ TEST(BrokenXmlTest, TextAfterAStrayMarkupDeclarationHasItsReferencesRewritten) {
   EXPECT_EQ(feed.items[0].id, "<!\xEF\xBF\xBD\xC3\xA9");
 }
 
+TEST(BrokenXmlTest, MarkupInAnAttributeValueLeavesTheTextAfterItValid) {
+  ParsedFeed feed = Parse("<rss version=\"2.0\"><channel><item>"
+                          "<guid x=\"<![CDATA[\">a&#xD800;b</guid></item></channel></rss>");
+  ASSERT_EQ(feed.items.size(), 1u);
+  EXPECT_EQ(feed.items[0].id, "a\xEF\xBF\xBD" "b");
+}
+
 TEST(BrokenXmlTest, ControlCharactersAndLeadingJunk) {
   ParsedFeed feed = Parse(std::string("\n  <?xml version=\"1.0\"?><rss version=\"2.0\"><channel>"
                                       "<title>a\x01\x02" "b\x0C</title></channel></rss>"));

@@ -88,5 +88,15 @@ TEST(RewriteReferencesTest, LeavesCdataCommentsAndTheDoctypeAsWritten) {
   EXPECT_EQ(r.stray, std::string::npos);
 }
 
+// "<![CDATA[" inside an attribute value is text, so pugixml decodes the references after it: the
+// ones it would turn into bytes that are not UTF-8 are rewritten wherever they are.
+TEST(RewriteReferencesTest, ForbiddenNumericReferencesAreRewrittenInSkippedMarkupToo) {
+  Rewritten r = Rewrite("<a x=\"<![CDATA[\">&#xD800; &nbsp; &#x110000; &#233;</a>]]>");
+  EXPECT_TRUE(r.changed);
+  EXPECT_EQ(r.text, "<a x=\"<![CDATA[\">&#65533; &nbsp; &#65533; &#233;</a>]]>");
+  Rewritten comment = Rewrite("<a title=\"<!--\">&#0;</a><!-- -->");
+  EXPECT_EQ(comment.text, "<a title=\"<!--\">&#65533;</a><!-- -->");
+}
+
 }  // namespace
 }  // namespace feedcrawl
