@@ -92,6 +92,21 @@ const char* FindAmpersand(std::string_view text, size_t pos) {
                   : static_cast<const char*>(std::memchr(p, '&', static_cast<size_t>(end - p)));
 }
 
+// The position of the first "&#" in text[from, to), or npos. Searches for the '#', which text
+// has far fewer of than '&' (escaped markup in CDATA sections is full of "&amp;").
+size_t FindNumericReference(std::string_view text, size_t from, size_t to) {
+  const char* data = text.data();
+  size_t at = from + 1;
+  while (at < to) {
+    const void* hit = std::memchr(data + at, '#', to - at);
+    if (hit == nullptr) return std::string_view::npos;
+    const size_t hash = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    if (data[hash - 1] == '&') return hash - 1;
+    at = hash + 1;
+  }
+  return std::string_view::npos;
+}
+
 // Result of one numeric or named reference at text[pos] == '&'.
 enum class RefAction { kKeep, kStray, kReplace };
 
@@ -325,13 +340,11 @@ bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_of
     if (next_markup != std::string_view::npos && next_markup < amp) {
       size_t skip = SkipSpecialMarkup(text, next_markup);
       pos = skip == std::string_view::npos ? next_markup + 2 : skip;
-      for (size_t at = amp; at < pos; at = text.find('&', at + 1)) {
+      for (size_t at = FindNumericReference(text, amp, pos); at < pos;
+           at = FindNumericReference(text, at + 2, pos)) {
         size_t end = at + 1;
         uint32_t code = 0;
-        if (text.compare(at, 2, "&#") != 0 ||
-            ClassifyReference(text, at, end, code) != RefAction::kReplace) {
-          continue;
-        }
+        if (ClassifyReference(text, at, end, code) != RefAction::kReplace) continue;
         flush(at);
         out.append("&#").append(std::to_string(code)).push_back(';');
         copied = end;
