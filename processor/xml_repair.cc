@@ -129,8 +129,10 @@ RefAction ClassifyReference(std::string_view text, size_t pos, size_t& end, uint
     bool hex = i < text.size() && (text[i] == 'x' || text[i] == 'X');
     if (hex) ++i;
     size_t start = i;
+    // Every digit is read, as pugixml reads them (into an int that wraps): a value past U+10FFFF
+    // stays past it here, however many digits follow.
     uint64_t value = 0;
-    while (i < text.size() && i - start < 16) {
+    while (i < text.size()) {
       char c = text[i];
       int digit;
       if (c >= '0' && c <= '9') {
@@ -140,7 +142,7 @@ RefAction ClassifyReference(std::string_view text, size_t pos, size_t& end, uint
       } else {
         break;
       }
-      value = value * (hex ? 16 : 10) + static_cast<uint64_t>(digit);
+      if (value <= 0x10FFFF) value = value * (hex ? 16 : 10) + static_cast<uint64_t>(digit);
       ++i;
     }
     if (i == start || i >= text.size() || text[i] != ';') return RefAction::kStray;

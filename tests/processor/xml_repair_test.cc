@@ -96,6 +96,10 @@ TEST(RewriteReferencesTest, ForbiddenNumericReferencesAreRewrittenInSkippedMarku
   EXPECT_EQ(r.text, "<a x=\"<![CDATA[\">&#65533; &nbsp; &#65533; &#233;</a>]]>");
   Rewritten comment = Rewrite("<a title=\"<!--\">&#0;</a><!-- -->");
   EXPECT_EQ(comment.text, "<a title=\"<!--\">&#65533;</a><!-- -->");
+  // pugixml reads every digit into an int that wraps, so a long number is no stray either.
+  Rewritten long_number =
+      Rewrite("<a x=\"<![\">&#xDDDDDDDDDDDDDDDDDD600; &#00000000000000000065;</a>");
+  EXPECT_EQ(long_number.text, "<a x=\"<![\">&#65533; &#00000000000000000065;</a>");
 }
 
 }  // namespace
