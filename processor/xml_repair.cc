@@ -379,20 +379,17 @@ bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_of
   return changed;
 }
 
-bool RepairAtError(std::string& text, const pugi::xml_parse_result& result) {
-  size_t offset = static_cast<size_t>(result.offset);
-  if (offset >= text.size()) return false;
-  switch (result.status) {
+namespace {
+
+// The edit for one kind of error (RepairAtError).
+bool RepairAt(std::string& text, size_t offset, pugi::xml_parse_status status) {
+  switch (status) {
     case pugi::status_unrecognized_tag:
     case pugi::status_bad_start_element: {
-      // A '<' that opens no tag ("a < b"): escape it. What followed it may have been taken for
-      // markup left as written ("<!" opens a declaration), and is text now: its references are
-      // rewritten like every other text's.
+      // A '<' that opens no tag ("a < b"): escape it.
       size_t lt = text.rfind('<', offset);
       if (lt == std::string::npos || offset - lt > 2) return false;
       text.replace(lt, 1, "&lt;");
-      std::string rewritten;
-      if (RewriteReferences(text, rewritten)) text = std::move(rewritten);
       return true;
     }
     case pugi::status_end_element_mismatch:
@@ -403,6 +400,19 @@ bool RepairAtError(std::string& text, const pugi::xml_parse_result& result) {
     default:
       return false;
   }
+}
+
+}  // namespace
+
+bool RepairAtError(std::string& text, const pugi::xml_parse_result& result) {
+  size_t offset = static_cast<size_t>(result.offset);
+  if (offset >= text.size() || !RepairAt(text, offset, result.status)) return false;
+  // A repair can make new text out of what was markup: an escaped '<' turns what followed it
+  // from a declaration left as written ("<!") into text, and a dropped end tag joins the text on
+  // its two sides ("&#xDDD" and "0;"). Its references are rewritten like every other text's.
+  std::string rewritten;
+  if (RewriteReferences(text, rewritten)) text = std::move(rewritten);
+  return true;
 }
 
 bool LooksLikeHtml(std::string_view text) {

@@ -434,6 +434,14 @@ TEST(BrokenXmlTest, MarkupInAnAttributeValueLeavesTheTextAfterItValid) {
   EXPECT_EQ(feed.items[0].id, "a\xEF\xBF\xBD" "b");
 }
 
+// The value's "<![" makes the rewriting skip what follows; the repairs quote the value and drop
+// the end tag that closes nothing, which joins "&#xDDD" and "0;" into a reference to a surrogate.
+TEST(BrokenXmlTest, AReferenceARepairJoinsIsRewrittenToo) {
+  ParsedFeed feed = Parse("<feed><title m=<![>&#xDDD</>0;");
+  EXPECT_TRUE(feed.bozo);
+  EXPECT_EQ(feed.feed.title, "\xEF\xBF\xBD");
+}
+
 TEST(BrokenXmlTest, ControlCharactersAndLeadingJunk) {
   ParsedFeed feed = Parse(std::string("\n  <?xml version=\"1.0\"?><rss version=\"2.0\"><channel>"
                                       "<title>a\x01\x02" "b\x0C</title></channel></rss>"));
