@@ -12,9 +12,11 @@
 
 namespace feedcrawl {
 
-// Rewrites references outside CDATA sections and comments: HTML named entities become numeric
-// references, a '&' that starts no reference becomes "&amp;", and numeric references to NUL,
-// forbidden control characters, surrogates or values past U+10FFFF become U+FFFD. Returns false,
+// Rewrites references outside CDATA sections, comments and declarations: HTML named entities
+// become numeric references, a '&' that starts no reference becomes "&amp;", and numeric
+// references to NUL, forbidden control characters, surrogates or values past U+10FFFF become
+// U+FFFD's. The last are rewritten inside CDATA sections, comments and declarations too: this
+// pass does not know attribute quotes, so what it takes for one may be text. Returns false,
 // leaving `out` untouched, when nothing needs rewriting. `stray_offset` (when given) receives the
 // offset of the first stray '&', or npos when there was none: that one makes the document bozo.
 bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_offset = nullptr);
@@ -28,8 +30,9 @@ bool DeclaresEntities(std::string_view text);
 // top-level elements and text without reporting an error).
 bool HasContentAfterRoot(const pugi::xml_document& doc);
 
-// Edits `text` to get past the error pugixml reported; false when no repair applies (e.g. the
-// document is merely truncated, which the partial tree already covers).
+// Edits `text` to get past the error pugixml reported, then rewrites its references again (a
+// repair can turn markup into text); false when no repair applies (e.g. the document is merely
+// truncated, which the partial tree already covers).
 bool RepairAtError(std::string& text, const pugi::xml_parse_result& result);
 
 // After a parse that failed for good: pugixml keeps the partial tree, and the attribute value or
