@@ -322,6 +322,12 @@ bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_of
     }
     out.append(text.substr(copied, upto - copied));
   };
+  // text[at, end) becomes a reference to `code`.
+  auto replace = [&](size_t at, size_t end, uint32_t code) {
+    flush(at);
+    out.append("&#").append(std::to_string(code)).push_back(';');
+    copied = end;
+  };
   size_t next_markup = FindMarkupDeclaration(text, 0);
   const char* hit = nullptr;
   size_t amp = 0;
@@ -346,10 +352,7 @@ bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_of
            at = FindNumericReference(text, at + 2, pos)) {
         size_t end = at + 1;
         uint32_t code = 0;
-        if (ClassifyReference(text, at, end, code) != RefAction::kReplace) continue;
-        flush(at);
-        out.append("&#").append(std::to_string(code)).push_back(';');
-        copied = end;
+        if (ClassifyReference(text, at, end, code) == RefAction::kReplace) replace(at, end, code);
       }
       next_markup = FindMarkupDeclaration(text, pos);
       continue;
@@ -368,9 +371,7 @@ bool RewriteReferences(std::string_view text, std::string& out, size_t* stray_of
         pos = amp + 1;
         break;
       case RefAction::kReplace:
-        flush(amp);
-        out.append("&#").append(std::to_string(code)).push_back(';');
-        copied = end;
+        replace(amp, end, code);
         pos = end;
         break;
     }
