@@ -13,8 +13,6 @@
 
 namespace feedcrawl {
 
-namespace v1 = feedcrawl::v1;
-
 namespace {
 
 constexpr int kMaxMessagesPerTurn = 2000;  // control messages read per loop turn

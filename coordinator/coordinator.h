@@ -295,7 +295,6 @@ class Coordinator {
                       std::greater<>>
       lease_deadlines_;
   std::map<std::string, Worker> workers_;  // by peer routing id
-  size_t fetcher_cursor_ = 0;
 
   RunCounters run_;
   // Dispatch to report of every job reported to this coordinator, and of the run's jobs (kept in

@@ -12,8 +12,6 @@
 
 namespace feedcrawl {
 
-namespace v1 = feedcrawl::v1;
-
 namespace {
 
 constexpr int64_t kHourMs = 3600LL * 1000;

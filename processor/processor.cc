@@ -15,8 +15,6 @@
 
 namespace feedcrawl {
 
-namespace v1 = feedcrawl::v1;
-
 namespace {
 
 // How long a report may wait for room on the control socket. A connection ZeroMQ dropped for
