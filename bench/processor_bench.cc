@@ -1,7 +1,9 @@
 // The processor's own work per feed, without ZeroMQ and Redis: parsing the body and writing
 // each item's JSON, on feeds shaped like scripts/bench's (20 items of ~1,100 bytes, ~36 KB, RSS
 // 2.0, Atom 1.0 and RSS 1.0 in turn, from the test feed generator). The JSON cases compare the
-// stored form written through nlohmann::json (ItemToJson().dump()) with AppendItemJson.
+// stored form written through nlohmann::json (ItemToJson().dump()) with AppendItemJson; the
+// item-compression cases time the LZ4 frame of each item's JSON (--item-compression lz4) and
+// reading it back, and report the stored bytes against the JSON's.
 // Run: feedcrawl_processor_bench; figures are recorded in docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
 
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "common/feed_model.h"
+#include "common/item_codec.h"
 #include "processor/parser.h"
 #include "tests/gen/feed_generator.h"
 
@@ -85,6 +88,63 @@ void BM_ItemJson_Writer(benchmark::State& state) {
   CountItems(state, corpus);
 }
 BENCHMARK(BM_ItemJson_Writer)->Unit(benchmark::kMicrosecond);
+
+// Every item's JSON, as the processor writes it.
+const std::vector<std::string>& BenchJson() {
+  static const std::vector<std::string> json = [] {
+    std::vector<std::string> out;
+    for (const ParsedFeed& feed : BenchCorpus().parsed) {
+      for (const Item& item : feed.items) AppendItemJson(item, &out.emplace_back());
+    }
+    return out;
+  }();
+  return json;
+}
+
+void BM_EncodeStoredItem(benchmark::State& state) {
+  const ItemCompression compression = static_cast<ItemCompression>(state.range(0));
+  const std::vector<std::string>& items = BenchJson();
+  std::string stored;
+  size_t json_bytes = 0;
+  size_t stored_bytes = 0;
+  for (auto _ : state) {
+    json_bytes = 0;
+    stored_bytes = 0;
+    for (const std::string& json : items) {
+      EncodeStoredItem(compression, json, &stored);
+      json_bytes += json.size();
+      stored_bytes += stored.size();
+      benchmark::DoNotOptimize(stored);
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json_bytes));
+  state.counters["stored_share"] =
+      static_cast<double>(stored_bytes) / static_cast<double>(json_bytes);
+  CountItems(state, BenchCorpus());
+}
+BENCHMARK(BM_EncodeStoredItem)
+    ->ArgName("lz4")
+    ->Arg(static_cast<int>(ItemCompression::kNone))
+    ->Arg(static_cast<int>(ItemCompression::kLz4))
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_DecodeStoredItem(benchmark::State& state) {
+  std::vector<std::string> frames;
+  size_t json_bytes = 0;
+  for (const std::string& json : BenchJson()) {
+    EncodeStoredItem(ItemCompression::kLz4, json, &frames.emplace_back());
+    json_bytes += json.size();
+  }
+  for (auto _ : state) {
+    for (const std::string& frame : frames) {
+      StatusOr<std::string> json = DecodeStoredItem(frame);
+      benchmark::DoNotOptimize(json);
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json_bytes));
+  CountItems(state, BenchCorpus());
+}
+BENCHMARK(BM_DecodeStoredItem)->Unit(benchmark::kMicrosecond);
 
 // ParseFeed alone, then with the JSON of every item: the processor's CPU per feed.
 void BM_ParseFeed(benchmark::State& state) {

@@ -62,7 +62,7 @@ int ItemsCommand(const ItemsOptions& options, std::ostream& out, std::ostream& e
   }
   if (unreadable > 0) {
     err << "feedcrawl: warning: skipped " << unreadable << " stored item(s) that are not JSON "
-        << "objects\n";
+        << "objects (or LZ4 frames of one)\n";
   }
   out.flush();
   return out ? kExitOk : kExitFailure;

@@ -96,6 +96,9 @@ std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
     args.insert(args.end(), {"--results", results});
   }
   AddIfSet("--stream-maxlen", options.stream_maxlen, args);
+  if (options.item_compression != "none") {
+    args.insert(args.end(), {"--item-compression", options.item_compression});
+  }
   AddRoleFlags(options, args);
   return args;
 }

@@ -49,6 +49,7 @@ struct ClusterOptions {
   std::string user_agent;          // the fetcher's default when empty
   std::string proxy;               // libcurl proxy URL for every fetch; empty: none
   std::optional<uint64_t> stream_maxlen;  // P stream:items cap (0: none); the processor's default when unset
+  std::string item_compression = "none";  // the processors' --item-compression
   bool allow_private_networks = false;
   ScheduleOptions schedule;
   std::string log_level = "warn";

@@ -50,6 +50,7 @@ ClusterOptions MakeClusterOptions(const RunOptions& options, const std::string& 
   cluster.user_agent = options.user_agent;
   cluster.proxy = options.proxy;
   cluster.stream_maxlen = options.stream_maxlen;
+  cluster.item_compression = options.item_compression;
   cluster.allow_private_networks = options.allow_private_networks;
   cluster.schedule = options.schedule;
   cluster.log_level = options.log_level;

@@ -785,6 +785,7 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   const std::string cap = std::to_string(item_stream_max_len_);
   size_t appended = 0;
   std::string staging_key;
+  const std::vector<std::string_view> values = StoredValues(items);
   // The items the script is given: for a first store, without repeated keys (the first of a
   // repeated key is the one an HSETNX per item would keep), with the stream's arrays of their
   // keys, one per 1,000; otherwise every item, which the script checks key by key.
@@ -798,7 +799,9 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
     std::vector<std::string_view> hset;
     hset.reserve(2 + 2 * sent.size());
     hset.insert(hset.end(), {"HSET", staging_key});
-    for (const StoredItem* item : sent) hset.insert(hset.end(), {item->key, item->json});
+    for (const StoredItem* item : sent) {
+      hset.insert(hset.end(), {item->key, values[static_cast<size_t>(item - items.data())]});
+    }
     if (Status s = redis_->Append(hset); !s.ok()) return DropAppended(appended, s);
     ++appended;
     if (Status s = redis_->Append({"PEXPIRE", staging_key, kStagingTtlMs}); !s.ok()) {
@@ -819,12 +822,12 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
     // is not copied here: each command is formatted straight from the item into the
     // connection's buffer, and the call is written out in one go.
     sent.reserve(items.size());
-    for (const StoredItem& item : items) {
-      if (Status s = redis_->Append({"HSETNX", items_key, item.key, item.json}); !s.ok()) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (Status s = redis_->Append({"HSETNX", items_key, items[i].key, values[i]}); !s.ok()) {
         return DropAppended(appended, s);
       }
       ++appended;
-      sent.push_back(&item);
+      sent.push_back(&items[i]);
     }
   }
   std::vector<std::string> times(sent.size());
@@ -853,6 +856,31 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   if (Status s = redis_->Flush(); !s.ok()) return DropAppended(appended, s);
   pending_calls_.push_back(appended);
   return Status::Ok();
+}
+
+std::vector<std::string_view> Store::StoredValues(const std::vector<StoredItem>& items) {
+  std::vector<std::string_view> values;
+  values.reserve(items.size());
+  if (item_compression_ == ItemCompression::kNone) {
+    for (const StoredItem& item : items) values.emplace_back(item.json);
+    return values;
+  }
+  // Every frame goes into one buffer first and is viewed only once all are there, as the buffer
+  // may move while it grows.
+  encoded_items_.clear();
+  std::vector<size_t> ends;
+  ends.reserve(items.size());
+  for (const StoredItem& item : items) {
+    EncodeStoredItem(item_compression_, item.json, &encoded_item_);
+    encoded_items_ += encoded_item_;
+    ends.push_back(encoded_items_.size());
+  }
+  size_t begin = 0;
+  for (size_t end : ends) {
+    values.emplace_back(encoded_items_.data() + begin, end - begin);
+    begin = end;
+  }
+  return values;
 }
 
 Status Store::DropAppended(size_t appended, Status failure) {
@@ -1021,7 +1049,14 @@ StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
           ItemRow row;
           row.feed_id = p.feed_id;
           row.feed_url = *p.url;
-          row.json = std::move(got.elements[j].str);
+          if (IsCompressedItem(got.elements[j].str)) {
+            // A frame that does not decode leaves the JSON empty, which readers report as an
+            // unreadable item rather than failing the whole query.
+            StatusOr<std::string> json = DecodeStoredItem(got.elements[j].str);
+            if (json.ok()) row.json = std::move(*json);
+          } else {
+            row.json = std::move(got.elements[j].str);
+          }
           row.time_ms = p.times[k + j];
           rows.push_back(std::move(row));
         }

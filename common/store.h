@@ -8,7 +8,8 @@
 //   P feeds:version           STRING  counter: incremented with every change of the feed registry
 //   P feed:<id>               HASH    feed state (fields of FeedRecord, see below)
 //   P schedule                ZSET    feed id -> next due time (ms)
-//   P items:<id>              HASH    item key -> item JSON (ItemToJson)
+//   P items:<id>              HASH    item key -> item JSON (ItemToJson), or an LZ4 frame of it
+//                                     (common/item_codec.h)
 //   P items:<id>:order        ZSET    item key -> item time (published, else updated, else first
 //                                     seen, ms)
 //   P items:<id>:staged:<token><n>  HASH  a feed's first items on their way to P items:<id>:
@@ -34,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "common/item_codec.h"
 #include "common/redis.h"
 #include "common/status.h"
 
@@ -161,7 +163,7 @@ struct WorkerHash {
 struct ItemRow {
   uint64_t feed_id = 0;
   std::string feed_url;
-  std::string json;                // as stored
+  std::string json;                // the item's JSON, decompressed if stored as a frame
   int64_t time_ms = 0;
 };
 
@@ -255,6 +257,11 @@ class Store {
   static constexpr uint64_t kDefaultItemStreamMaxLen = 100'000;
   void set_item_stream_max_len(uint64_t max_len) { item_stream_max_len_ = max_len; }
 
+  // The form StoreItems gives new items' values (common/item_codec.h): their JSON text (kNone,
+  // the default) or an LZ4 frame of it. Readers take either, so a store may switch at any time;
+  // QueryItems always returns JSON.
+  void set_item_compression(ItemCompression compression) { item_compression_ = compression; }
+
   // Host numbers (P stats:hosts): replaced whole, like P stats. Values are small JSON objects.
   Status WriteHostStats(const std::map<std::string, std::string>& hosts);
   StatusOr<std::map<std::string, std::string>> ReadHostStats();
@@ -294,6 +301,9 @@ class Store {
   // Appends one feed's part of the save script's arguments: id, next_due_ms, the counter and
   // field counts, the counters (run saves), the fields to write.
   void AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv) const;
+  // What SendStoreItems writes for each item's value, in order: its JSON, or the frame of it in
+  // encoded_items_ under compression (valid until the next call).
+  std::vector<std::string_view> StoredValues(const std::vector<StoredItem>& items);
   // After a failed Append or Flush: reads off the `appended` replies the failure left lost, so
   // that the failed call takes no reply slot, and returns `failure`.
   Status DropAppended(size_t appended, Status failure);
@@ -312,6 +322,11 @@ class Store {
   // Replies owed to each item or known-items call still pending, oldest first.
   std::deque<size_t> pending_calls_;
   uint64_t item_stream_max_len_ = 0;
+  ItemCompression item_compression_ = ItemCompression::kNone;
+  // Under compression, the frames of one SendStoreItems call, end to end, and one frame at a time
+  // on its way there: both keep their capacity from call to call.
+  std::string encoded_items_;
+  std::string encoded_item_;
   std::string add_feeds_sha_;
   std::string save_feeds_sha_;
   std::string end_run_sha_;

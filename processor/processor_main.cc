@@ -52,6 +52,13 @@ int ProcessorMain(int argc, char** argv) {
                  "About how many entries P stream:items keeps, each naming the new items of one "
                  "stored feed (0: no stream)")
       ->envname("FEEDCRAWL_STREAM_MAXLEN");
+  std::string item_compression = "none";
+  app.add_option("--item-compression", item_compression,
+                 "How new items are stored in P items:<id>: none (their JSON text) or lz4 (an LZ4 "
+                 "frame of it); readers take both, so it may change at any time")
+      ->envname("FEEDCRAWL_ITEM_COMPRESSION")
+      ->check(CLI::IsMember({"none", "lz4"}))
+      ->capture_default_str();
   app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
   CurveKeyFiles curve;
@@ -72,6 +79,12 @@ int ProcessorMain(int argc, char** argv) {
     return 1;
   }
   (*store)->set_item_stream_max_len(stream_max_len);
+  StatusOr<ItemCompression> compression = ParseItemCompression(item_compression);
+  if (!compression.ok()) {
+    spdlog::error("--item-compression: {}", compression.status().message());
+    return 2;
+  }
+  (*store)->set_item_compression(*compression);
   MetricsSnapshot metrics;
   auto metrics_server =
       StartMetricsIfEnabled(metrics_bind, metrics_port, [&metrics] { return metrics.Get(); });

@@ -142,6 +142,7 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_EQ(result["config"]["redis_pages"], "default");
   EXPECT_EQ(result["config"]["redis_config"], "");
   EXPECT_EQ(result["config"]["cpu_scheduling"], "batch");
+  EXPECT_EQ(result["config"]["item_compression"], "none");
   // What the machine charged for fresh memory: a fault costs more than nothing either way.
   EXPECT_GT(result["machine"]["fresh_4k_page_us"].get<double>(), 0) << result["machine"].dump();
   EXPECT_GT(result["machine"]["fresh_2m_page_us"].get<double>(), 0) << result["machine"].dump();
@@ -153,13 +154,14 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
 }
 
 // Run on huge pages and with Redis's own limit for compact sorted sets, so that
-// --redis-huge-pages and --redis-config start both redis-servers and the crawl stays exact.
+// --redis-huge-pages and --redis-config start both redis-servers and the crawl stays exact; the
+// items are stored as LZ4 frames, which the verification reads back exactly.
 TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   TempDir tmp;
   Finished run = RunScript("bench",
                            {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor",
                             "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64",
-                            "--cpu-scheduling", "inherit"},
+                            "--cpu-scheduling", "inherit", "--item-compression", "lz4"},
                            tmp);
   ASSERT_TRUE(run.exit.Success()) << run.exit.ToString() << "\n" << run.err;
   nlohmann::json result = ParseLine(run.out);
@@ -168,6 +170,7 @@ TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
   EXPECT_EQ(result["config"]["redis_pages"], "huge");
   EXPECT_EQ(result["config"]["redis_config"], "zset-max-listpack-value=64");
   EXPECT_EQ(result["config"]["cpu_scheduling"], "inherit");
+  EXPECT_EQ(result["config"]["item_compression"], "lz4");
   const nlohmann::json& floor = result["floor"];
   ASSERT_TRUE(floor.is_object()) << run.out;
   // Every item the crawl stored (three per feed, then one new per feed) written once more.

@@ -202,7 +202,8 @@ TEST(FeedsCommandErrorsTest, UnreachableRedisIsAFailure) {
 TEST(FeedsCommandErrorsTest, UsageErrorsExitWithTwo) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{}, {"no-such-command"}, {"feeds"}, {"feeds", "add"},
-        {"items", "--limit", "-1"}, {"run", "--fetchers", "0"}}) {
+        {"items", "--limit", "-1"}, {"run", "--fetchers", "0"},
+        {"run", "--item-compression", "zstd"}}) {
     ASSERT_OK_AND_ASSIGN(CliResult result, RunFeedcrawl(args));
     EXPECT_EQ(result.exit.exit_code, 2) << ::testing::PrintToString(args) << result.err;
   }

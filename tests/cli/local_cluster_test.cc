@@ -161,11 +161,14 @@ TEST(LocalClusterTest, ProcessorArguments) {
   EXPECT_EQ(FlagValue(args, "--prefix"), "test:");
   EXPECT_EQ(FlagValue(args, "--id"), "processor-2");
   EXPECT_FALSE(HasFlag(args, "--stream-maxlen"));
+  EXPECT_FALSE(HasFlag(args, "--item-compression"));
 
   ClusterOptions options = Options();
   options.stream_maxlen = 0;
+  options.item_compression = "lz4";
   args = ProcessorArgs(options, MakeEndpoints("/r", 3), 1);
   EXPECT_EQ(FlagValue(args, "--stream-maxlen"), "0");
+  EXPECT_EQ(FlagValue(args, "--item-compression"), "lz4");
 }
 
 TEST(LocalClusterTest, EveryRoleIsToldHowToBeScheduled) {

@@ -177,12 +177,13 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
                            FeedcrawlPath(),
                            {"run", "--no-progress", "--processors", "1", "--data-dir",
                             data.root(), "--min-interval", "1h30m", "--pause-after-failures",
-                            "9", "--stream-maxlen", "0"},
+                            "9", "--stream-maxlen", "0", "--item-compression", "lz4"},
                            options));
   // The last child started is the (only) processor; its log appears when it is spawned.
   ASSERT_TRUE(WaitForFile(data.LogPath("processor", 1), std::chrono::seconds(60)))
       << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
-  // Scheduling settings given to `run` reach its coordinator, the stream's cap its processor.
+  // Scheduling settings given to `run` reach its coordinator, the stream's cap and the items'
+  // compression its processor.
   // The log is opened before the child is forked, so its command line may take a moment more.
   std::vector<std::string> children;
   bool coordinator_told = false;
@@ -199,7 +200,8 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
                            command.find("--pause-after-failures 9") != std::string::npos;
       }
       if (command.find("feedcrawl-processor") != std::string::npos) {
-        processor_told = command.find("--stream-maxlen 0") != std::string::npos;
+        processor_told = command.find("--stream-maxlen 0") != std::string::npos &&
+                         command.find("--item-compression lz4") != std::string::npos;
       }
     }
   }

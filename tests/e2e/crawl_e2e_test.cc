@@ -128,17 +128,19 @@ class CrawlE2eTest : public ::testing::Test {
   }
 
   // Runs `feedcrawl run --once` over the list and returns the stats it left in Redis.
-  std::map<std::string, std::string> RunOnce() {
+  // `extra` goes before the feed list.
+  std::map<std::string, std::string> RunOnce(const std::vector<std::string>& extra = {}) {
     SubprocessOptions options;
     options.capture_stdout = true;
     options.stderr_path = work_.File("run.stderr");
-    auto run = Subprocess::Start(
-        std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
-        {"run", "--once", "--redis", redis_.Url(), "--data-dir", work_.File("data"),
-         "--fetchers", "2", "--processors", "2", "--allow-private-networks",
-         "--host-concurrency", "0", "--host-interval-ms", "0", "--fetch-timeout-ms", "3000", "--concurrency", "32",
-         "--max-body-bytes", std::to_string(1 << 20), "--no-progress", work_.File("feeds.txt")},
-        options);
+    std::vector<std::string> args = {
+        "run", "--once", "--redis", redis_.Url(), "--data-dir", work_.File("data"),
+        "--fetchers", "2", "--processors", "2", "--allow-private-networks",
+        "--host-concurrency", "0", "--host-interval-ms", "0", "--fetch-timeout-ms", "3000",
+        "--concurrency", "32", "--max-body-bytes", std::to_string(1 << 20), "--no-progress"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(work_.File("feeds.txt"));
+    auto run = Subprocess::Start(std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl", args, options);
     EXPECT_OK(run.status());
     if (!run.ok()) return {};
     auto output = (*run)->ReadAll(180'000);
@@ -153,6 +155,23 @@ class CrawlE2eTest : public ::testing::Test {
     auto stats = (*store)->ReadStats();
     EXPECT_OK(stats.status());
     return stats.ok() ? *stats : std::map<std::string, std::string>{};
+  }
+
+  // Checks a generated feed's stored items against its truth, with the items it retired since
+  // the first crawl when `with_retired`, and returns its id (0 when it is not registered).
+  uint64_t ExpectFeedStored(Store& store, const GeneratedFeed& feed, bool with_retired) {
+    StatusOr<std::optional<uint64_t>> id = store.FindFeedId(base_url_ + "/" + feed.path);
+    EXPECT_OK(id.status());
+    if (!id.ok() || !id->has_value()) {
+      ADD_FAILURE() << feed.path << " is not registered";
+      return 0;
+    }
+    std::vector<Item> expected = feed.items;
+    if (with_retired) {
+      expected.insert(expected.end(), feed.retired_items.begin(), feed.retired_items.end());
+    }
+    testing::ExpectStoredItemsMatch(store, **id, expected);
+    return **id;
   }
 
   TempDir www_;
@@ -192,10 +211,7 @@ TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
   size_t expected_items = 0;
   for (const GeneratedFeed& feed : truth_) {
     SCOPED_TRACE(feed.path + " (" + feed.format + ")");
-    auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
-    ASSERT_OK(id.status());
-    ASSERT_TRUE(id->has_value());
-    testing::ExpectStoredItemsMatch(**store, **id, feed.items);
+    ExpectFeedStored(**store, feed, /*with_retired=*/false);
     expected_items += feed.items.size();
   }
   EXPECT_EQ(stats["run_items_new"], std::to_string(expected_items));
@@ -236,13 +252,66 @@ TEST_F(CrawlE2eTest, EveryItemStoredExactlyOnceAndSecondRunIsAllNotModified) {
   EXPECT_EQ(third["items_total"], std::to_string(expected_items + 2 * kFeeds));
   for (const GeneratedFeed& feed : later_truth) {
     SCOPED_TRACE(feed.path + " (" + feed.format + "), third pass");
-    auto id = (*store)->FindFeedId(base_url_ + "/" + feed.path);
-    ASSERT_OK(id.status());
-    ASSERT_TRUE(id->has_value());
-    std::vector<Item> expected = feed.items;
-    expected.insert(expected.end(), feed.retired_items.begin(), feed.retired_items.end());
-    testing::ExpectStoredItemsMatch(**store, **id, expected);
+    ExpectFeedStored(**store, feed, /*with_retired=*/true);
   }
+}
+
+// Items stored as LZ4 frames (--item-compression lz4) read back field by field as the truth,
+// through the store and through `feedcrawl items`; a later crawl storing text adds to the same
+// hashes, and both forms read side by side.
+TEST_F(CrawlE2eTest, CompressedItemsReadBackExactlyBesideTextOnes) {
+  auto stats = RunOnce({"--item-compression", "lz4"});
+  EXPECT_EQ(stats["run_ok"], std::to_string(kFeeds));
+  auto store = Store::Open(redis_.Url());
+  ASSERT_OK(store.status());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisClient> raw, redis_.Connect());
+  size_t expected_items = 0;
+  for (const GeneratedFeed& feed : truth_) {
+    SCOPED_TRACE(feed.path + " (" + feed.format + ")");
+    const uint64_t id = ExpectFeedStored(**store, feed, /*with_retired=*/false);
+    expected_items += feed.items.size();
+    if (feed.items.empty()) continue;
+    ASSERT_OK_AND_ASSIGN(RedisReply stored,
+                         raw->Command({"HGET", "fc:items:" + std::to_string(id),
+                                       feed.items.front().key}));
+    EXPECT_TRUE(IsCompressedItem(stored.str)) << stored.str.substr(0, 40);
+  }
+  EXPECT_EQ(stats["run_items_new"], std::to_string(expected_items));
+
+  // Every feed gains two items, stored as text this time.
+  ASSERT_OK_AND_ASSIGN(std::vector<GeneratedFeed> later_truth,
+                       GenerateFeeds(FeedSet(/*advance=*/2), www_.path()));
+  auto third = RunOnce();
+  EXPECT_EQ(third["run_items_new"], std::to_string(2 * kFeeds));
+  size_t text_items = 0;
+  for (const GeneratedFeed& feed : later_truth) {
+    SCOPED_TRACE(feed.path + " (" + feed.format + "), stored as text");
+    const uint64_t id = ExpectFeedStored(**store, feed, /*with_retired=*/true);
+    ASSERT_OK_AND_ASSIGN(RedisReply values,
+                         raw->Command({"HVALS", "fc:items:" + std::to_string(id)}));
+    for (const RedisReply& value : values.elements) {
+      if (!IsCompressedItem(value.str)) ++text_items;
+    }
+  }
+  EXPECT_EQ(text_items, 2 * kFeeds);
+
+  // `feedcrawl items` prints every item, compressed or not, as one JSON line each.
+  SubprocessOptions options;
+  options.capture_stdout = true;
+  options.stderr_path = work_.File("items.stderr");
+  ASSERT_OK_AND_ASSIGN(auto items, Subprocess::Start(std::string(FEEDCRAWL_BIN_DIR) + "/feedcrawl",
+                                                     {"items", "--redis", redis_.Url()}, options));
+  ASSERT_OK_AND_ASSIGN(std::string lines, items->ReadAll(60'000));
+  ASSERT_OK_AND_ASSIGN(auto exit, items->Wait(5'000));
+  EXPECT_TRUE(exit.Success()) << testing::ReadFile(work_.File("items.stderr")).value();
+  size_t printed = 0;
+  std::istringstream stream(lines);
+  for (std::string line; std::getline(stream, line);) {
+    ASSERT_TRUE(nlohmann::json::parse(line, nullptr, false).is_object()) << line.substr(0, 80);
+    ++printed;
+  }
+  EXPECT_EQ(printed, expected_items + 2 * kFeeds);
+  EXPECT_EQ(testing::ReadFile(work_.File("items.stderr")).value(), "");
 }
 
 }  // namespace
