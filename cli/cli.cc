@@ -146,7 +146,7 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
       ->check(CLI::NonNegativeNumber);
   run->add_option("--item-compression", options.item_compression,
                   "How the processors store new items: none (JSON text) or lz4 (an LZ4 frame of "
-                  "it: about half the Redis memory and work; feedcrawl items reads both)")
+                  "it: less Redis memory and work; feedcrawl items reads both)")
       ->envname("FEEDCRAWL_ITEM_COMPRESSION")
       ->check(CLI::IsMember({"none", "lz4"}))
       ->capture_default_str();

@@ -45,8 +45,13 @@ void EncodeStoredItem(ItemCompression compression, std::string_view json, std::s
   out->resize(LZ4F_compressFrameBound(json.size(), &preferences));
   const size_t written =
       LZ4F_compressFrame(out->data(), out->size(), json.data(), json.size(), &preferences);
-  // Only a destination smaller than the bound makes LZ4F_compressFrame fail.
-  out->resize(LZ4F_isError(written) ? 0 : written);
+  // Only a destination smaller than the bound makes LZ4F_compressFrame fail; were it to fail
+  // anyway, the item is stored as text, which every reader takes too, rather than lost.
+  if (LZ4F_isError(written)) {
+    out->assign(json);
+    return;
+  }
+  out->resize(written);
 }
 
 bool IsCompressedItem(std::string_view stored) {

@@ -20,7 +20,8 @@ StatusOr<ItemCompression> ParseItemCompression(std::string_view name);
 const char* ItemCompressionName(ItemCompression compression);
 
 // Replaces *out with the stored form of `json`: the text itself under kNone, one LZ4 frame
-// (fast mode, content size in the header, no checksum) under kLz4. *out keeps its capacity, so
+// (fast mode, content size in the header, no checksum) under kLz4 (or the text, should the LZ4
+// library ever refuse). *out keeps its capacity, so
 // a caller that reuses it allocates only when an item is larger than any before.
 void EncodeStoredItem(ItemCompression compression, std::string_view json, std::string* out);
 

@@ -85,6 +85,10 @@ int ProcessorMain(int argc, char** argv) {
     return 2;
   }
   (*store)->set_item_compression(*compression);
+  if (*compression != ItemCompression::kNone) {
+    spdlog::info("new items are stored as {} frames of their JSON",
+                 ItemCompressionName(*compression));
+  }
   MetricsSnapshot metrics;
   auto metrics_server =
       StartMetricsIfEnabled(metrics_bind, metrics_port, [&metrics] { return metrics.Get(); });
