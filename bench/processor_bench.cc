@@ -111,7 +111,8 @@ void BM_EncodeStoredItem(benchmark::State& state) {
     json_bytes = 0;
     stored_bytes = 0;
     for (const std::string& json : items) {
-      EncodeStoredItem(compression, json, &stored);
+      stored.clear();
+      AppendStoredItem(compression, json, &stored);
       json_bytes += json.size();
       stored_bytes += stored.size();
       benchmark::DoNotOptimize(stored);
@@ -132,7 +133,7 @@ void BM_DecodeStoredItem(benchmark::State& state) {
   std::vector<std::string> frames;
   size_t json_bytes = 0;
   for (const std::string& json : BenchJson()) {
-    EncodeStoredItem(ItemCompression::kLz4, json, &frames.emplace_back());
+    AppendStoredItem(ItemCompression::kLz4, json, &frames.emplace_back());
     json_bytes += json.size();
   }
   for (auto _ : state) {

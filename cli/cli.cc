@@ -20,6 +20,7 @@
 #include "cli/top.h"
 #include "cli/version.h"
 #include "common/cpu_scheduling.h"
+#include "common/item_codec.h"
 
 namespace feedcrawl::cli {
 namespace {
@@ -148,7 +149,7 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
                   "How the processors store new items: none (JSON text) or lz4 (an LZ4 frame of "
                   "it: less Redis memory and work; feedcrawl items reads both)")
       ->envname("FEEDCRAWL_ITEM_COMPRESSION")
-      ->check(CLI::IsMember({"none", "lz4"}))
+      ->check(CLI::IsMember({kItemCompressionNone, kItemCompressionLz4}))
       ->capture_default_str();
   AddScheduleOptions(run, options.schedule);
   run->add_flag("--allow-private-networks", options.allow_private_networks,

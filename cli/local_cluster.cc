@@ -96,7 +96,7 @@ std::vector<std::string> ProcessorArgs(const ClusterOptions& options,
     args.insert(args.end(), {"--results", results});
   }
   AddIfSet("--stream-maxlen", options.stream_maxlen, args);
-  if (options.item_compression != "none") {
+  if (options.item_compression != kItemCompressionNone) {
     args.insert(args.end(), {"--item-compression", options.item_compression});
   }
   AddRoleFlags(options, args);

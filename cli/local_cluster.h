@@ -16,6 +16,7 @@
 #include "cli/child_process.h"
 #include "cli/data_dir.h"
 #include "common/cpu_scheduling.h"
+#include "common/item_codec.h"
 #include "common/status.h"
 
 namespace feedcrawl::cli {
@@ -49,7 +50,7 @@ struct ClusterOptions {
   std::string user_agent;          // the fetcher's default when empty
   std::string proxy;               // libcurl proxy URL for every fetch; empty: none
   std::optional<uint64_t> stream_maxlen;  // P stream:items cap (0: none); the processor's default when unset
-  std::string item_compression = "none";  // the processors' --item-compression
+  std::string item_compression = kItemCompressionNone;  // the processors' --item-compression
   bool allow_private_networks = false;
   ScheduleOptions schedule;
   std::string log_level = "warn";

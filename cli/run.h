@@ -32,7 +32,7 @@ struct RunOptions {
   std::string user_agent;
   std::string proxy;
   std::optional<uint64_t> stream_maxlen;  // the processors' default when unset
-  std::string item_compression = "none";  // the processors' --item-compression
+  std::string item_compression = kItemCompressionNone;  // the processors' --item-compression
   bool allow_private_networks = false;
   bool redis_huge_pages = false;   // the redis-server run starts (none with store.redis_url)
   ScheduleOptions schedule;

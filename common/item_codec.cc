@@ -23,35 +23,37 @@ Status FrameError(const char* what, size_t code) {
 }  // namespace
 
 StatusOr<ItemCompression> ParseItemCompression(std::string_view name) {
-  if (name == "none") return ItemCompression::kNone;
-  if (name == "lz4") return ItemCompression::kLz4;
+  if (name == kItemCompressionNone) return ItemCompression::kNone;
+  if (name == kItemCompressionLz4) return ItemCompression::kLz4;
   return Status::InvalidArgument("item compression must be none or lz4, not '" +
                                  std::string(name) + "'");
 }
 
 const char* ItemCompressionName(ItemCompression compression) {
-  return compression == ItemCompression::kLz4 ? "lz4" : "none";
+  return compression == ItemCompression::kLz4 ? kItemCompressionLz4 : kItemCompressionNone;
 }
 
-void EncodeStoredItem(ItemCompression compression, std::string_view json, std::string* out) {
+void AppendStoredItem(ItemCompression compression, std::string_view json, std::string* out) {
   if (compression == ItemCompression::kNone) {
-    out->assign(json);
+    out->append(json);
     return;
   }
   LZ4F_preferences_t preferences = LZ4F_INIT_PREFERENCES;
   preferences.frameInfo.contentSize = json.size();
   // One call per frame: with its context on the stack, LZ4F_compressFrame is about twice as fast
   // on items of a few KB as a reused context's Begin/Update/End, which resets 64 KB of buffers.
-  out->resize(LZ4F_compressFrameBound(json.size(), &preferences));
-  const size_t written =
-      LZ4F_compressFrame(out->data(), out->size(), json.data(), json.size(), &preferences);
+  const size_t start = out->size();
+  out->resize(start + LZ4F_compressFrameBound(json.size(), &preferences));
+  const size_t written = LZ4F_compressFrame(out->data() + start, out->size() - start,
+                                            json.data(), json.size(), &preferences);
   // Only a destination smaller than the bound makes LZ4F_compressFrame fail; were it to fail
   // anyway, the item is stored as text, which every reader takes too, rather than lost.
   if (LZ4F_isError(written)) {
-    out->assign(json);
+    out->resize(start);
+    out->append(json);
     return;
   }
-  out->resize(written);
+  out->resize(start + written);
 }
 
 bool IsCompressedItem(std::string_view stored) {

@@ -14,23 +14,26 @@
 namespace feedcrawl {
 
 enum class ItemCompression { kNone, kLz4 };
+// Their names, as flags and environment variables give them.
+inline constexpr const char* kItemCompressionNone = "none";  // the default
+inline constexpr const char* kItemCompressionLz4 = "lz4";
 
 // "none" or "lz4"; InvalidArgument naming the choices for anything else.
 StatusOr<ItemCompression> ParseItemCompression(std::string_view name);
 const char* ItemCompressionName(ItemCompression compression);
 
-// Replaces *out with the stored form of `json`: the text itself under kNone, one LZ4 frame
-// (fast mode, content size in the header, no checksum) under kLz4 (or the text, should the LZ4
-// library ever refuse). *out keeps its capacity, so
-// a caller that reuses it allocates only when an item is larger than any before.
-void EncodeStoredItem(ItemCompression compression, std::string_view json, std::string* out);
+// Appends the stored form of `json` to *out: the text itself under kNone, one LZ4 frame (fast
+// mode, content size in the header, no checksum) under kLz4 (or the text, should the LZ4 library
+// ever refuse), so that a caller can write the values of many items into one buffer.
+void AppendStoredItem(ItemCompression compression, std::string_view json, std::string* out);
 
 // True when a stored value is an LZ4 frame rather than JSON text.
 bool IsCompressedItem(std::string_view stored);
 
 // The JSON text of a stored value: an LZ4 frame is decompressed, anything else is returned as it
 // is. DataLoss, naming what is wrong, for a frame that is cut short, corrupt, or larger than
-// kMaxStoredItemBytes once decompressed (no item is: the processors' bodies are smaller).
+// kMaxStoredItemBytes once decompressed (no item is: a processor receives at most 80 MB per
+// message, and its JSON escapes at most double a text).
 constexpr size_t kMaxStoredItemBytes = size_t{256} << 20;
 StatusOr<std::string> DecodeStoredItem(std::string_view stored);
 

@@ -871,8 +871,7 @@ std::vector<std::string_view> Store::StoredValues(const std::vector<StoredItem>&
   std::vector<size_t> ends;
   ends.reserve(items.size());
   for (const StoredItem& item : items) {
-    EncodeStoredItem(item_compression_, item.json, &encoded_item_);
-    encoded_items_ += encoded_item_;
+    AppendStoredItem(item_compression_, item.json, &encoded_items_);
     ends.push_back(encoded_items_.size());
   }
   size_t begin = 0;

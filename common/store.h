@@ -323,10 +323,9 @@ class Store {
   std::deque<size_t> pending_calls_;
   uint64_t item_stream_max_len_ = 0;
   ItemCompression item_compression_ = ItemCompression::kNone;
-  // Under compression, the frames of one SendStoreItems call, end to end, and one frame at a time
-  // on its way there: both keep their capacity from call to call.
+  // Under compression, the frames of one SendStoreItems call, end to end; it keeps its capacity
+  // from call to call.
   std::string encoded_items_;
-  std::string encoded_item_;
   std::string add_feeds_sha_;
   std::string save_feeds_sha_;
   std::string end_run_sha_;

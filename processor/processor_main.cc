@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/item_codec.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/redis.h"
@@ -52,12 +53,12 @@ int ProcessorMain(int argc, char** argv) {
                  "About how many entries P stream:items keeps, each naming the new items of one "
                  "stored feed (0: no stream)")
       ->envname("FEEDCRAWL_STREAM_MAXLEN");
-  std::string item_compression = "none";
+  std::string item_compression = kItemCompressionNone;
   app.add_option("--item-compression", item_compression,
                  "How new items are stored in P items:<id>: none (their JSON text) or lz4 (an LZ4 "
                  "frame of it); readers take both, so it may change at any time")
       ->envname("FEEDCRAWL_ITEM_COMPRESSION")
-      ->check(CLI::IsMember({"none", "lz4"}))
+      ->check(CLI::IsMember({kItemCompressionNone, kItemCompressionLz4}))
       ->capture_default_str();
   app.add_option("--log-level", log.level)->envname("FEEDCRAWL_LOG_LEVEL");
   app.add_option("--log-format", log.format, "text or json")->envname("FEEDCRAWL_LOG_FORMAT");
@@ -79,15 +80,12 @@ int ProcessorMain(int argc, char** argv) {
     return 1;
   }
   (*store)->set_item_stream_max_len(stream_max_len);
-  StatusOr<ItemCompression> compression = ParseItemCompression(item_compression);
-  if (!compression.ok()) {
-    spdlog::error("--item-compression: {}", compression.status().message());
-    return 2;
-  }
-  (*store)->set_item_compression(*compression);
-  if (*compression != ItemCompression::kNone) {
+  // The flag's check admits only names that parse.
+  const ItemCompression compression = ParseItemCompression(item_compression).value();
+  (*store)->set_item_compression(compression);
+  if (compression != ItemCompression::kNone) {
     spdlog::info("new items are stored as {} frames of their JSON",
-                 ItemCompressionName(*compression));
+                 ItemCompressionName(compression));
   }
   MetricsSnapshot metrics;
   auto metrics_server =

@@ -24,7 +24,7 @@ std::string Item(size_t paragraphs) {
 
 std::string Encoded(ItemCompression compression, std::string_view json) {
   std::string out;
-  EncodeStoredItem(compression, json, &out);
+  AppendStoredItem(compression, json, &out);
   return out;
 }
 
@@ -89,13 +89,19 @@ TEST(ItemCodecTest, IncompressibleTextStillRoundTrips) {
   EXPECT_EQ(back, noise);
 }
 
-TEST(ItemCodecTest, TheOutputBufferIsReplacedNotAppendedTo) {
-  std::string out = "left over from a larger item, longer than the next one";
-  EncodeStoredItem(ItemCompression::kLz4, Item(1), &out);
-  ASSERT_OK_AND_ASSIGN(std::string back, DecodeStoredItem(out));
-  EXPECT_EQ(back, Item(1));
-  EncodeStoredItem(ItemCompression::kNone, "{}", &out);
-  EXPECT_EQ(out, "{}");
+// Values of many items go end to end into one buffer: each lands after what is there, whole.
+TEST(ItemCodecTest, ValuesAreAppendedAfterWhatTheBufferHolds) {
+  std::string out = "{\"before\":1}";
+  AppendStoredItem(ItemCompression::kLz4, Item(1), &out);
+  const size_t frame_end = out.size();
+  AppendStoredItem(ItemCompression::kNone, "{}", &out);
+  AppendStoredItem(ItemCompression::kLz4, Item(30), &out);
+  EXPECT_EQ(out.substr(0, 12), "{\"before\":1}");
+  ASSERT_OK_AND_ASSIGN(std::string first, DecodeStoredItem(out.substr(12, frame_end - 12)));
+  EXPECT_EQ(first, Item(1));
+  EXPECT_EQ(out.substr(frame_end, 2), "{}");
+  ASSERT_OK_AND_ASSIGN(std::string last, DecodeStoredItem(out.substr(frame_end + 2)));
+  EXPECT_EQ(last, Item(30));
 }
 
 TEST(ItemCodecTest, AFrameWithoutItsSizeInTheHeaderDecodes) {

@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   std::string frame;
-  feedcrawl::EncodeStoredItem(feedcrawl::ItemCompression::kLz4, rest, &frame);
+  feedcrawl::AppendStoredItem(feedcrawl::ItemCompression::kLz4, rest, &frame);
   Check(feedcrawl::IsCompressedItem(frame));
   feedcrawl::StatusOr<std::string> json = feedcrawl::DecodeStoredItem(frame);
   Check(json.ok() && *json == rest);
