@@ -34,7 +34,8 @@ Status Failed(const std::string& what, const std::string& log_path) {
 const std::vector<std::string>& CrawlRedisSettings() {
   static const std::vector<std::string> settings = {"--appendonly", "yes",
                                                     "--auto-aof-rewrite-min-size", "1gb",
-                                                    "--zset-max-listpack-value", "256"};
+                                                    "--zset-max-listpack-value", "256",
+                                                    "--rdbcompression", "no"};
   return settings;
 }
 

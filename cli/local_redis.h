@@ -41,6 +41,11 @@ enum class RedisPages {
 //     URLs more often than not; Redis keeps a sorted set compact only while every member is at
 //     most 64 bytes, and one longer key made it a skiplist of ~200 bytes an item. At 256 the
 //     order set of a feed of 20 items took 1,584 bytes, not 3,984 (docs/REDIS.md).
+//   --rdbcompression no: a rewrite of the append-only file writes the data set as an RDB base,
+//     and Redis would run LZF over every value of more than 20 bytes: item JSON, and LZ4 frames
+//     that do not shrink. Without it a rewrite costs its child half the CPU with frames and a
+//     fifth less with JSON; the base is then about the size of the incremental file it replaces,
+//     which the disk must hold anyway (docs/REDIS.md, "The append-only file").
 const std::vector<std::string>& CrawlRedisSettings();
 
 class LocalRedis {

@@ -108,25 +108,39 @@ bool WaitForFile(const std::string& path, std::chrono::seconds timeout) {
   return false;
 }
 
-// What the redis-server a running `feedcrawl run` started says of its pages: its disable-thp
-// setting and its allocator's statistics (jemalloc's options among them).
-struct ServerPages {
+// What the redis-server a running `feedcrawl run` started says of its settings: its pages
+// (disable-thp, and its allocator's statistics, jemalloc's options among them) and how it
+// writes the base of its append-only file.
+struct ServerSettings {
   std::string disable_thp;
+  std::string rdbcompression;
   std::string malloc_stats;
 };
 
-StatusOr<ServerPages> ReadServerPages(const DataDir& data) {
+StatusOr<std::string> ConfigValue(RedisClient& redis, const std::string& name) {
+  StatusOr<RedisReply> reply = redis.Command({"CONFIG", "GET", name});
+  if (!reply.ok()) return reply.status();
+  if (reply->elements.size() != 2) return Status::Internal("CONFIG GET " + name + ": no value");
+  return reply->elements[1].str;
+}
+
+StatusOr<ServerSettings> ReadServerSettings(const DataDir& data) {
   StatusOr<std::string> url = feedcrawl::testing::ReadFile(data.RedisUrlFile());
   if (!url.ok()) return url.status();
   StatusOr<std::unique_ptr<RedisClient>> redis =
       RedisClient::Connect(url->substr(0, url->find('\n')));
   if (!redis.ok()) return redis.status();
-  StatusOr<RedisReply> thp = (*redis)->Command({"CONFIG", "GET", "disable-thp"});
+  ServerSettings settings;
+  StatusOr<std::string> thp = ConfigValue(**redis, "disable-thp");
   if (!thp.ok()) return thp.status();
-  if (thp->elements.size() != 2) return Status::Internal("CONFIG GET disable-thp: no value");
+  settings.disable_thp = *thp;
+  StatusOr<std::string> rdbcompression = ConfigValue(**redis, "rdbcompression");
+  if (!rdbcompression.ok()) return rdbcompression.status();
+  settings.rdbcompression = *rdbcompression;
   StatusOr<RedisReply> allocator = (*redis)->Command({"MEMORY", "MALLOC-STATS"});
   if (!allocator.ok()) return allocator.status();
-  return ServerPages{thp->elements[1].str, allocator->str};
+  settings.malloc_stats = allocator->str;
+  return settings;
 }
 
 TEST(RunCommandTest, MissingRedisServerIsAClearFailure) {
@@ -223,8 +237,10 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   }
   EXPECT_EQ(roles, 3);
   // Its own Redis keeps Redis's page settings: no huge pages, from the server or its allocator.
-  ASSERT_OK_AND_ASSIGN(ServerPages pages, ReadServerPages(data));
+  // Its rewrites write the data set without running LZF over every value.
+  ASSERT_OK_AND_ASSIGN(ServerSettings pages, ReadServerSettings(data));
   EXPECT_EQ(pages.disable_thp, "yes");
+  EXPECT_EQ(pages.rdbcompression, "no");
   EXPECT_EQ(pages.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
       << pages.malloc_stats;
 
@@ -291,7 +307,7 @@ TEST(RunCommandTest, RedisHugePagesReachTheServerRunStarts) {
                                      options));
   ASSERT_TRUE(WaitForFile(data.LogPath("processor", 1), std::chrono::seconds(60)))
       << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
-  ASSERT_OK_AND_ASSIGN(ServerPages pages, ReadServerPages(data));
+  ASSERT_OK_AND_ASSIGN(ServerSettings pages, ReadServerSettings(data));
   EXPECT_EQ(pages.disable_thp, "no");
   EXPECT_NE(pages.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
       << pages.malloc_stats;
