@@ -58,7 +58,7 @@ for i = 1, n do
 end
 if count > 0 then
   local first = redis.call('INCRBY', p .. 'feed:next_id', count) - count + 1
-  local id_pairs, feed_members, due = {}, {}, {}
+  local id_pairs, feed_members = {}, {}
   for url, offset in pairs(created) do
     local id = first + offset - 1
     created[url] = id
@@ -66,14 +66,11 @@ if count > 0 then
     id_pairs[#id_pairs + 1] = id
     feed_members[#feed_members + 1] = id
     feed_members[#feed_members + 1] = id
-    due[#due + 1] = now
-    due[#due + 1] = id
     redis.call('HSET', p .. 'feed:' .. id, 'id', id, 'url', url, 'status', 'active',
                'added_ms', now, 'next_due_ms', now)
   end
   redis.call('HSET', ids_key, unpack(id_pairs))
   redis.call('ZADD', p .. 'feeds', unpack(feed_members))
-  redis.call('ZADD', p .. 'schedule', unpack(due))
   redis.call('INCR', p .. 'feeds:version')
 end
 local out = {count}
@@ -83,12 +80,12 @@ end
 return out
 )lua";
 
-// Saves the states of many feeds in one call. KEYS: feeds, schedule, run. ARGV[1] the prefix of
-// the feed hashes (P feed:), ARGV[2] the run id ('0': not in a run), ARGV[3] the number of
-// feeds, then for each feed: id, next_due_ms, c, n, c pairs counter, increment, n pairs field,
-// value. Returns one integer per feed: 0 (feed gone, nothing written), 1 (written; nothing
-// counted: no run, or this run had counted it already), 2 (written and counted), -1 (its record
-// is not a hash, nothing written).
+// Saves the states of many feeds in one call. KEYS: feeds, run. ARGV[1] the prefix of the feed
+// hashes (P feed:), ARGV[2] the run id ('0': not in a run), ARGV[3] the number of feeds, then
+// for each feed: id, c, n, c pairs counter, increment, n pairs field, value (next_due_ms among
+// them when it changed). Returns one integer per feed: 0 (feed gone, nothing written), 1
+// (written; nothing counted: no run, or this run had counted it already), 2 (written and
+// counted), -1 (its record is not a hash, nothing written).
 // A feed is counted when P run is this run and its record's run_id marker is not; the marker
 // (a field of the record) is written with the state, so a batch repeated after a lost reply adds
 // nothing. Every read comes first, then the counters (the first write: an out-of-memory refusal
@@ -98,13 +95,13 @@ return out
 // HINCRBY in exponent notation, which it refuses.
 constexpr char kSaveFeedsScript[] = R"lua(
 local feed_prefix, run = ARGV[1], ARGV[2]
-local in_run = run ~= '0' and redis.call('HGET', KEYS[3], 'id') == run
+local in_run = run ~= '0' and redis.call('HGET', KEYS[2], 'id') == run
 local out, writes, totals = {}, {}, {}
 local i = 4
 for f = 1, tonumber(ARGV[3]) do
-  local first_counter = i + 4
-  local first_field = first_counter + 2 * tonumber(ARGV[i + 2])
-  local next_feed = first_field + 2 * tonumber(ARGV[i + 3])
+  local first_counter = i + 3
+  local first_field = first_counter + 2 * tonumber(ARGV[i + 1])
+  local next_feed = first_field + 2 * tonumber(ARGV[i + 2])
   if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then
     out[f] = 0
   else
@@ -120,17 +117,16 @@ for f = 1, tonumber(ARGV[3]) do
         end
         out[f] = 2
       end
-      writes[#writes + 1] = {key, i, first_field, next_feed - 1}
+      writes[#writes + 1] = {key, first_field, next_feed - 1}
     end
   end
   i = next_feed
 end
 for name, increment in pairs(totals) do
-  redis.call('HINCRBY', KEYS[3], name, string.format('%.0f', increment))
+  redis.call('HINCRBY', KEYS[2], name, string.format('%.0f', increment))
 end
 for _, w in ipairs(writes) do
-  if w[4] > w[3] then redis.call('HSET', w[1], unpack(ARGV, w[3], w[4])) end
-  redis.call('ZADD', KEYS[2], ARGV[w[2] + 1], ARGV[w[2]])
+  if w[3] > w[2] then redis.call('HSET', w[1], unpack(ARGV, w[2], w[3])) end
 end
 return out
 )lua";
@@ -560,7 +556,6 @@ Status Store::RemoveFeed(const std::string& url) {
       {"UNLINK", Key("feed:" + id), Key("items:" + id), Key("items:" + id + ":order")},
       {"HDEL", Key("feed:ids"), url},
       {"ZREM", Key("feeds"), id},
-      {"ZREM", Key("schedule"), id},
       {"INCR", Key("feeds:version")},
       {"EXEC"},
   });
@@ -718,7 +713,6 @@ Status Store::SetFeedStatus(const std::string& url, const std::string& status, i
   if (status == "active") {
     const std::string due = std::to_string(now_ms);
     commands[0].insert(commands[0].end(), {"consecutive_failures", "0", "next_due_ms", due});
-    commands.push_back({"ZADD", Key("schedule"), due, std::to_string(**id)});
   }
   // After the change, in order on the connection: a coordinator that sees the new version
   // reads the new status.
@@ -1203,6 +1197,13 @@ StatusOr<uint64_t> Store::NextCoordinatorEpoch() {
   return static_cast<uint64_t>(r->integer);
 }
 
+Status Store::RemoveRetiredKeys() {
+  StatusOr<RedisReply> r = redis_->Command({"UNLINK", Key("schedule")});
+  if (!r.ok()) return r.status();
+  if (r->IsError()) return ErrorReply("remove retired keys", *r);
+  return Status::Ok();
+}
+
 StatusOr<std::optional<RunRecord>> Store::GetRun() {
   StatusOr<RedisReply> h = redis_->Command({"HGETALL", Key("run")});
   if (!h.ok()) return h.status();
@@ -1283,7 +1284,6 @@ Status Store::LoadScript(const char* body, std::string* sha) {
 
 void Store::AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv) const {
   argv->push_back(std::to_string(save.feed.id));
-  argv->push_back(std::to_string(save.feed.next_due_ms));
   const size_t counters = save.run_id != 0 ? save.counters.size() : 0;
   argv->push_back(std::to_string(counters));
   const size_t field_count_at = argv->size();
@@ -1338,9 +1338,8 @@ StatusOr<std::vector<FeedSaveResult>> Store::SaveFeeds(const std::vector<FeedSav
   auto command = [&](const Call& call, bool with_text) {
     std::vector<std::string> argv = {with_text ? "EVAL" : "EVALSHA",
                                      with_text ? kSaveFeedsScript : save_feeds_sha_,
-                                     "3",
+                                     "2",
                                      Key("feeds"),
-                                     Key("schedule"),
                                      Key("run"),
                                      Key("feed:"),
                                      std::to_string(saves[call.begin].run_id),

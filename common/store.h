@@ -276,6 +276,10 @@ class Store {
 
   // Increments and returns the coordinator epoch (makes job ids unique across restarts).
   StatusOr<uint64_t> NextCoordinatorEpoch();
+  // Removes the keys that databases written by earlier versions hold and nothing maintains any
+  // more: P schedule, a sorted set of every feed's next due time that each report updated
+  // (docs/REDIS.md, "Keys"). UNLINK frees a large one in the background.
+  Status RemoveRetiredKeys();
 
   // The --once run (P run); nullopt when no run was ever started.
   StatusOr<std::optional<RunRecord>> GetRun();

@@ -73,6 +73,7 @@ Status Coordinator::Start() {
   auto epoch = store_->NextCoordinatorEpoch();
   if (!epoch.ok()) return epoch.status();
   epoch_ = *epoch;
+  if (Status s = store_->RemoveRetiredKeys(); !s.ok()) return s;
 
   SocketOptions control_options;
   control_options.send_hwm = 100'000;

@@ -120,7 +120,6 @@ TEST_F(StoreTest, AddFeedsCreatesDueFeeds) {
 
   EXPECT_EQ(Raw({"HGET", "fc:feed:ids", "https://a.example/feed"}).str, "1");
   EXPECT_EQ(Raw({"ZSCORE", "fc:feeds", "2"}).str, "2");
-  EXPECT_EQ(Raw({"ZSCORE", "fc:schedule", "1"}).str, std::to_string(kNow));
   EXPECT_EQ(Raw({"GET", "fc:feed:next_id"}).str, "2");
 
   ASSERT_OK_AND_ASSIGN(std::optional<uint64_t> id, store_->FindFeedId("https://a.example/feed"));
@@ -218,15 +217,13 @@ TEST_F(StoreTest, ConcurrentImportsAgreeOnIds) {
   EXPECT_EQ(Raw({"HLEN", "fc:feed:ids"}).integer, 3000);
 }
 
-TEST_F(StoreTest, SaveFeedWritesEveryFieldAndTheSchedule) {
+TEST_F(StoreTest, SaveFeedWritesEveryField) {
   ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/", "https://b/"}, kNow));
   const FeedRecord record = FullRecord(added.ids[1], "https://b/");
   ASSERT_OK(store_->SaveFeed(record));
   ASSERT_OK_AND_ASSIGN(std::optional<FeedRecord> got, store_->GetFeed(record.id));
   ASSERT_TRUE(got.has_value());
   ExpectSameFeed(*got, record);
-  EXPECT_EQ(Raw({"ZSCORE", "fc:schedule", std::to_string(record.id)}).str,
-            std::to_string(record.next_due_ms));
   // Field names in Redis are the member names.
   EXPECT_EQ(Raw({"HGET", "fc:feed:2", "consecutive_failures"}).str, "4");
   EXPECT_EQ(Raw({"HGET", "fc:feed:2", "last_outcome"}).str, "http_error");
@@ -235,6 +232,20 @@ TEST_F(StoreTest, SaveFeedWritesEveryFieldAndTheSchedule) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].url, "https://a/");
   ExpectSameFeed(all[1], record);
+}
+
+// A database written by an earlier version holds P schedule, which nothing maintains now: the
+// coordinator removes it as it starts, and nothing else.
+TEST_F(StoreTest, RetiredKeysAreRemovedAndNothingElse) {
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store_->AddFeeds({"https://a/"}, kNow));
+  ASSERT_OK(store_->SaveFeed(FullRecord(added.ids[0], "https://a/")));
+  const std::set<std::string> current = AllKeys();
+  EXPECT_EQ(current.count("fc:schedule"), 0u);
+  Raw({"ZADD", "fc:schedule", "1000", std::to_string(added.ids[0])});
+  ASSERT_OK(store_->RemoveRetiredKeys());
+  EXPECT_EQ(AllKeys(), current);
+  ASSERT_OK(store_->RemoveRetiredKeys());  // none left: nothing to do
+  EXPECT_EQ(AllKeys(), current);
 }
 
 TEST_F(StoreTest, SaveFeedRefusesUnknownFeeds) {
@@ -249,7 +260,6 @@ TEST_F(StoreTest, SaveFeedRefusesUnknownFeeds) {
             StatusCode::kNotFound);
   std::set<std::string> keys = AllKeys();
   EXPECT_EQ(keys.count("fc:feed:" + std::to_string(added.ids[0])), 0u);
-  EXPECT_EQ(Raw({"ZCARD", "fc:schedule"}).integer, 0);
 }
 
 TEST_F(StoreTest, UnreadableNumbersReadAsZero) {
@@ -629,13 +639,11 @@ TEST_F(StoreTest, RemoveFeedDeletesEverythingOfTheFeed) {
                                           "fc:feeds:version",
                                           "fc:feed:ids",
                                           "fc:feeds",
-                                          "fc:schedule",
                                           "fc:feed:" + b,
                                           "fc:items:" + b,
                                           "fc:items:" + b + ":order"};
   EXPECT_EQ(AllKeys(), expected);
   EXPECT_TRUE(Raw({"ZSCORE", "fc:feeds", a}).IsNil());
-  EXPECT_TRUE(Raw({"ZSCORE", "fc:schedule", a}).IsNil());
   EXPECT_EQ(Raw({"HEXISTS", "fc:feed:ids", "https://a/"}).integer, 0);
   ASSERT_OK_AND_ASSIGN(std::optional<uint64_t> gone, store_->FindFeedId("https://a/"));
   EXPECT_FALSE(gone.has_value());
