@@ -238,11 +238,11 @@ TEST(RunCommandTest, InterruptStopsEveryChildAndExits130) {
   EXPECT_EQ(roles, 3);
   // Its own Redis keeps Redis's page settings: no huge pages, from the server or its allocator.
   // Its rewrites write the data set without running LZF over every value.
-  ASSERT_OK_AND_ASSIGN(ServerSettings pages, ReadServerSettings(data));
-  EXPECT_EQ(pages.disable_thp, "yes");
-  EXPECT_EQ(pages.rdbcompression, "no");
-  EXPECT_EQ(pages.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
-      << pages.malloc_stats;
+  ASSERT_OK_AND_ASSIGN(ServerSettings server, ReadServerSettings(data));
+  EXPECT_EQ(server.disable_thp, "yes");
+  EXPECT_EQ(server.rdbcompression, "no");
+  EXPECT_EQ(server.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
+      << server.malloc_stats;
 
   ASSERT_OK(run->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
@@ -307,11 +307,11 @@ TEST(RunCommandTest, RedisHugePagesReachTheServerRunStarts) {
                                      options));
   ASSERT_TRUE(WaitForFile(data.LogPath("processor", 1), std::chrono::seconds(60)))
       << feedcrawl::testing::ReadFile(dir.File("stderr")).status().ToString();
-  ASSERT_OK_AND_ASSIGN(ServerSettings pages, ReadServerSettings(data));
-  EXPECT_EQ(pages.disable_thp, "no");
-  EXPECT_NE(pages.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
-      << pages.malloc_stats;
-  EXPECT_NE(pages.malloc_stats.find("opt.narenas: 3"), std::string::npos) << pages.malloc_stats;
+  ASSERT_OK_AND_ASSIGN(ServerSettings server, ReadServerSettings(data));
+  EXPECT_EQ(server.disable_thp, "no");
+  EXPECT_NE(server.malloc_stats.find("opt.thp: \"always\""), std::string::npos)
+      << server.malloc_stats;
+  EXPECT_NE(server.malloc_stats.find("opt.narenas: 3"), std::string::npos) << server.malloc_stats;
 
   ASSERT_OK(run->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(feedcrawl::testing::ExitStatus exit, run->Wait(60'000));
