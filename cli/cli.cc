@@ -187,7 +187,8 @@ void AddRunCommand(CLI::App& app, RunOptions& options, int& connect_timeout_ms,
 }
 
 void AddFeedsCommand(CLI::App& app, StoreOptions& store, std::string& file,
-                     std::vector<std::string>& urls, bool& json, bool& failing, Action& action) {
+                     std::vector<std::string>& urls, FeedsListOptions& list_options,
+                     Action& action) {
   CLI::App* feeds = app.add_subcommand("feeds", "Manage the registered feeds");
   feeds->require_subcommand(1);
 
@@ -205,10 +206,16 @@ void AddFeedsCommand(CLI::App& app, StoreOptions& store, std::string& file,
 
   CLI::App* list = feeds->add_subcommand("list", "List the registered feeds and their state");
   AddStoreOptions(list, &store);
-  list->add_flag("--json", json, "One JSON object per line instead of a table");
-  list->add_flag("--failing", failing,
-                 "Only failing feeds (failure streak, paused, disabled) with their last error");
-  list->callback([&] { action = [&] { return FeedsListCommand(store, json, failing, std::cout,
+  list->add_flag("--json", list_options.json, "One JSON object per line instead of a table");
+  CLI::Option* failing = list->add_flag(
+      "--failing", list_options.failing,
+      "Only failing feeds (failure streak, paused, disabled) with their last error");
+  list->add_flag("--due", list_options.due,
+                 "Only scheduled feeds (active, paused), the soonest due first, with when")
+      ->excludes(failing);
+  list->add_option("--limit", list_options.limit, "At most N feeds (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  list->callback([&] { action = [&] { return FeedsListCommand(store, list_options, std::cout,
                                                               std::cerr); }; });
 
   CLI::App* remove = feeds->add_subcommand("remove", "Unregister feeds and delete their items");
@@ -291,9 +298,8 @@ int ParseAndRun(int argc, char** argv) {
   StoreOptions feeds_store;
   std::string feeds_file;
   std::vector<std::string> feeds_urls;
-  bool feeds_json = false;
-  bool feeds_failing = false;
-  AddFeedsCommand(app, feeds_store, feeds_file, feeds_urls, feeds_json, feeds_failing, action);
+  FeedsListOptions feeds_list;
+  AddFeedsCommand(app, feeds_store, feeds_file, feeds_urls, feeds_list, action);
   WatchOptions watch_options;
   AddWatchCommands(app, watch_options, action);
   ItemsOptions items_options;

@@ -98,15 +98,12 @@ nlohmann::json FeedRecordToJson(const FeedRecord& feed) {
   return json;
 }
 
-std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"});
-  for (const FeedRecord& feed : feeds) {
-    rows.push_back({feed.url, feed.status, OrDash(feed.last_outcome),
-                    feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
-                    FormatCount(feed.items_total),
-                    OrDash(OneLine(feed.last_error, kMaxErrorColumn))});
-  }
+namespace {
+
+// Rows of cells as aligned columns, two spaces apart: the `numeric` columns to the right, the
+// others to the left, the last column unpadded.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<size_t>& numeric) {
   std::vector<size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
@@ -116,9 +113,9 @@ std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       bool last = i + 1 == row.size();
-      bool numeric = i == 3 || i == 4;
+      bool right = std::find(numeric.begin(), numeric.end(), i) != numeric.end();
       std::string padding(widths[i] - row[i].size(), ' ');
-      if (numeric) {
+      if (right) {
         line += padding + row[i];
       } else {
         line += row[i];
@@ -129,6 +126,40 @@ std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
     table += line + "\n";
   }
   return table;
+}
+
+}  // namespace
+
+std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"});
+  for (const FeedRecord& feed : feeds) {
+    rows.push_back({feed.url, feed.status, OrDash(feed.last_outcome),
+                    feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
+                    FormatCount(feed.items_total),
+                    OrDash(OneLine(feed.last_error, kMaxErrorColumn))});
+  }
+  return FormatTable(rows, {3, 4});
+}
+
+std::string FormatDueIn(int64_t due_ms, int64_t now_ms) {
+  int64_t ahead_ms = due_ms - now_ms;
+  if (ahead_ms >= 500) return "in " + FormatDuration(ahead_ms);
+  if (ahead_ms <= -500) return FormatDuration(-ahead_ms) + " ago";
+  return "now";
+}
+
+std::string FormatDueTable(const std::vector<FeedRecord>& feeds, int64_t now_ms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"URL", "STATUS", "OUTCOME", "DUE", "NEXT DUE"});
+  for (const FeedRecord& feed : feeds) {
+    // A record without a due time (0) is due at once.
+    bool timed = feed.next_due_ms > 0;
+    rows.push_back({feed.url, feed.status, OrDash(feed.last_outcome),
+                    timed ? FormatDueIn(feed.next_due_ms, now_ms) : "now",
+                    timed ? FormatRfc3339(feed.next_due_ms) : "-"});
+  }
+  return FormatTable(rows, {3});
 }
 
 int FeedsImportCommand(const StoreOptions& options, const std::string& file, std::ostream& out,
@@ -156,33 +187,95 @@ bool IsFailing(const FeedRecord& feed) {
   return feed.consecutive_failures > 0 || feed.status == "paused" || feed.status == "disabled";
 }
 
-int FeedsListCommand(const StoreOptions& options, bool json, std::ostream& out,
-                     std::ostream& err) {
-  return FeedsListCommand(options, json, /*failing=*/false, out, err);
+namespace {
+
+// Paused feeds stay in the coordinator's schedule: they are probed at a long interval.
+bool IsScheduled(const FeedRecord& feed) {
+  return feed.status == "active" || feed.status == "paused";
 }
 
-int FeedsListCommand(const StoreOptions& options, bool json, bool failing, std::ostream& out,
+}  // namespace
+
+void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& feeds) {
+  if (list.failing) {
+    feeds.erase(std::remove_if(feeds.begin(), feeds.end(),
+                               [](const FeedRecord& feed) { return !IsFailing(feed); }),
+                feeds.end());
+    std::stable_sort(feeds.begin(), feeds.end(), [](const FeedRecord& a, const FeedRecord& b) {
+      return a.consecutive_failures > b.consecutive_failures;
+    });
+  }
+  if (list.due) {
+    feeds.erase(std::remove_if(feeds.begin(), feeds.end(),
+                               [](const FeedRecord& feed) { return !IsScheduled(feed); }),
+                feeds.end());
+    auto sooner = [](const FeedRecord& a, const FeedRecord& b) {
+      return a.next_due_ms != b.next_due_ms ? a.next_due_ms < b.next_due_ms : a.id < b.id;
+    };
+    if (list.limit > 0 && list.limit < feeds.size()) {
+      std::partial_sort(feeds.begin(), feeds.begin() + static_cast<std::ptrdiff_t>(list.limit),
+                        feeds.end(), sooner);
+    } else {
+      std::sort(feeds.begin(), feeds.end(), sooner);
+    }
+  }
+  if (list.limit > 0 && list.limit < feeds.size()) {
+    feeds.erase(feeds.begin() + static_cast<std::ptrdiff_t>(list.limit), feeds.end());
+  }
+}
+
+StatusOr<std::vector<FeedRecord>> LoadListedFeeds(Store& store, const FeedsListOptions& list) {
+  if (list.limit == 0) {
+    StatusOr<std::vector<FeedRecord>> feeds = store.LoadFeeds();
+    if (feeds.ok()) SelectListedFeeds(list, *feeds);
+    return feeds;
+  }
+  std::vector<uint64_t> ids;
+  if (!list.due && !list.failing) {
+    StatusOr<std::vector<uint64_t>> all = store.FeedIds();
+    if (!all.ok()) return all.status();
+    ids.assign(all->begin(), all->begin() + static_cast<std::ptrdiff_t>(
+                                                std::min(list.limit, all->size())));
+  } else {
+    // The candidates so far, cut back to the first `limit` whenever they reach `trim_at`: the
+    // store visits feeds by id, so the order of equals stays the whole list's.
+    const size_t trim_at = std::max<size_t>(2 * list.limit, 4096);
+    std::vector<FeedRecord> chosen;
+    Status read = store.ForEachFeed(
+        [&](FeedRecord&& feed) {
+          chosen.push_back(std::move(feed));
+          if (chosen.size() >= trim_at) SelectListedFeeds(list, chosen);
+        },
+        {"status", "next_due_ms", "consecutive_failures"});
+    if (!read.ok()) return read;
+    SelectListedFeeds(list, chosen);
+    for (const FeedRecord& feed : chosen) ids.push_back(feed.id);
+  }
+  std::vector<FeedRecord> feeds;
+  Status read = store.ReadFeeds(ids.data(), ids.size(),
+                                [&](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
+  if (!read.ok()) return read;
+  // Whole records, read a moment later: a feed changed in between is placed by its new state.
+  SelectListedFeeds(list, feeds);
+  return feeds;
+}
+
+int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, std::ostream& out,
                      std::ostream& err) {
   std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
   if (session == nullptr) return kExitFailure;
-  StatusOr<std::vector<FeedRecord>> feeds = session->store().LoadFeeds();
+  StatusOr<std::vector<FeedRecord>> feeds = LoadListedFeeds(session->store(), list);
   if (!feeds.ok()) {
     err << "feedcrawl: error: loading feeds: " << feeds.status().message() << "\n";
     return kExitFailure;
   }
-  if (failing) {
-    feeds->erase(std::remove_if(feeds->begin(), feeds->end(),
-                                [](const FeedRecord& feed) { return !IsFailing(feed); }),
-                 feeds->end());
-    std::stable_sort(feeds->begin(), feeds->end(), [](const FeedRecord& a, const FeedRecord& b) {
-      return a.consecutive_failures > b.consecutive_failures;
-    });
-  }
-  if (json) {
+  if (list.json) {
     for (const FeedRecord& feed : *feeds) {
       out << FeedRecordToJson(feed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n";
     }
+  } else if (list.due) {
+    out << FormatDueTable(*feeds, SystemClock::Instance().NowMs());
   } else {
     out << FormatFeedTable(*feeds);
   }

@@ -3,6 +3,7 @@
 // (cli/exit_codes.h). Not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -20,12 +21,30 @@ int FeedsImportCommand(const StoreOptions& options, const std::string& file, std
                        std::ostream& err);
 int FeedsAddCommand(const StoreOptions& options, const std::vector<std::string>& urls,
                     std::ostream& out, std::ostream& err);
-// A table, or with `json` one JSON object per line (JSON Lines).
-int FeedsListCommand(const StoreOptions& options, bool json, std::ostream& out, std::ostream& err);
-// With `failing`, only the feeds that are failing (a failure streak, paused or disabled), the
-// longest streak first, so the last errors worth reading come on top.
-int FeedsListCommand(const StoreOptions& options, bool json, bool failing, std::ostream& out,
+// What `feeds list` prints, and which feeds.
+struct FeedsListOptions {
+  bool json = false;  // one JSON object per line (JSON Lines) instead of a table
+  // Only the feeds that are failing (a failure streak, paused or disabled), the longest streak
+  // first, so the last errors worth reading come on top.
+  bool failing = false;
+  // Only the feeds the coordinator schedules (active or paused), the soonest due first (the
+  // lower id first among equals): what a coordinator starts next, hosts' politeness allowing.
+  // The table then shows when each is due instead of the last error.
+  bool due = false;
+  size_t limit = 0;  // at most this many feeds, the first in the order above (0: all)
+};
+
+int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, std::ostream& out,
                      std::ostream& err);
+
+// Keeps the feeds `list` selects, in its order, at most `list.limit` of them. `feeds` comes in
+// the store's order (by id).
+void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& feeds);
+
+// The feeds `list` selects, whole, in its order. With a limit, only the fields that choose them
+// are read of every feed, and only the chosen ones whole: the next ten due of a million feeds
+// hold ten records in memory, not a million.
+StatusOr<std::vector<FeedRecord>> LoadListedFeeds(Store& store, const FeedsListOptions& list);
 
 // True for a feed `feeds list --failing` shows.
 bool IsFailing(const FeedRecord& feed);
@@ -45,5 +64,12 @@ nlohmann::json FeedRecordToJson(const FeedRecord& feed);
 
 // The `feeds list` table: URL, STATUS, OUTCOME, HTTP, ITEMS, LAST ERROR.
 std::string FormatFeedTable(const std::vector<FeedRecord>& feeds);
+
+// The `feeds list --due` table: URL, STATUS, OUTCOME, DUE (from `now_ms`: "in 4m 10s", "now",
+// "12.5 s ago") and NEXT DUE (RFC 3339).
+std::string FormatDueTable(const std::vector<FeedRecord>& feeds, int64_t now_ms);
+
+// When a feed is due, seen from `now_ms`, as the DUE column prints it.
+std::string FormatDueIn(int64_t due_ms, int64_t now_ms);
 
 }  // namespace feedcrawl::cli

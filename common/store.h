@@ -7,7 +7,6 @@
 //   P feeds                   ZSET    feed id (member, decimal) scored by id: the feed list
 //   P feeds:version           STRING  counter: incremented with every change of the feed registry
 //   P feed:<id>               HASH    feed state (fields of FeedRecord, see below)
-//   P schedule                ZSET    feed id -> next due time (ms)
 //   P items:<id>              HASH    item key -> item JSON (ItemToJson), or an LZ4 frame of it
 //                                     (common/item_codec.h)
 //   P items:<id>:order        ZSET    item key -> item time (published, else updated, else first
@@ -24,6 +23,7 @@
 //   P coordinator:epoch       STRING  incremented by each coordinator start
 //   P run                     HASH    the current or last --once run: id, state, started_ms,
 //                                     finished_ms and its counters (RunRecord)
+// The schedule is the coordinator's, rebuilt from the records' next_due_ms at each start.
 #pragma once
 
 #include <cstdint>
@@ -179,7 +179,7 @@ class Store {
   // Feeds. AddFeeds is idempotent per URL (an existing URL keeps its id and state). New feeds
   // are due at once.
   StatusOr<AddFeedsResult> AddFeeds(const std::vector<std::string>& urls, int64_t now_ms);
-  // Removes the feed, its state, its schedule entry and its items. NotFound if unknown.
+  // Removes the feed, its state and its items. NotFound if unknown.
   Status RemoveFeed(const std::string& url);
   // The registry's version (P feeds:version): every change a running coordinator must pick up
   // (feeds added or removed, a status set, a URL moved) increments it together with the change,
@@ -204,7 +204,7 @@ class Store {
   // a feed that is gone. Fails as a whole (nothing read) on a connection error.
   StatusOr<std::vector<std::optional<FeedRecord>>> GetFeeds(const std::vector<uint64_t>& ids);
   StatusOr<std::optional<uint64_t>> FindFeedId(const std::string& url);
-  // Writes the whole record (P feed:<id>) and its schedule entry in one round trip.
+  // Writes the whole record (P feed:<id>) in one round trip.
   // NotFound (and nothing written) when the feed is no longer in P feeds, e.g. it was removed
   // while its job was in flight: a late write must not bring a removed feed back.
   Status SaveFeed(const FeedRecord& feed);
@@ -288,9 +288,9 @@ class Store {
   // Sets the state (finished, abandoned) and finished_ms of run `run_id`. NotFound, and nothing
   // changed, when P run holds another run.
   Status EndRun(uint64_t run_id, const std::string& state, int64_t now_ms);
-  // SaveFeed for a report of run `run_id`: writes the record with run_id set, its schedule entry,
-  // and adds `counters` to P run, in one script. The counters are added only when the feed was
-  // not yet marked with this run and P run is this run, so a retried write never counts twice.
+  // SaveFeed for a report of run `run_id`: writes the record with run_id set and adds `counters`
+  // to P run, in one script. The counters are added only when the feed was not yet marked with
+  // this run and P run is this run, so a retried write never counts twice.
   // Returns whether they were added; NotFound (nothing written) like SaveFeed.
   StatusOr<bool> SaveFeedInRun(const FeedRecord& feed, uint64_t run_id,
                                const std::map<std::string, int64_t>& counters);

@@ -4,10 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/data_dir.h"
+#include "common/clock.h"
+#include "common/feed_model.h"
 #include "common/store.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/support/redis_server.h"
@@ -188,6 +192,56 @@ TEST_F(FeedsCommandTest, ResumeMakesAPausedFeedActiveAndDueNow) {
   CliResult unknown = Feedcrawl({"feeds", "resume", "https://nobody.test/feed"});
   EXPECT_EQ(unknown.exit.exit_code, 1);
   EXPECT_NE(unknown.err.find("no such feed"), std::string::npos) << unknown.err;
+}
+
+TEST_F(FeedsCommandTest, DueListsScheduledFeedsSoonestFirst) {
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis_.Url(), kPrefix));
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added,
+                       store->AddFeeds({"https://later.test/feed", "https://off.test/feed",
+                                        "https://probed.test/feed", "https://soon.test/feed"},
+                                       1000));
+  const int64_t now = SystemClock::Instance().NowMs();
+  // later: in an hour; off: disabled, due first but never started; probed: paused, in a
+  // week; soon: ten minutes ago, not started yet.
+  const std::vector<std::pair<std::string, int64_t>> states = {
+      {"active", now + 3'600'000}, {"disabled", now - 7'200'000},
+      {"paused", now + 7 * 86'400'000LL}, {"active", now - 600'000}};
+  for (size_t i = 0; i < states.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(auto feed, store->GetFeed(added.ids.at(i)));
+    ASSERT_TRUE(feed.has_value());
+    feed->status = states[i].first;
+    feed->next_due_ms = states[i].second;
+    ASSERT_OK(store->SaveFeed(*feed));
+  }
+
+  CliResult json = Feedcrawl({"feeds", "list", "--due", "--json"});
+  ASSERT_EQ(json.exit.exit_code, 0) << json.err;
+  std::vector<std::string> urls;
+  for (const std::string& line : json.Lines()) urls.push_back(nlohmann::json::parse(line)["url"]);
+  EXPECT_EQ(urls, (std::vector<std::string>{"https://soon.test/feed", "https://later.test/feed",
+                                            "https://probed.test/feed"}));
+
+  CliResult first = Feedcrawl({"feeds", "list", "--due", "--json", "--limit", "1"});
+  ASSERT_EQ(first.Lines().size(), 1u) << first.out;
+  EXPECT_EQ(nlohmann::json::parse(first.Lines()[0])["next_due"], FormatRfc3339(now - 600'000));
+
+  CliResult table = Feedcrawl({"feeds", "list", "--due"});
+  ASSERT_EQ(table.exit.exit_code, 0) << table.err;
+  std::vector<std::string> rows = table.Lines();
+  ASSERT_EQ(rows.size(), 4u) << table.out;
+  EXPECT_NE(rows[0].find("NEXT DUE"), std::string::npos) << table.out;
+  EXPECT_NE(rows[1].find("https://soon.test/feed"), std::string::npos) << table.out;
+  EXPECT_NE(rows[1].find(" ago"), std::string::npos) << table.out;
+  EXPECT_NE(rows[2].find("in 1h 00m"), std::string::npos) << table.out;
+  EXPECT_NE(rows[3].find("paused"), std::string::npos) << table.out;
+
+  CliResult failing = Feedcrawl({"feeds", "list", "--failing", "--json", "--limit", "1"});
+  ASSERT_EQ(failing.Lines().size(), 1u) << failing.out;
+  EXPECT_EQ(nlohmann::json::parse(failing.Lines()[0])["url"], "https://off.test/feed");
+
+  // The whole list keeps every feed, in the store's order.
+  EXPECT_EQ(Feedcrawl({"feeds", "list", "--limit", "2"}).Lines().size(), 3u);
+  EXPECT_EQ(Feedcrawl({"feeds", "list", "--due", "--failing"}).exit.exit_code, 2);
 }
 
 TEST(FeedsCommandErrorsTest, UnreachableRedisIsAFailure) {

@@ -1,9 +1,15 @@
-// The screen of `feedcrawl top` and the JSON of `feedcrawl status`, from a fixed ClusterView.
+// The screen of `feedcrawl top` and the JSON of `feedcrawl status`, from a fixed ClusterView; the
+// feeds `feedcrawl feeds list` selects and its due times, from fixed records.
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 #include "cli/cluster_view.h"
 #include "cli/feeds.h"
 #include "cli/top.h"
+#include "common/feed_model.h"
 
 namespace feedcrawl::cli {
 namespace {
@@ -83,6 +89,92 @@ TEST(FailingFeedsTest, StreaksPausedAndDisabledAreFailing) {
   FeedRecord disabled;
   disabled.status = "disabled";
   EXPECT_TRUE(IsFailing(disabled));
+}
+
+FeedRecord ListedFeed(uint64_t id, const std::string& status, int64_t next_due_ms,
+                      uint32_t consecutive_failures = 0) {
+  FeedRecord feed;
+  feed.id = id;
+  feed.url = "https://f" + std::to_string(id) + ".test/feed";
+  feed.status = status;
+  feed.next_due_ms = next_due_ms;
+  feed.consecutive_failures = consecutive_failures;
+  return feed;
+}
+
+std::vector<uint64_t> Ids(const std::vector<FeedRecord>& feeds) {
+  std::vector<uint64_t> ids;
+  for (const FeedRecord& feed : feeds) ids.push_back(feed.id);
+  return ids;
+}
+
+// In the store's order, by id.
+std::vector<FeedRecord> StoredFeeds() {
+  return {ListedFeed(1, "active", 300), ListedFeed(2, "disabled", 100, 12),
+          ListedFeed(3, "paused", 200, 10), ListedFeed(4, "active", 300, 1),
+          ListedFeed(5, "active", 50)};
+}
+
+TEST(ListedFeedsTest, DueKeepsScheduledFeedsSoonestFirstThenByLowerId) {
+  FeedsListOptions due;
+  due.due = true;
+  std::vector<FeedRecord> feeds = StoredFeeds();
+  SelectListedFeeds(due, feeds);
+  EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{5, 3, 1, 4}));
+
+  due.limit = 2;
+  feeds = StoredFeeds();
+  SelectListedFeeds(due, feeds);
+  EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{5, 3}));
+
+  due.limit = 10;
+  feeds = StoredFeeds();
+  SelectListedFeeds(due, feeds);
+  EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{5, 3, 1, 4}));
+}
+
+TEST(ListedFeedsTest, LimitTakesTheFirstInTheListedOrder) {
+  FeedsListOptions all;
+  std::vector<FeedRecord> feeds = StoredFeeds();
+  SelectListedFeeds(all, feeds);
+  EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+
+  all.limit = 3;
+  feeds = StoredFeeds();
+  SelectListedFeeds(all, feeds);
+  EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{1, 2, 3}));
+
+  FeedsListOptions failing;
+  failing.failing = true;
+  failing.limit = 2;
+  feeds = StoredFeeds();
+  SelectListedFeeds(failing, feeds);
+  EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{2, 3}));
+}
+
+TEST(ListedFeedsTest, DueTimesReadFromNow) {
+  const int64_t now = 1'700'000'000'000;
+  EXPECT_EQ(FormatDueIn(now + 250'000, now), "in 4m 10s");
+  EXPECT_EQ(FormatDueIn(now - 12'500, now), "12.5 s ago");
+  EXPECT_EQ(FormatDueIn(now + 400, now), "now");
+  EXPECT_EQ(FormatDueIn(now - 400, now), "now");
+
+  std::string table = FormatDueTable(
+      {ListedFeed(7, "active", now + 250'000), ListedFeed(8, "active", 0)}, now);
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < table.size();) {
+    size_t end = table.find('\n', start);
+    lines.push_back(table.substr(start, end - start));
+    start = end + 1;
+  }
+  ASSERT_EQ(lines.size(), 3u) << table;
+  EXPECT_EQ(lines[0].rfind("URL", 0), 0u) << table;
+  EXPECT_NE(lines[0].find("DUE"), std::string::npos) << table;
+  EXPECT_NE(lines[0].find("NEXT DUE"), std::string::npos) << table;
+  EXPECT_NE(lines[1].find("in 4m 10s"), std::string::npos) << table;
+  EXPECT_NE(lines[1].find(FormatRfc3339(now + 250'000)), std::string::npos) << table;
+  // A record without a due time is due at once.
+  EXPECT_NE(lines[2].find("now"), std::string::npos) << table;
 }
 
 }  // namespace
