@@ -224,36 +224,48 @@ void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& fe
   }
 }
 
+namespace {
+
+// Every feed in the store's order (the first `limit` of them; 0: all), whole.
+Status ForEachListedFeed(Store& store, size_t limit,
+                         const std::function<void(FeedRecord&&)>& visit) {
+  StatusOr<std::vector<uint64_t>> ids = store.FeedIds();
+  if (!ids.ok()) return ids.status();
+  size_t count = limit == 0 ? ids->size() : std::min(limit, ids->size());
+  return store.ReadFeeds(ids->data(), count, visit);
+}
+
+}  // namespace
+
 StatusOr<std::vector<FeedRecord>> LoadListedFeeds(Store& store, const FeedsListOptions& list) {
   if (list.limit == 0) {
     StatusOr<std::vector<FeedRecord>> feeds = store.LoadFeeds();
     if (feeds.ok()) SelectListedFeeds(list, *feeds);
     return feeds;
   }
-  std::vector<uint64_t> ids;
-  if (!list.due && !list.failing) {
-    StatusOr<std::vector<uint64_t>> all = store.FeedIds();
-    if (!all.ok()) return all.status();
-    ids.assign(all->begin(), all->begin() + static_cast<std::ptrdiff_t>(
-                                                std::min(list.limit, all->size())));
-  } else {
-    // The candidates so far, cut back to the first `limit` whenever they reach `trim_at`: the
-    // store visits feeds by id, so the order of equals stays the whole list's.
-    const size_t trim_at = std::max<size_t>(2 * list.limit, 4096);
-    std::vector<FeedRecord> chosen;
-    Status read = store.ForEachFeed(
-        [&](FeedRecord&& feed) {
-          chosen.push_back(std::move(feed));
-          if (chosen.size() >= trim_at) SelectListedFeeds(list, chosen);
-        },
-        {"status", "next_due_ms", "consecutive_failures"});
-    if (!read.ok()) return read;
-    SelectListedFeeds(list, chosen);
-    for (const FeedRecord& feed : chosen) ids.push_back(feed.id);
-  }
   std::vector<FeedRecord> feeds;
-  Status read = store.ReadFeeds(ids.data(), ids.size(),
-                                [&](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
+  if (!list.due && !list.failing) {
+    Status read = ForEachListedFeed(
+        store, list.limit, [&feeds](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
+    if (!read.ok()) return read;
+    return feeds;
+  }
+  // The candidates so far, cut back to the first `limit` whenever they reach `trim_at`: the
+  // store visits feeds by id, so the order of equals stays the whole list's.
+  const size_t trim_at = std::max<size_t>(2 * list.limit, 4096);
+  std::vector<FeedRecord> chosen;
+  Status read = store.ForEachFeed(
+      [&](FeedRecord&& feed) {
+        chosen.push_back(std::move(feed));
+        if (chosen.size() >= trim_at) SelectListedFeeds(list, chosen);
+      },
+      {"status", "next_due_ms", "consecutive_failures"});
+  if (!read.ok()) return read;
+  SelectListedFeeds(list, chosen);
+  std::vector<uint64_t> ids;
+  for (const FeedRecord& feed : chosen) ids.push_back(feed.id);
+  read = store.ReadFeeds(ids.data(), ids.size(),
+                         [&](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
   if (!read.ok()) return read;
   // Whole records, read a moment later: a feed changed in between is placed by its new state.
   SelectListedFeeds(list, feeds);
@@ -264,6 +276,19 @@ int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, 
                      std::ostream& err) {
   std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
   if (session == nullptr) return kExitFailure;
+  if (list.json && !list.due && !list.failing) {
+    // In the store's order, each record printed as it is read: memory stays bounded however
+    // many feeds there are.
+    Status read = ForEachListedFeed(session->store(), list.limit, [&out](FeedRecord&& feed) {
+      out << FeedRecordToJson(feed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          << "\n";
+    });
+    if (!read.ok()) {
+      err << "feedcrawl: error: loading feeds: " << read.message() << "\n";
+      return kExitFailure;
+    }
+    return kExitOk;
+  }
   StatusOr<std::vector<FeedRecord>> feeds = LoadListedFeeds(session->store(), list);
   if (!feeds.ok()) {
     err << "feedcrawl: error: loading feeds: " << feeds.status().message() << "\n";

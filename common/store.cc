@@ -569,29 +569,11 @@ Status Store::RemoveFeed(const std::string& url) {
 }
 
 StatusOr<std::vector<FeedRecord>> Store::LoadFeeds() {
-  StatusOr<RedisReply> members = redis_->Command({"ZRANGE", Key("feeds"), "0", "-1"});
-  if (!members.ok()) return members.status();
-  if (members->IsError()) return ErrorReply("load feeds", *members);
-  std::vector<uint64_t> ids;
-  std::vector<std::vector<std::string>> commands;
-  ids.reserve(members->elements.size());
-  commands.reserve(members->elements.size());
-  for (const auto& m : members->elements) {
-    uint64_t id = 0;
-    if (!ParseId(m.str, &id)) continue;  // not written by feedcrawl; ignore
-    ids.push_back(id);
-    commands.push_back({"HGETALL", Key("feed:" + m.str)});
-  }
-  StatusOr<std::vector<RedisReply>> hashes = BatchedPipeline(*redis_, std::move(commands));
-  if (!hashes.ok()) return hashes.status();
+  // In batches, each reply made a record before the next batch is read: a million records held
+  // their replies too, 5 GB, when every feed was read in one go.
   std::vector<FeedRecord> feeds;
-  feeds.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const RedisReply& h = (*hashes)[i];
-    if (h.IsError()) return ErrorReply("load feed " + std::to_string(ids[i]), h);
-    if (h.elements.empty()) continue;  // removed between the two reads
-    feeds.push_back(FeedFromHash(ids[i], h));
-  }
+  Status read = ForEachFeed([&feeds](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
+  if (!read.ok()) return read;
   return feeds;
 }
 

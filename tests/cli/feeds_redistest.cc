@@ -241,6 +241,11 @@ TEST_F(FeedsCommandTest, DueListsScheduledFeedsSoonestFirst) {
 
   // The whole list keeps every feed, in the store's order.
   EXPECT_EQ(Feedcrawl({"feeds", "list", "--limit", "2"}).Lines().size(), 3u);
+  CliResult two = Feedcrawl({"feeds", "list", "--json", "--limit", "2"});
+  ASSERT_EQ(two.Lines().size(), 2u) << two.out;
+  EXPECT_EQ(nlohmann::json::parse(two.Lines()[0])["url"], "https://later.test/feed");
+  EXPECT_EQ(nlohmann::json::parse(two.Lines()[1])["url"], "https://off.test/feed");
+  EXPECT_EQ(ListJson().size(), 4u);
   EXPECT_EQ(Feedcrawl({"feeds", "list", "--due", "--failing"}).exit.exit_code, 2);
 }
 
