@@ -226,6 +226,12 @@ void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& fe
 
 namespace {
 
+// One feed as a line of JSON Lines.
+void WriteJsonLine(const FeedRecord& feed, std::ostream& out) {
+  out << FeedRecordToJson(feed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+      << "\n";
+}
+
 // Every feed in the store's order (the first `limit` of them; 0: all), whole.
 Status ForEachListedFeed(Store& store, size_t limit,
                          const std::function<void(FeedRecord&&)>& visit) {
@@ -279,10 +285,8 @@ int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, 
   if (list.json && !list.due && !list.failing) {
     // In the store's order, each record printed as it is read: memory stays bounded however
     // many feeds there are.
-    Status read = ForEachListedFeed(session->store(), list.limit, [&out](FeedRecord&& feed) {
-      out << FeedRecordToJson(feed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-          << "\n";
-    });
+    Status read = ForEachListedFeed(session->store(), list.limit,
+                                    [&out](FeedRecord&& feed) { WriteJsonLine(feed, out); });
     if (!read.ok()) {
       err << "feedcrawl: error: loading feeds: " << read.message() << "\n";
       return kExitFailure;
@@ -295,10 +299,7 @@ int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, 
     return kExitFailure;
   }
   if (list.json) {
-    for (const FeedRecord& feed : *feeds) {
-      out << FeedRecordToJson(feed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-          << "\n";
-    }
+    for (const FeedRecord& feed : *feeds) WriteJsonLine(feed, out);
   } else if (list.due) {
     out << FormatDueTable(*feeds, SystemClock::Instance().NowMs());
   } else {
