@@ -187,15 +187,6 @@ bool IsFailing(const FeedRecord& feed) {
   return feed.consecutive_failures > 0 || feed.status == "paused" || feed.status == "disabled";
 }
 
-namespace {
-
-// Paused feeds stay in the coordinator's schedule: they are probed at a long interval.
-bool IsScheduled(const FeedRecord& feed) {
-  return feed.status == "active" || feed.status == "paused";
-}
-
-}  // namespace
-
 void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& feeds) {
   if (list.failing) {
     feeds.erase(std::remove_if(feeds.begin(), feeds.end(),

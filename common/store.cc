@@ -683,6 +683,10 @@ Status Store::SaveFeed(const FeedRecord& feed) {
   return results->front().status;
 }
 
+bool IsScheduled(const FeedRecord& feed) {
+  return feed.status == "active" || feed.status == "paused";
+}
+
 Status Store::SetFeedStatus(const std::string& url, const std::string& status, int64_t now_ms) {
   if (status != "active" && status != "paused" && status != "disabled") {
     return Status::InvalidArgument("unknown feed status '" + status + "'");
@@ -693,8 +697,8 @@ Status Store::SetFeedStatus(const std::string& url, const std::string& status, i
   const std::string key = Key("feed:" + std::to_string(**id));
   std::vector<std::vector<std::string>> commands = {{"HSET", key, "status", status}};
   if (status == "active") {
-    const std::string due = std::to_string(now_ms);
-    commands[0].insert(commands[0].end(), {"consecutive_failures", "0", "next_due_ms", due});
+    commands[0].insert(commands[0].end(),
+                       {"consecutive_failures", "0", "next_due_ms", std::to_string(now_ms)});
   }
   // After the change, in order on the connection: a coordinator that sees the new version
   // reads the new status.

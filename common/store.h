@@ -85,6 +85,10 @@ struct FeedRecord {
   std::string body_digest;
 };
 
+// True for a feed a (continuous) coordinator keeps in its schedule: active, or paused, which is
+// probed at a long interval. Disabled feeds wait for `feeds resume`.
+bool IsScheduled(const FeedRecord& feed);
+
 // The --once run (P run). A coordinator started with --once resumes a run whose state is
 // "running" (it was killed) and starts a new one otherwise. Counters are named fields of the hash
 // ("feeds", "done", "ok", "failed", "failed_<reason>", "items_new", ...); the store only keeps and

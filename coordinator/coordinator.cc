@@ -32,11 +32,6 @@ bool IsSuccess(v1::Outcome outcome) {
   return outcome == v1::OUTCOME_OK || outcome == v1::OUTCOME_NOT_MODIFIED;
 }
 
-// Paused feeds stay in the schedule: they are probed at a long interval.
-bool IsScheduled(const FeedRecord& feed) {
-  return feed.status == "active" || feed.status == "paused";
-}
-
 // What the coordinator reads of every feed when it loads or reloads them; the whole record is
 // read when the feed is dispatched.
 const std::vector<std::string>& LoadedFields() {
