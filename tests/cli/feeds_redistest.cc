@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/data_dir.h"
+#include "cli/feeds.h"
 #include "common/clock.h"
 #include "common/feed_model.h"
 #include "common/store.h"
@@ -247,6 +248,64 @@ TEST_F(FeedsCommandTest, DueListsScheduledFeedsSoonestFirst) {
   EXPECT_EQ(nlohmann::json::parse(two.Lines()[1])["url"], "https://off.test/feed");
   EXPECT_EQ(ListJson().size(), 4u);
   EXPECT_EQ(Feedcrawl({"feeds", "list", "--due", "--failing"}).exit.exit_code, 2);
+}
+
+// Over more feeds than --limit keeps in memory at once, the candidates are cut back as the
+// records are read; the feeds listed are still the first of the whole list, ties by id.
+TEST_F(FeedsCommandTest, LimitedListsOverManyFeedsAreTheFirstOfTheWholeList) {
+  constexpr size_t kFeeds = 5000;
+  constexpr size_t kLimit = 25;
+  std::vector<std::string> urls;
+  for (size_t i = 0; i < kFeeds; ++i) urls.push_back("https://f" + std::to_string(i) + ".test/");
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(redis_.Url(), kPrefix));
+  ASSERT_OK_AND_ASSIGN(AddFeedsResult added, store->AddFeeds(urls, 1000));
+  // Due times that repeat (five feeds each), some feeds paused or disabled, some with a streak.
+  std::vector<FeedRecord> states;
+  std::vector<std::vector<std::string>> writes;
+  for (size_t i = 0; i < kFeeds; ++i) {
+    FeedRecord feed;
+    feed.id = added.ids[i];
+    feed.url = urls[i];
+    feed.next_due_ms = 1'000'000 + static_cast<int64_t>((i * 7919) % 1000) * 1000;
+    feed.status = i % 17 == 0 ? "disabled" : i % 23 == 0 ? "paused" : "active";
+    feed.consecutive_failures = i % 11 == 0 ? static_cast<uint32_t>(i % 7) + 1 : 0;
+    writes.push_back({"HSET", std::string(kPrefix) + "feed:" + std::to_string(feed.id),
+                      "status", feed.status, "next_due_ms", std::to_string(feed.next_due_ms),
+                      "consecutive_failures", std::to_string(feed.consecutive_failures)});
+    states.push_back(feed);
+  }
+  ASSERT_OK(store->redis().Pipeline(writes).status());
+
+  auto first_urls = [&](bool (*keep)(const FeedRecord&),
+                        bool (*before)(const FeedRecord&, const FeedRecord&)) {
+    std::vector<FeedRecord> kept;
+    for (const FeedRecord& feed : states) {
+      if (keep(feed)) kept.push_back(feed);
+    }
+    std::stable_sort(kept.begin(), kept.end(), before);
+    std::vector<std::string> first;
+    for (size_t i = 0; i < kLimit; ++i) first.push_back(kept[i].url);
+    return first;
+  };
+  auto listed_urls = [&](const std::string& mode) {
+    CliResult list =
+        Feedcrawl({"feeds", "list", mode, "--json", "--limit", std::to_string(kLimit)});
+    EXPECT_EQ(list.exit.exit_code, 0) << list.err;
+    std::vector<std::string> listed;
+    for (const std::string& line : list.Lines()) {
+      listed.push_back(nlohmann::json::parse(line)["url"]);
+    }
+    return listed;
+  };
+
+  EXPECT_EQ(listed_urls("--due"),
+            first_urls(IsScheduled, [](const FeedRecord& a, const FeedRecord& b) {
+              return a.next_due_ms < b.next_due_ms;
+            }));
+  EXPECT_EQ(listed_urls("--failing"),
+            first_urls(IsFailing, [](const FeedRecord& a, const FeedRecord& b) {
+              return a.consecutive_failures > b.consecutive_failures;
+            }));
 }
 
 TEST(FeedsCommandErrorsTest, UnreachableRedisIsAFailure) {
