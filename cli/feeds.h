@@ -27,8 +27,9 @@ struct FeedsListOptions {
   // Only the feeds that are failing (a failure streak, paused or disabled), the longest streak
   // first, so the last errors worth reading come on top.
   bool failing = false;
-  // Only the feeds the coordinator schedules (active or paused), the soonest due first (the
-  // lower id first among equals): what a coordinator starts next, hosts' politeness allowing.
+  // Only the feeds a continuous coordinator schedules (IsScheduled: active or paused), the
+  // soonest due first (the lower id first among equals): what it starts next, hosts'
+  // politeness allowing.
   // The table then shows when each is due instead of the last error.
   bool due = false;
   size_t limit = 0;  // at most this many feeds, the first in the order above (0: all)
