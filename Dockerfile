@@ -10,7 +10,7 @@ RUN apt-get update \
       libzmq3-dev cppzmq-dev libcurl4-openssl-dev libpugixml-dev libhiredis-dev \
       protobuf-compiler libprotobuf-dev libcli11-dev libspdlog-dev nlohmann-json3-dev \
       libsimdjson-dev libcpp-httplib-dev zlib1g-dev libbrotli-dev libgtest-dev libgmock-dev \
-      libjemalloc-dev liblz4-dev \
+      libjemalloc-dev liblz4-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -27,7 +27,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libzmq5 libcurl4 libpugixml1v5 libhiredis0.14 libprotobuf32 \
       libspdlog1.10 libfmt9 libcpp-httplib0.11 libsimdjson14 zlib1g libbrotli1 libjemalloc2 \
-      liblz4-1 \
+      liblz4-1 libxxhash0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin feedcrawl
 COPY --from=builder /build/bin/feedcrawl /build/bin/feedcrawl-coordinator \

@@ -7,10 +7,12 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cinttypes>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,18 +30,16 @@
 
 namespace feedcrawl {
 
-namespace {
-
-// The body's length and a 64-bit hash of it, in hex. Equal digests are taken as equal bodies:
-// a collision would need the same length and hash, about 2^-64 for two different bodies. The
-// hash is libstdc++'s (murmur-based); a build whose hash differs only makes one fetch per feed
-// pass its body on again.
 std::string BodyDigest(std::string_view body) {
-  char buffer[48];
-  const int n = std::snprintf(buffer, sizeof(buffer), "%zx-%016zx", body.size(),
-                              std::hash<std::string_view>{}(body));
+  const XXH128_hash_t hash = XXH3_128bits(body.data(), body.size());
+  char buffer[56];
+  const int n = std::snprintf(buffer, sizeof(buffer), "%zx-%016" PRIx64 "%016" PRIx64,
+                              body.size(), static_cast<uint64_t>(hash.high64),
+                              static_cast<uint64_t>(hash.low64));
   return std::string(buffer, static_cast<size_t>(n));
 }
+
+namespace {
 
 namespace v1 = feedcrawl::v1;
 

@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -80,6 +81,14 @@ class HttpClient {
 // connection and TLS session caches, HTTP/2 where the server offers it.
 StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpClientOptions& options,
                                                         const Clock& clock);
+
+// What a fetcher reports as a 200's `body_digest`: the body's length in hex, a dash, and the
+// 128-bit XXH3 hash of its bytes (after any Content-Encoding is undone) in 32 hex digits. XXH3's
+// output is fixed by its specification, so fetchers of any build, library version or machine
+// give a body the same digest, and a digest stored by one is recognised by the others. Equal
+// digests are taken as equal bodies; two different bodies would have to collide in length and in
+// 128 bits.
+std::string BodyDigest(std::string_view body);
 
 // Runs `job` alone to completion on `client`, which must have nothing else in flight. For tests
 // and one-shot tools.
