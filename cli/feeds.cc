@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
+#include <ostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -101,20 +104,48 @@ nlohmann::json FeedRecordToJson(const FeedRecord& feed) {
 namespace {
 
 // Rows of cells as aligned columns, two spaces apart: the `numeric` columns to the right, the
-// others to the left, the last column unpadded.
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
-                        const std::vector<size_t>& numeric) {
-  std::vector<size_t> widths(rows.front().size(), 0);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+// others to the left, the last column unpadded. Rows are printed as they come once the first
+// `sizing_rows` (the header among them) have sized the columns; a later cell wider than its
+// column pushes the rest of its line right. So a table of a million feeds holds a thousand rows,
+// not a million.
+class TableWriter {
+ public:
+  TableWriter(std::ostream& out, std::vector<size_t> numeric, size_t sizing_rows)
+      : out_(out), numeric_(std::move(numeric)), sizing_rows_(std::max<size_t>(sizing_rows, 1)) {}
+
+  void Row(std::vector<std::string> row) {
+    if (sized_) {
+      Print(row);
+      return;
+    }
+    held_.push_back(std::move(row));
+    if (held_.size() >= sizing_rows_) Flush();
   }
-  std::string table;
-  for (const auto& row : rows) {
+
+  // Prints the rows still held.
+  void Finish() {
+    if (!sized_) Flush();
+  }
+
+ private:
+  void Flush() {
+    for (const auto& row : held_) {
+      if (widths_.size() < row.size()) widths_.resize(row.size(), 0);
+      for (size_t i = 0; i < row.size(); ++i) widths_[i] = std::max(widths_[i], row[i].size());
+    }
+    sized_ = true;
+    for (const auto& row : held_) Print(row);
+    held_.clear();
+    held_.shrink_to_fit();
+  }
+
+  void Print(const std::vector<std::string>& row) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       bool last = i + 1 == row.size();
-      bool right = std::find(numeric.begin(), numeric.end(), i) != numeric.end();
-      std::string padding(widths[i] - row[i].size(), ' ');
+      bool right = std::find(numeric_.begin(), numeric_.end(), i) != numeric_.end();
+      size_t width = i < widths_.size() ? widths_[i] : 0;
+      std::string padding(width > row[i].size() ? width - row[i].size() : 0, ' ');
       if (right) {
         line += padding + row[i];
       } else {
@@ -123,23 +154,62 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
       }
       if (!last) line += "  ";
     }
-    table += line + "\n";
+    line += '\n';
+    out_ << line;
   }
-  return table;
+
+  std::ostream& out_;
+  const std::vector<size_t> numeric_;
+  const size_t sizing_rows_;
+  std::vector<std::vector<std::string>> held_;
+  std::vector<size_t> widths_;
+  bool sized_ = false;
+};
+
+// Rows a `feeds list` table is sized over before it prints as it reads.
+constexpr size_t kTableSizingRows = 1000;
+
+const std::vector<size_t> kFeedTableNumeric = {3, 4};
+const std::vector<size_t> kDueTableNumeric = {3};
+
+std::vector<std::string> FeedTableHeader() {
+  return {"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"};
+}
+
+std::vector<std::string> FeedTableRow(const FeedRecord& feed) {
+  return {feed.url, feed.status, OrDash(feed.last_outcome),
+          feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
+          FormatCount(feed.items_total), OrDash(OneLine(feed.last_error, kMaxErrorColumn))};
+}
+
+std::vector<std::string> DueTableHeader() {
+  return {"URL", "STATUS", "OUTCOME", "DUE", "NEXT DUE"};
+}
+
+std::vector<std::string> DueTableRow(const FeedRecord& feed, int64_t now_ms) {
+  // A record without a due time (0) is due at once.
+  bool timed = feed.next_due_ms > 0;
+  return {feed.url, feed.status, OrDash(feed.last_outcome),
+          timed ? FormatDueIn(feed.next_due_ms, now_ms) : "now",
+          timed ? FormatRfc3339(feed.next_due_ms) : "-"};
+}
+
+// A whole table at once: every row sizes the columns.
+std::string FormatTable(std::vector<std::string> header, const std::vector<FeedRecord>& feeds,
+                        const std::vector<size_t>& numeric,
+                        const std::function<std::vector<std::string>(const FeedRecord&)>& row) {
+  std::ostringstream out;
+  TableWriter table(out, numeric, feeds.size() + 1);
+  table.Row(std::move(header));
+  for (const FeedRecord& feed : feeds) table.Row(row(feed));
+  table.Finish();
+  return out.str();
 }
 
 }  // namespace
 
 std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"});
-  for (const FeedRecord& feed : feeds) {
-    rows.push_back({feed.url, feed.status, OrDash(feed.last_outcome),
-                    feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
-                    FormatCount(feed.items_total),
-                    OrDash(OneLine(feed.last_error, kMaxErrorColumn))});
-  }
-  return FormatTable(rows, {3, 4});
+  return FormatTable(FeedTableHeader(), feeds, kFeedTableNumeric, FeedTableRow);
 }
 
 std::string FormatDueIn(int64_t due_ms, int64_t now_ms) {
@@ -150,16 +220,8 @@ std::string FormatDueIn(int64_t due_ms, int64_t now_ms) {
 }
 
 std::string FormatDueTable(const std::vector<FeedRecord>& feeds, int64_t now_ms) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"URL", "STATUS", "OUTCOME", "DUE", "NEXT DUE"});
-  for (const FeedRecord& feed : feeds) {
-    // A record without a due time (0) is due at once.
-    bool timed = feed.next_due_ms > 0;
-    rows.push_back({feed.url, feed.status, OrDash(feed.last_outcome),
-                    timed ? FormatDueIn(feed.next_due_ms, now_ms) : "now",
-                    timed ? FormatRfc3339(feed.next_due_ms) : "-"});
-  }
-  return FormatTable(rows, {3});
+  return FormatTable(DueTableHeader(), feeds, kDueTableNumeric,
+                     [now_ms](const FeedRecord& feed) { return DueTableRow(feed, now_ms); });
 }
 
 int FeedsImportCommand(const StoreOptions& options, const std::string& file, std::ostream& out,
@@ -187,35 +249,50 @@ bool IsFailing(const FeedRecord& feed) {
   return feed.consecutive_failures > 0 || feed.status == "paused" || feed.status == "disabled";
 }
 
-void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& feeds) {
-  if (list.failing) {
-    feeds.erase(std::remove_if(feeds.begin(), feeds.end(),
-                               [](const FeedRecord& feed) { return !IsFailing(feed); }),
-                feeds.end());
-    std::stable_sort(feeds.begin(), feeds.end(), [](const FeedRecord& a, const FeedRecord& b) {
-      return a.consecutive_failures > b.consecutive_failures;
-    });
-  }
-  if (list.due) {
-    feeds.erase(std::remove_if(feeds.begin(), feeds.end(),
-                               [](const FeedRecord& feed) { return !IsScheduled(feed); }),
-                feeds.end());
-    auto sooner = [](const FeedRecord& a, const FeedRecord& b) {
-      return a.next_due_ms != b.next_due_ms ? a.next_due_ms < b.next_due_ms : a.id < b.id;
-    };
-    if (list.limit > 0 && list.limit < feeds.size()) {
-      std::partial_sort(feeds.begin(), feeds.begin() + static_cast<std::ptrdiff_t>(list.limit),
-                        feeds.end(), sooner);
-    } else {
-      std::sort(feeds.begin(), feeds.end(), sooner);
-    }
-  }
-  if (list.limit > 0 && list.limit < feeds.size()) {
-    feeds.erase(feeds.begin() + static_cast<std::ptrdiff_t>(list.limit), feeds.end());
-  }
+namespace {
+
+// What orders the listed feeds: the lower id first among equals, as the store visits them.
+struct ListedKey {
+  uint64_t id = 0;
+  int64_t next_due_ms = 0;
+  uint32_t consecutive_failures = 0;
+};
+
+ListedKey KeyOf(const FeedRecord& feed) {
+  return {feed.id, feed.next_due_ms, feed.consecutive_failures};
+}
+const ListedKey& KeyOf(const ListedKey& key) { return key; }
+
+bool IsListed(const FeedsListOptions& list, const FeedRecord& feed) {
+  if (list.failing) return IsFailing(feed);
+  if (list.due) return IsScheduled(feed);
+  return true;
 }
 
-namespace {
+// --failing: the longest streak first; --due: the soonest due first; else by id.
+bool ListedBefore(const FeedsListOptions& list, const ListedKey& a, const ListedKey& b) {
+  if (list.failing && a.consecutive_failures != b.consecutive_failures) {
+    return a.consecutive_failures > b.consecutive_failures;
+  }
+  if (list.due && a.next_due_ms != b.next_due_ms) return a.next_due_ms < b.next_due_ms;
+  return a.id < b.id;
+}
+
+// Puts `entries` (feeds or their keys, all listed) in the listed order, and keeps the first
+// `list.limit` of them (0: all).
+template <typename Entry>
+void OrderAndCut(const FeedsListOptions& list, std::vector<Entry>& entries) {
+  auto before = [&list](const Entry& a, const Entry& b) {
+    return ListedBefore(list, KeyOf(a), KeyOf(b));
+  };
+  if (list.limit > 0 && list.limit < entries.size()) {
+    const auto cut = entries.begin() + static_cast<std::ptrdiff_t>(list.limit);
+    std::partial_sort(entries.begin(), cut, entries.end(), before);
+    entries.erase(cut, entries.end());
+  } else {
+    std::sort(entries.begin(), entries.end(), before);
+  }
+}
 
 // One feed as a line of JSON Lines.
 void WriteJsonLine(const FeedRecord& feed, std::ostream& out) {
@@ -223,78 +300,87 @@ void WriteJsonLine(const FeedRecord& feed, std::ostream& out) {
       << "\n";
 }
 
-// Every feed in the store's order (the first `limit` of them; 0: all), whole.
-Status ForEachListedFeed(Store& store, size_t limit,
-                         const std::function<void(FeedRecord&&)>& visit) {
-  StatusOr<std::vector<uint64_t>> ids = store.FeedIds();
-  if (!ids.ok()) return ids.status();
-  size_t count = limit == 0 ? ids->size() : std::min(limit, ids->size());
-  return store.ReadFeeds(ids->data(), count, visit);
-}
-
 }  // namespace
 
-StatusOr<std::vector<FeedRecord>> LoadListedFeeds(Store& store, const FeedsListOptions& list) {
-  if (list.limit == 0) {
-    StatusOr<std::vector<FeedRecord>> feeds = store.LoadFeeds();
-    if (feeds.ok()) SelectListedFeeds(list, *feeds);
-    return feeds;
-  }
-  std::vector<FeedRecord> feeds;
+void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& feeds) {
+  feeds.erase(std::remove_if(feeds.begin(), feeds.end(),
+                             [&list](const FeedRecord& feed) { return !IsListed(list, feed); }),
+              feeds.end());
+  OrderAndCut(list, feeds);
+}
+
+Status ForEachSelectedFeed(Store& store, const FeedsListOptions& list,
+                           const std::function<void(const FeedRecord&)>& visit) {
   if (!list.due && !list.failing) {
-    Status read = ForEachListedFeed(
-        store, list.limit, [&feeds](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
-    if (!read.ok()) return read;
-    return feeds;
+    // The store's order is the listed one: each record is read whole, in batches, and passed on.
+    StatusOr<std::vector<uint64_t>> ids = store.FeedIds();
+    if (!ids.ok()) return ids.status();
+    const size_t count = list.limit == 0 ? ids->size() : std::min(list.limit, ids->size());
+    return store.ReadFeeds(ids->data(), count, [&visit](FeedRecord&& feed) { visit(feed); });
   }
-  // The candidates so far, cut back to the first `limit` whenever they reach `trim_at`: the
-  // store visits feeds by id, so the order of equals stays the whole list's.
-  const size_t trim_at = std::max<size_t>(2 * list.limit, 4096);
-  std::vector<FeedRecord> chosen;
+  // The fields that choose and order the feeds, read of every feed and kept as small keys; with
+  // a limit, cut back to the first `limit` whenever they reach `trim_at`.
+  const size_t trim_at = list.limit == 0 ? std::numeric_limits<size_t>::max()
+                                         : std::max<size_t>(2 * list.limit, 4096);
+  std::vector<ListedKey> chosen;
   Status read = store.ForEachFeed(
       [&](FeedRecord&& feed) {
-        chosen.push_back(std::move(feed));
-        if (chosen.size() >= trim_at) SelectListedFeeds(list, chosen);
+        if (!IsListed(list, feed)) return;
+        chosen.push_back(KeyOf(feed));
+        if (chosen.size() >= trim_at) OrderAndCut(list, chosen);
       },
       {"status", "next_due_ms", "consecutive_failures"});
   if (!read.ok()) return read;
-  SelectListedFeeds(list, chosen);
-  std::vector<uint64_t> ids;
-  for (const FeedRecord& feed : chosen) ids.push_back(feed.id);
-  read = store.ReadFeeds(ids.data(), ids.size(),
-                         [&](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
-  if (!read.ok()) return read;
-  // Whole records, read a moment later: a feed changed in between is placed by its new state.
-  SelectListedFeeds(list, feeds);
-  return feeds;
+  OrderAndCut(list, chosen);
+  std::vector<uint64_t> chosen_ids;
+  chosen_ids.reserve(chosen.size());
+  for (const ListedKey& key : chosen) chosen_ids.push_back(key.id);
+  chosen.clear();
+  chosen.shrink_to_fit();
+  // The chosen records whole, read a moment after their keys: a feed whose state changed in
+  // between shows its new state, and one no longer listed (say, disabled) is left out.
+  if (list.limit > 0) {
+    // Few: held, and placed again by what they hold now.
+    std::vector<FeedRecord> feeds;
+    read = store.ReadFeeds(chosen_ids.data(), chosen_ids.size(),
+                           [&feeds](FeedRecord&& feed) { feeds.push_back(std::move(feed)); });
+    if (!read.ok()) return read;
+    SelectListedFeeds(list, feeds);
+    for (const FeedRecord& feed : feeds) visit(feed);
+    return Status::Ok();
+  }
+  // All of them: passed on as read, in the order their keys gave.
+  return store.ReadFeeds(chosen_ids.data(), chosen_ids.size(), [&](FeedRecord&& feed) {
+    if (IsListed(list, feed)) visit(feed);
+  });
 }
 
 int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, std::ostream& out,
                      std::ostream& err) {
   std::unique_ptr<StoreSession> session = OpenOrReport(options, err);
   if (session == nullptr) return kExitFailure;
-  if (list.json && !list.due && !list.failing) {
-    // In the store's order, each record printed as it is read: memory stays bounded however
-    // many feeds there are.
-    Status read = ForEachListedFeed(session->store(), list.limit,
-                                    [&out](FeedRecord&& feed) { WriteJsonLine(feed, out); });
-    if (!read.ok()) {
-      err << "feedcrawl: error: loading feeds: " << read.message() << "\n";
-      return kExitFailure;
-    }
-    return kExitOk;
-  }
-  StatusOr<std::vector<FeedRecord>> feeds = LoadListedFeeds(session->store(), list);
-  if (!feeds.ok()) {
-    err << "feedcrawl: error: loading feeds: " << feeds.status().message() << "\n";
-    return kExitFailure;
-  }
+  Status read;
   if (list.json) {
-    for (const FeedRecord& feed : *feeds) WriteJsonLine(feed, out);
+    read = ForEachSelectedFeed(session->store(), list,
+                               [&out](const FeedRecord& feed) { WriteJsonLine(feed, out); });
   } else if (list.due) {
-    out << FormatDueTable(*feeds, SystemClock::Instance().NowMs());
+    const int64_t now_ms = SystemClock::Instance().NowMs();
+    TableWriter table(out, kDueTableNumeric, kTableSizingRows);
+    table.Row(DueTableHeader());
+    read = ForEachSelectedFeed(session->store(), list, [&](const FeedRecord& feed) {
+      table.Row(DueTableRow(feed, now_ms));
+    });
+    if (read.ok()) table.Finish();
   } else {
-    out << FormatFeedTable(*feeds);
+    TableWriter table(out, kFeedTableNumeric, kTableSizingRows);
+    table.Row(FeedTableHeader());
+    read = ForEachSelectedFeed(session->store(), list,
+                               [&table](const FeedRecord& feed) { table.Row(FeedTableRow(feed)); });
+    if (read.ok()) table.Finish();
+  }
+  if (!read.ok()) {
+    err << "feedcrawl: error: loading feeds: " << read.message() << "\n";
+    return kExitFailure;
   }
   return kExitOk;
 }

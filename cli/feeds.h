@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -38,14 +39,18 @@ struct FeedsListOptions {
 int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, std::ostream& out,
                      std::ostream& err);
 
-// Keeps the feeds `list` selects, in its order, at most `list.limit` of them. `feeds` comes in
-// the store's order (by id).
+// Keeps the feeds `list` selects, in its order (the lower id first among equals), at most
+// `list.limit` of them.
 void SelectListedFeeds(const FeedsListOptions& list, std::vector<FeedRecord>& feeds);
 
-// The feeds `list` selects, whole, in its order. With a limit, only the fields that choose them
-// are read of every feed, and only the chosen ones whole: the next ten due of a million feeds
-// hold ten records in memory, not a million.
-StatusOr<std::vector<FeedRecord>> LoadListedFeeds(Store& store, const FeedsListOptions& list);
+// Passes each feed `list` selects, whole, to `visit`, in the listed order. Memory stays small
+// however many feeds there are: the plain list reads records in the store's order, in batches;
+// --due and --failing read three fields of every feed, keep a small key for each selected one
+// (only the first `list.limit` with a limit), then read those whole in batches. A feed whose
+// state changes between the two reads shows its new state, and is left out if it no longer
+// belongs to the list; with a limit the chosen ones are also placed again by their new state.
+Status ForEachSelectedFeed(Store& store, const FeedsListOptions& list,
+                           const std::function<void(const FeedRecord&)>& visit);
 
 // True for a feed `feeds list --failing` shows.
 bool IsFailing(const FeedRecord& feed);

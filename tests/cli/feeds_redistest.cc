@@ -252,7 +252,7 @@ TEST_F(FeedsCommandTest, DueListsScheduledFeedsSoonestFirst) {
 
 // Over more feeds than --limit keeps in memory at once, the candidates are cut back as the
 // records are read; the feeds listed are still the first of the whole list, ties by id.
-TEST_F(FeedsCommandTest, LimitedListsOverManyFeedsAreTheFirstOfTheWholeList) {
+TEST_F(FeedsCommandTest, ListsOverManyFeedsFollowTheWholeListsOrder) {
   constexpr size_t kFeeds = 5000;
   constexpr size_t kLimit = 25;
   std::vector<std::string> urls;
@@ -276,20 +276,24 @@ TEST_F(FeedsCommandTest, LimitedListsOverManyFeedsAreTheFirstOfTheWholeList) {
   }
   ASSERT_OK(store->redis().Pipeline(writes).status());
 
+  // The first `count` (0: all) of the feeds `keep` selects, in the order `before` gives them
+  // (stable: ids ascending among equals).
   auto first_urls = [&](bool (*keep)(const FeedRecord&),
-                        bool (*before)(const FeedRecord&, const FeedRecord&)) {
+                        bool (*before)(const FeedRecord&, const FeedRecord&), size_t count) {
     std::vector<FeedRecord> kept;
     for (const FeedRecord& feed : states) {
       if (keep(feed)) kept.push_back(feed);
     }
     std::stable_sort(kept.begin(), kept.end(), before);
+    if (count > 0) kept.resize(std::min(count, kept.size()));
     std::vector<std::string> first;
-    for (size_t i = 0; i < kLimit; ++i) first.push_back(kept[i].url);
+    for (const FeedRecord& feed : kept) first.push_back(feed.url);
     return first;
   };
-  auto listed_urls = [&](const std::string& mode) {
-    CliResult list =
-        Feedcrawl({"feeds", "list", mode, "--json", "--limit", std::to_string(kLimit)});
+  auto listed_urls = [&](const std::string& mode, size_t limit) {
+    std::vector<std::string> args = {"feeds", "list", mode, "--json"};
+    if (limit > 0) args.insert(args.end(), {"--limit", std::to_string(limit)});
+    CliResult list = Feedcrawl(args);
     EXPECT_EQ(list.exit.exit_code, 0) << list.err;
     std::vector<std::string> listed;
     for (const std::string& line : list.Lines()) {
@@ -297,15 +301,34 @@ TEST_F(FeedsCommandTest, LimitedListsOverManyFeedsAreTheFirstOfTheWholeList) {
     }
     return listed;
   };
+  auto sooner = [](const FeedRecord& a, const FeedRecord& b) {
+    return a.next_due_ms < b.next_due_ms;
+  };
+  auto longer_streak = [](const FeedRecord& a, const FeedRecord& b) {
+    return a.consecutive_failures > b.consecutive_failures;
+  };
 
-  EXPECT_EQ(listed_urls("--due"),
-            first_urls(IsScheduled, [](const FeedRecord& a, const FeedRecord& b) {
-              return a.next_due_ms < b.next_due_ms;
-            }));
-  EXPECT_EQ(listed_urls("--failing"),
-            first_urls(IsFailing, [](const FeedRecord& a, const FeedRecord& b) {
-              return a.consecutive_failures > b.consecutive_failures;
-            }));
+  EXPECT_EQ(listed_urls("--due", kLimit), first_urls(IsScheduled, sooner, kLimit));
+  EXPECT_EQ(listed_urls("--failing", kLimit), first_urls(IsFailing, longer_streak, kLimit));
+  // Without a limit every selected feed comes, in the same order.
+  EXPECT_EQ(listed_urls("--due", 0), first_urls(IsScheduled, sooner, 0));
+  EXPECT_EQ(listed_urls("--failing", 0), first_urls(IsFailing, longer_streak, 0));
+
+  // The plain table, printed as it is read: its columns are sized over its first 1,000 rows
+  // (the header and feeds f0-f998, whose URLs have at most 18 characters), and a later URL
+  // longer than that pushes the rest of its line right instead of being cut.
+  CliResult table = Feedcrawl({"feeds", "list"});
+  ASSERT_EQ(table.exit.exit_code, 0) << table.err;
+  std::vector<std::string> lines = table.Lines();
+  ASSERT_EQ(lines.size(), kFeeds + 1);
+  EXPECT_EQ(lines[0].find("STATUS"), 20u) << lines[0];
+  for (size_t i = 0; i < kFeeds; ++i) {
+    const std::string& line = lines[i + 1];
+    ASSERT_EQ(line.rfind(urls[i], 0), 0u) << line;
+    const size_t status_at = std::max<size_t>(20, urls[i].size() + 2);
+    ASSERT_EQ(line.find_first_not_of(' ', urls[i].size()), status_at) << line;
+    ASSERT_EQ(line.compare(status_at, states[i].status.size(), states[i].status), 0) << line;
+  }
 }
 
 TEST(FeedsCommandErrorsTest, UnreachableRedisIsAFailure) {
