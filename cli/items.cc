@@ -46,19 +46,20 @@ int ItemsCommand(const ItemsOptions& options, std::ostream& out, std::ostream& e
     query.feed_id = **id;
   }
 
-  StatusOr<std::vector<ItemRow>> rows = store.QueryItems(query);
-  if (!rows.ok()) {
-    err << "feedcrawl: error: querying items: " << rows.status().message() << "\n";
-    return kExitFailure;
-  }
+  // Each item is printed as it is read, so an export of millions holds a group of feeds' items
+  // at a time.
   size_t unreadable = 0;
-  for (const ItemRow& row : *rows) {
+  Status read = store.ForEachItem(query, [&](ItemRow&& row) {
     std::optional<std::string> line = ItemRowToJsonLine(row);
     if (!line) {
       ++unreadable;
-      continue;
+      return;
     }
     out << *line << "\n";
+  });
+  if (!read.ok()) {
+    err << "feedcrawl: error: querying items: " << read.message() << "\n";
+    return kExitFailure;
   }
   if (unreadable > 0) {
     err << "feedcrawl: warning: skipped " << unreadable << " stored item(s) that are not JSON "

@@ -947,6 +947,13 @@ StatusOr<KnownItems> Store::FindKnownItems(uint64_t feed_id,
 }
 
 StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
+  std::vector<ItemRow> rows;
+  Status read = ForEachItem(query, [&rows](ItemRow&& row) { rows.push_back(std::move(row)); });
+  if (!read.ok()) return read;
+  return rows;
+}
+
+Status Store::ForEachItem(const ItemQuery& query, const std::function<void(ItemRow&&)>& visit) {
   std::vector<uint64_t> feed_ids;
   if (query.feed_id.has_value()) {
     feed_ids.push_back(*query.feed_id);
@@ -961,8 +968,8 @@ StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
   }
   const std::string min_score =
       query.since_ms.has_value() ? std::to_string(*query.since_ms) : std::string("-inf");
-  std::vector<ItemRow> rows;
-  auto remaining = [&]() { return query.limit == 0 ? SIZE_MAX : query.limit - rows.size(); };
+  size_t visited = 0;
+  auto remaining = [&]() { return query.limit == 0 ? SIZE_MAX : query.limit - visited; };
 
   // Feeds go in groups: one round trip fetches the matching keys (and the URL) of a whole
   // group, a second fetches their JSON.
@@ -1037,12 +1044,13 @@ StatusOr<std::vector<ItemRow>> Store::QueryItems(const ItemQuery& query) {
             row.json = std::move(got.elements[j].str);
           }
           row.time_ms = p.times[k + j];
-          rows.push_back(std::move(row));
+          visit(std::move(row));
+          ++visited;
         }
       }
     }
   }
-  return rows;
+  return Status::Ok();
 }
 
 Status Store::WriteStats(const std::map<std::string, std::string>& stats) {

@@ -249,6 +249,9 @@ class Store {
   // Rows come oldest first within a feed (ties by item key); across feeds, feed by feed in id
   // order. `limit` therefore keeps the oldest matching items; use since_ms to page forward.
   StatusOr<std::vector<ItemRow>> QueryItems(const ItemQuery& query);
+  // The same rows passed to `visit` as they are read, 200 feeds per round trip: memory holds one
+  // such group's items, however many the query matches. An error can come after some rows.
+  Status ForEachItem(const ItemQuery& query, const std::function<void(ItemRow&&)>& visit);
 
   // Stats: the coordinator replaces the whole hash; readers get it as a map.
   Status WriteStats(const std::map<std::string, std::string>& stats);
