@@ -614,6 +614,17 @@ int64_t CommandCalls(Store& store, const std::string& command) {
   return std::stoll(info->str.substr(at + marker.size()));
 }
 
+// Waits until Redis has run `command` at least `calls` times since the last CONFIG RESETSTAT, for
+// up to ten seconds (a loaded machine can be slow); false if it has not.
+bool CallsReach(Store& store, const std::string& command, int64_t calls) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (CommandCalls(store, command) < calls) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 std::set<uint64_t> FeedsOf(const std::vector<v1::FetchJob>& jobs) {
   std::set<uint64_t> feeds;
   for (const auto& job : jobs) feeds.insert(job.feed_id());
@@ -626,14 +637,17 @@ TEST_F(CoordinatorTest, ReadsTheFeedRecordsAgainOnlyWhenTheRegistryChanged) {
   options.reload_interval_ms = 1'000;
   options.full_reload_interval_ms = 3'600'000;
   StartCoordinator(options);
+  // The records are read with HMGET (the fields the coordinator loads): the start-up load's
+  // five come first, then the checks begin.
+  ASSERT_TRUE(CallsReach(*store_, "hmget", 5)) << "the records were never loaded";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_OK(store_->redis().Command({"CONFIG", "RESETSTAT"}).status());
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 1; i <= 3; ++i) {
     clock_.AdvanceMs(1'000);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(CallsReach(*store_, "get", i)) << "the registry version was not checked";
   }
-  EXPECT_GE(CommandCalls(*store_, "get"), 3) << "the registry version was not checked";
-  // The records are read with HMGET (the fields the coordinator loads).
+  // Time for a reload, had the third check started one, to show.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(CommandCalls(*store_, "hmget"), 0) << "records read again with nothing changed";
   EXPECT_EQ(CommandCalls(*store_, "hgetall"), 0) << "records read again with nothing changed";
 
@@ -641,8 +655,7 @@ TEST_F(CoordinatorTest, ReadsTheFeedRecordsAgainOnlyWhenTheRegistryChanged) {
   // records, and the disabled feed is no longer dispatched.
   ASSERT_OK(store_->SetFeedStatus("http://h0.test/0", "disabled", clock_.NowMs()));
   clock_.AdvanceMs(1'000);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_GE(CommandCalls(*store_, "hmget"), 5);
+  EXPECT_TRUE(CallsReach(*store_, "hmget", 5)) << "the records were not read again";
   Peer fetcher(context_, "f1", coordinator_->control_endpoint());
   fetcher.Hello(v1::ROLE_FETCHER, 10);
   std::vector<v1::FetchJob> jobs = fetcher.Jobs(4);
