@@ -348,7 +348,8 @@ TEST_F(CoordinatorTest, DispatchesWhileTheFeedRecordsLoad) {
   RedisMonitor monitor(redis_.SocketPath());
   RunCoordinator();
 
-  std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds);
+  // A minute at most: it returns once all have come, and a loaded machine can take long.
+  std::vector<v1::FetchJob> jobs = fetcher.Jobs(kFeeds, /*quiet_ms=*/300, /*timeout_ms=*/60'000);
   ASSERT_EQ(jobs.size(), static_cast<size_t>(kFeeds));
   // Everything Redis ran until now, marked by a command of the test's own.
   ASSERT_OK_AND_ASSIGN(auto marker, redis_.Connect());
