@@ -363,19 +363,14 @@ int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, 
   if (list.json) {
     read = ForEachSelectedFeed(session->store(), list,
                                [&out](const FeedRecord& feed) { WriteJsonLine(feed, out); });
-  } else if (list.due) {
-    const int64_t now_ms = SystemClock::Instance().NowMs();
-    TableWriter table(out, kDueTableNumeric, kTableSizingRows);
-    table.Row(DueTableHeader());
-    read = ForEachSelectedFeed(session->store(), list, [&](const FeedRecord& feed) {
-      table.Row(DueTableRow(feed, now_ms));
-    });
-    if (read.ok()) table.Finish();
   } else {
-    TableWriter table(out, kFeedTableNumeric, kTableSizingRows);
-    table.Row(FeedTableHeader());
-    read = ForEachSelectedFeed(session->store(), list,
-                               [&table](const FeedRecord& feed) { table.Row(FeedTableRow(feed)); });
+    // --due shows when each feed is due instead of its last fetch.
+    const int64_t now_ms = SystemClock::Instance().NowMs();
+    TableWriter table(out, list.due ? kDueTableNumeric : kFeedTableNumeric, kTableSizingRows);
+    table.Row(list.due ? DueTableHeader() : FeedTableHeader());
+    read = ForEachSelectedFeed(session->store(), list, [&](const FeedRecord& feed) {
+      table.Row(list.due ? DueTableRow(feed, now_ms) : FeedTableRow(feed));
+    });
     if (read.ok()) table.Finish();
   }
   if (!read.ok()) {
