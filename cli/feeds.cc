@@ -4,7 +4,6 @@
 #include <functional>
 #include <limits>
 #include <ostream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -101,115 +100,67 @@ nlohmann::json FeedRecordToJson(const FeedRecord& feed) {
   return json;
 }
 
-namespace {
+FeedTable::FeedTable(std::ostream& out, bool due, int64_t now_ms, size_t sizing_rows)
+    : out_(out), due_(due), now_ms_(now_ms), sizing_rows_(std::max<size_t>(sizing_rows, 1)) {
+  if (due_) {
+    Row({"URL", "STATUS", "OUTCOME", "DUE", "NEXT DUE"});
+  } else {
+    Row({"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"});
+  }
+}
 
-// Rows of cells as aligned columns, two spaces apart: the `numeric` columns to the right, the
-// others to the left, the last column unpadded. Rows are printed as they come once the first
-// `sizing_rows` (the header among them) have sized the columns; a later cell wider than its
-// column pushes the rest of its line right. So a table of a million feeds holds a thousand rows,
-// not a million.
-class TableWriter {
- public:
-  TableWriter(std::ostream& out, std::vector<size_t> numeric, size_t sizing_rows)
-      : out_(out), numeric_(std::move(numeric)), sizing_rows_(std::max<size_t>(sizing_rows, 1)) {}
+void FeedTable::Add(const FeedRecord& feed) {
+  if (due_) {
+    // A record without a due time (0) is due at once.
+    const bool timed = feed.next_due_ms > 0;
+    Row({feed.url, feed.status, OrDash(feed.last_outcome),
+         timed ? FormatDueIn(feed.next_due_ms, now_ms_) : "now",
+         timed ? FormatRfc3339(feed.next_due_ms) : "-"});
+  } else {
+    Row({feed.url, feed.status, OrDash(feed.last_outcome),
+         feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
+         FormatCount(feed.items_total), OrDash(OneLine(feed.last_error, kMaxErrorColumn))});
+  }
+}
 
-  void Row(std::vector<std::string> row) {
-    if (sized_) {
-      Print(row);
-      return;
+void FeedTable::Finish() {
+  if (sized_) return;
+  for (const auto& cells : held_) {
+    if (widths_.size() < cells.size()) widths_.resize(cells.size(), 0);
+    for (size_t i = 0; i < cells.size(); ++i) widths_[i] = std::max(widths_[i], cells[i].size());
+  }
+  sized_ = true;
+  for (const auto& cells : held_) Print(cells);
+  held_.clear();
+  held_.shrink_to_fit();
+}
+
+void FeedTable::Row(std::vector<std::string> cells) {
+  if (sized_) {
+    Print(cells);
+    return;
+  }
+  held_.push_back(std::move(cells));
+  if (held_.size() >= sizing_rows_) Finish();
+}
+
+void FeedTable::Print(const std::vector<std::string>& cells) {
+  // The counts (HTTP and ITEMS; DUE) to the right, the rest to the left, the last unpadded.
+  const size_t first_right = 3;
+  const size_t last_right = due_ ? 3 : 4;
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const size_t width = i < widths_.size() ? widths_[i] : 0;
+    if (i + 1 == cells.size()) {
+      line += cells[i];
+    } else if (i >= first_right && i <= last_right) {
+      line += PadLeft(cells[i], width) + "  ";
+    } else {
+      line += PadRight(cells[i], width) + "  ";
     }
-    held_.push_back(std::move(row));
-    if (held_.size() >= sizing_rows_) Flush();
   }
-
-  // Prints the rows still held.
-  void Finish() {
-    if (!sized_) Flush();
-  }
-
- private:
-  void Flush() {
-    for (const auto& row : held_) {
-      if (widths_.size() < row.size()) widths_.resize(row.size(), 0);
-      for (size_t i = 0; i < row.size(); ++i) widths_[i] = std::max(widths_[i], row[i].size());
-    }
-    sized_ = true;
-    for (const auto& row : held_) Print(row);
-    held_.clear();
-    held_.shrink_to_fit();
-  }
-
-  void Print(const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      bool last = i + 1 == row.size();
-      bool right = std::find(numeric_.begin(), numeric_.end(), i) != numeric_.end();
-      size_t width = i < widths_.size() ? widths_[i] : 0;
-      std::string padding(width > row[i].size() ? width - row[i].size() : 0, ' ');
-      if (right) {
-        line += padding + row[i];
-      } else {
-        line += row[i];
-        if (!last) line += padding;
-      }
-      if (!last) line += "  ";
-    }
-    line += '\n';
-    out_ << line;
-  }
-
-  std::ostream& out_;
-  const std::vector<size_t> numeric_;
-  const size_t sizing_rows_;
-  std::vector<std::vector<std::string>> held_;
-  std::vector<size_t> widths_;
-  bool sized_ = false;
-};
-
-// Rows a `feeds list` table is sized over before it prints as it reads.
-constexpr size_t kTableSizingRows = 1000;
-
-const std::vector<size_t> kFeedTableNumeric = {3, 4};
-const std::vector<size_t> kDueTableNumeric = {3};
-
-std::vector<std::string> FeedTableHeader() {
-  return {"URL", "STATUS", "OUTCOME", "HTTP", "ITEMS", "LAST ERROR"};
-}
-
-std::vector<std::string> FeedTableRow(const FeedRecord& feed) {
-  return {feed.url, feed.status, OrDash(feed.last_outcome),
-          feed.last_status == 0 ? "-" : std::to_string(feed.last_status),
-          FormatCount(feed.items_total), OrDash(OneLine(feed.last_error, kMaxErrorColumn))};
-}
-
-std::vector<std::string> DueTableHeader() {
-  return {"URL", "STATUS", "OUTCOME", "DUE", "NEXT DUE"};
-}
-
-std::vector<std::string> DueTableRow(const FeedRecord& feed, int64_t now_ms) {
-  // A record without a due time (0) is due at once.
-  bool timed = feed.next_due_ms > 0;
-  return {feed.url, feed.status, OrDash(feed.last_outcome),
-          timed ? FormatDueIn(feed.next_due_ms, now_ms) : "now",
-          timed ? FormatRfc3339(feed.next_due_ms) : "-"};
-}
-
-// A whole table at once: every row sizes the columns.
-std::string FormatTable(std::vector<std::string> header, const std::vector<FeedRecord>& feeds,
-                        const std::vector<size_t>& numeric,
-                        const std::function<std::vector<std::string>(const FeedRecord&)>& row) {
-  std::ostringstream out;
-  TableWriter table(out, numeric, feeds.size() + 1);
-  table.Row(std::move(header));
-  for (const FeedRecord& feed : feeds) table.Row(row(feed));
-  table.Finish();
-  return out.str();
-}
-
-}  // namespace
-
-std::string FormatFeedTable(const std::vector<FeedRecord>& feeds) {
-  return FormatTable(FeedTableHeader(), feeds, kFeedTableNumeric, FeedTableRow);
+  line += '\n';
+  out_ << line;
 }
 
 std::string FormatDueIn(int64_t due_ms, int64_t now_ms) {
@@ -217,11 +168,6 @@ std::string FormatDueIn(int64_t due_ms, int64_t now_ms) {
   if (ahead_ms >= 500) return "in " + FormatDuration(ahead_ms);
   if (ahead_ms <= -500) return FormatDuration(-ahead_ms) + " ago";
   return "now";
-}
-
-std::string FormatDueTable(const std::vector<FeedRecord>& feeds, int64_t now_ms) {
-  return FormatTable(DueTableHeader(), feeds, kDueTableNumeric,
-                     [now_ms](const FeedRecord& feed) { return DueTableRow(feed, now_ms); });
 }
 
 int FeedsImportCommand(const StoreOptions& options, const std::string& file, std::ostream& out,
@@ -364,13 +310,9 @@ int FeedsListCommand(const StoreOptions& options, const FeedsListOptions& list, 
     read = ForEachSelectedFeed(session->store(), list,
                                [&out](const FeedRecord& feed) { WriteJsonLine(feed, out); });
   } else {
-    // --due shows when each feed is due instead of its last fetch.
-    const int64_t now_ms = SystemClock::Instance().NowMs();
-    TableWriter table(out, list.due ? kDueTableNumeric : kFeedTableNumeric, kTableSizingRows);
-    table.Row(list.due ? DueTableHeader() : FeedTableHeader());
-    read = ForEachSelectedFeed(session->store(), list, [&](const FeedRecord& feed) {
-      table.Row(list.due ? DueTableRow(feed, now_ms) : FeedTableRow(feed));
-    });
+    FeedTable table(out, list.due, SystemClock::Instance().NowMs(), kFeedTableSizingRows);
+    read = ForEachSelectedFeed(session->store(), list,
+                               [&table](const FeedRecord& feed) { table.Add(feed); });
     if (read.ok()) table.Finish();
   }
   if (!read.ok()) {

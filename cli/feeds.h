@@ -68,12 +68,34 @@ StatusOr<AddFeedsResult> AddFeedsInBatches(Store& store, const std::vector<std::
 // One feed as `feeds list --json` prints it.
 nlohmann::json FeedRecordToJson(const FeedRecord& feed);
 
-// The `feeds list` table: URL, STATUS, OUTCOME, HTTP, ITEMS, LAST ERROR.
-std::string FormatFeedTable(const std::vector<FeedRecord>& feeds);
+// The `feeds list` table, printed as feeds are added: URL, STATUS, OUTCOME, HTTP, ITEMS, LAST
+// ERROR; with `due`, URL, STATUS, OUTCOME, DUE (from `now_ms`: "in 4m 10s", "now", "12.5 s
+// ago") and NEXT DUE (RFC 3339). Columns are two spaces apart, the counts right-aligned. They
+// are sized over the first `sizing_rows` lines (the header among them), held until then; later
+// lines print at once, a cell wider than its column pushing the rest of its line right, so a
+// table of a million feeds holds `sizing_rows` lines, not a million. Finish() prints the lines
+// still held.
+class FeedTable {
+ public:
+  FeedTable(std::ostream& out, bool due, int64_t now_ms, size_t sizing_rows);
+  void Add(const FeedRecord& feed);
+  void Finish();
 
-// The `feeds list --due` table: URL, STATUS, OUTCOME, DUE (from `now_ms`: "in 4m 10s", "now",
-// "12.5 s ago") and NEXT DUE (RFC 3339).
-std::string FormatDueTable(const std::vector<FeedRecord>& feeds, int64_t now_ms);
+ private:
+  void Row(std::vector<std::string> cells);
+  void Print(const std::vector<std::string>& cells);
+
+  std::ostream& out_;
+  const bool due_;
+  const int64_t now_ms_;
+  const size_t sizing_rows_;
+  std::vector<std::vector<std::string>> held_;
+  std::vector<size_t> widths_;
+  bool sized_ = false;
+};
+
+// The lines `feeds list` sizes its table over.
+constexpr size_t kFeedTableSizingRows = 1000;
 
 // When a feed is due, seen from `now_ms`, as the DUE column prints it.
 std::string FormatDueIn(int64_t due_ms, int64_t now_ms);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,14 @@ std::vector<uint64_t> Ids(const std::vector<FeedRecord>& feeds) {
   return ids;
 }
 
+// The lines of printed text, without their line feeds.
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 // In the store's order, by id.
 std::vector<FeedRecord> StoredFeeds() {
   return {ListedFeed(1, "active", 300), ListedFeed(2, "disabled", 100, 12),
@@ -152,6 +161,35 @@ TEST(ListedFeedsTest, LimitTakesTheFirstInTheListedOrder) {
   EXPECT_EQ(Ids(feeds), (std::vector<uint64_t>{2, 3}));
 }
 
+TEST(ListedFeedsTest, TableColumnsAreSizedOverTheFirstLinesThenPrintedAsTheyCome) {
+  FeedRecord short_url = ListedFeed(1, "active", 0);
+  short_url.url = "https://a.test/";
+  short_url.last_outcome = "ok";
+  short_url.last_status = 200;
+  short_url.items_total = 1234;
+  FeedRecord long_url = short_url;
+  long_url.url = "https://a-much-longer-host.test/feed.xml";
+  long_url.items_total = 5;
+
+  std::ostringstream out;
+  FeedTable table(out, /*due=*/false, 0, /*sizing_rows=*/3);  // the header and two feeds
+  table.Add(short_url);
+  EXPECT_EQ(out.str(), "") << "the sizing lines are held";
+  table.Add(short_url);  // the window is full: the three lines print
+  EXPECT_EQ(Lines(out.str()).size(), 3u) << out.str();
+  table.Add(long_url);
+  EXPECT_EQ(Lines(out.str()).size(), 4u) << "a line after the window prints at once";
+  table.Finish();
+  const std::vector<std::string> lines = Lines(out.str());
+  ASSERT_EQ(lines.size(), 4u) << out.str();
+  // Sized over "URL" and "https://a.test/": STATUS starts two spaces after the longer.
+  EXPECT_EQ(lines[0], "URL              STATUS  OUTCOME  HTTP  ITEMS  LAST ERROR");
+  EXPECT_EQ(lines[1], "https://a.test/  active  ok        200  1,234  -");
+  EXPECT_EQ(lines[2], lines[1]);
+  // A later, longer URL is kept whole and pushes its line; the counts stay right-aligned.
+  EXPECT_EQ(lines[3], "https://a-much-longer-host.test/feed.xml  active  ok        200      5  -");
+}
+
 TEST(ListedFeedsTest, DueTimesReadFromNow) {
   const int64_t now = 1'700'000'000'000;
   EXPECT_EQ(FormatDueIn(now + 250'000, now), "in 4m 10s");
@@ -159,14 +197,13 @@ TEST(ListedFeedsTest, DueTimesReadFromNow) {
   EXPECT_EQ(FormatDueIn(now + 400, now), "now");
   EXPECT_EQ(FormatDueIn(now - 400, now), "now");
 
-  std::string table = FormatDueTable(
-      {ListedFeed(7, "active", now + 250'000), ListedFeed(8, "active", 0)}, now);
-  std::vector<std::string> lines;
-  for (size_t start = 0; start < table.size();) {
-    size_t end = table.find('\n', start);
-    lines.push_back(table.substr(start, end - start));
-    start = end + 1;
-  }
+  std::ostringstream out;
+  FeedTable due_table(out, /*due=*/true, now, kFeedTableSizingRows);
+  due_table.Add(ListedFeed(7, "active", now + 250'000));
+  due_table.Add(ListedFeed(8, "active", 0));
+  due_table.Finish();
+  const std::string table = out.str();
+  const std::vector<std::string> lines = Lines(table);
   ASSERT_EQ(lines.size(), 3u) << table;
   EXPECT_EQ(lines[0].rfind("URL", 0), 0u) << table;
   EXPECT_NE(lines[0].find("DUE"), std::string::npos) << table;
