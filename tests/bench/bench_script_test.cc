@@ -139,6 +139,8 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   }
   EXPECT_GE(result["roles"]["processor"]["processes"].get<int>(), 1);
   EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
+  EXPECT_TRUE(result["reference"].is_null()) << "measured without --reference";
+  EXPECT_TRUE(result["classic"].is_null()) << "measured without --classic";
   EXPECT_EQ(result["config"]["redis_pages"], "default");
   EXPECT_EQ(result["config"]["redis_config"], "");
   EXPECT_EQ(result["config"]["cpu_scheduling"], "batch");
@@ -155,11 +157,14 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
 
 // Run on huge pages and with Redis's own limit for compact sorted sets, so that
 // --redis-huge-pages and --redis-config start both redis-servers and the crawl stays exact; the
-// items are stored as LZ4 frames, which the verification reads back exactly.
-TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
+// items are stored as LZ4 frames, which the verification reads back exactly. --reference and
+// --classic in the same run measure nginx and pugixml alone on the feeds it served, and the
+// classic Python design crawling them.
+TEST(BenchScriptTest, FloorAndReferencePointsAreMeasuredOnTheSameFeedsAndStopped) {
   TempDir tmp;
   Finished run = RunScript("bench",
                            {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor",
+                            "--reference", "--classic",
                             "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64",
                             "--cpu-scheduling", "inherit", "--item-compression", "lz4"},
                            tmp);
@@ -184,6 +189,27 @@ TEST(BenchScriptTest, FloorMeasuresTheServersAloneAndStopsThem) {
                              "bound_items_per_s", "first_pass_share_of_bound"}) {
     EXPECT_TRUE(floor[figure].is_number()) << figure << ": " << floor.dump();
   }
+  // nginx served wrk the feeds themselves: a wrong path would be a 404, which wrk counts as an
+  // error. pugixml parsed every feed (fewer than its 1,000) at least once.
+  const nlohmann::json& reference = result["reference"];
+  ASSERT_TRUE(reference.is_object()) << run.out;
+  EXPECT_GT(reference["nginx"]["requests"].get<double>(), 0) << reference.dump();
+  EXPECT_EQ(reference["nginx"]["errors"], 0) << reference.dump();
+  EXPECT_GT(reference["nginx"]["requests_per_s"].get<double>(), 0) << reference.dump();
+  EXPECT_GT(reference["nginx"]["mb_per_s"].get<double>(), 0) << reference.dump();
+  EXPECT_GE(reference["nginx"]["workers"].get<int>(), 1) << reference.dump();
+  EXPECT_EQ(reference["pugixml"]["documents"], 200) << reference.dump();
+  EXPECT_GE(reference["pugixml"]["rounds"].get<int>(), 1) << reference.dump();
+  EXPECT_GT(reference["pugixml"]["documents_per_s"].get<double>(), 0) << reference.dump();
+  // The classic design fetched every feed and stored each of their items once: three per feed.
+  const nlohmann::json& classic = result["classic"];
+  ASSERT_TRUE(classic.is_object()) << run.out;
+  EXPECT_EQ(classic["feeds"], 200) << classic.dump();
+  EXPECT_EQ(classic["ok"], 200) << classic.dump();
+  EXPECT_EQ(classic["failed"], 0) << classic.dump();
+  EXPECT_EQ(classic["expected_items"], 600) << classic.dump();
+  EXPECT_EQ(classic["items"], 600) << classic.dump();
+  EXPECT_GT(classic["feeds_per_s"].get<double>(), 0) << classic.dump();
   // The floor's own redis-server is gone with the rest.
   EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
