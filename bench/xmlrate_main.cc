@@ -14,9 +14,10 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "cli/file_util.h"
 
 namespace {
 
@@ -24,15 +25,6 @@ double ThreadCpuSeconds() {
   timespec now{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
-}
-
-bool ReadWhole(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream text;
-  text << in.rdbuf();
-  out = text.str();
-  return static_cast<bool>(in) || in.eof();
 }
 
 }  // namespace
@@ -60,14 +52,13 @@ int main(int argc, char** argv) {
   size_t bytes = 0;
   for (std::string line; documents.size() < max_documents && std::getline(list, line);) {
     if (line.empty()) continue;
-    const std::string path = root + "/" + line;
-    std::string text;
-    if (!ReadWhole(path, text)) {
-      std::fprintf(stderr, "feedcrawl-xmlrate: cannot read %s\n", path.c_str());
+    feedcrawl::StatusOr<std::string> text = feedcrawl::cli::ReadFileToString(root + "/" + line);
+    if (!text.ok()) {
+      std::fprintf(stderr, "feedcrawl-xmlrate: %s\n", text.status().ToString().c_str());
       return 1;
     }
-    bytes += text.size();
-    documents.push_back(std::move(text));
+    bytes += text->size();
+    documents.push_back(std::move(*text));
   }
   if (documents.empty()) {
     std::fprintf(stderr, "feedcrawl-xmlrate: no documents listed in %s\n", paths_file.c_str());
