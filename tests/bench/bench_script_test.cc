@@ -164,7 +164,7 @@ TEST(BenchScriptTest, FloorAndReferencePointsAreMeasuredOnTheSameFeedsAndStopped
   TempDir tmp;
   Finished run = RunScript("bench",
                            {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor",
-                            "--reference", "--classic",
+                            "--reference", "--classic", "--server-rate", "4m",
                             "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64",
                             "--cpu-scheduling", "inherit", "--item-compression", "lz4"},
                            tmp);
@@ -176,6 +176,8 @@ TEST(BenchScriptTest, FloorAndReferencePointsAreMeasuredOnTheSameFeedsAndStopped
   EXPECT_EQ(result["config"]["redis_config"], "zset-max-listpack-value=64");
   EXPECT_EQ(result["config"]["cpu_scheduling"], "inherit");
   EXPECT_EQ(result["config"]["item_compression"], "lz4");
+  // The crawl's nginx setting, though --reference served wrk without a rate limit.
+  EXPECT_EQ(result["config"]["server_rate"], "4m");
   const nlohmann::json& floor = result["floor"];
   ASSERT_TRUE(floor.is_object()) << run.out;
   // Every item the crawl stored (three per feed, then one new per feed) written once more.
