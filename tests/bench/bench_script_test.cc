@@ -141,6 +141,7 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
   EXPECT_TRUE(result["floor"].is_null()) << "measured without --floor";
   EXPECT_TRUE(result["reference"].is_null()) << "measured without --reference";
   EXPECT_TRUE(result["classic"].is_null()) << "measured without --classic";
+  EXPECT_TRUE(result["node"].is_null()) << "measured without --node";
   EXPECT_EQ(result["config"]["redis_pages"], "default");
   EXPECT_EQ(result["config"]["redis_config"], "");
   EXPECT_EQ(result["config"]["cpu_scheduling"], "batch");
@@ -157,14 +158,14 @@ TEST(BenchScriptTest, CrawlsExactlyReportsEveryFigureAndStopsWhatItStarted) {
 
 // Run on huge pages and with Redis's own limit for compact sorted sets, so that
 // --redis-huge-pages and --redis-config start both redis-servers and the crawl stays exact; the
-// items are stored as LZ4 frames, which the verification reads back exactly. --reference and
-// --classic in the same run measure nginx and pugixml alone on the feeds it served, and the
-// classic Python design crawling them.
+// items are stored as LZ4 frames, which the verification reads back exactly. --reference,
+// --classic and --node in the same run measure nginx and pugixml alone on the feeds it served,
+// and the classic Python design and the Node.js one crawling them.
 TEST(BenchScriptTest, FloorAndReferencePointsAreMeasuredOnTheSameFeedsAndStopped) {
   TempDir tmp;
   Finished run = RunScript("bench",
                            {"--feeds", "200", "--items", "3", "--item-bytes", "200", "--floor",
-                            "--reference", "--classic", "--server-rate", "4m",
+                            "--reference", "--classic", "--node", "--server-rate", "4m",
                             "--redis-huge-pages", "--redis-config", "zset-max-listpack-value=64",
                             "--cpu-scheduling", "inherit", "--item-compression", "lz4"},
                            tmp);
@@ -212,6 +213,17 @@ TEST(BenchScriptTest, FloorAndReferencePointsAreMeasuredOnTheSameFeedsAndStopped
   EXPECT_EQ(classic["expected_items"], 600) << classic.dump();
   EXPECT_EQ(classic["items"], 600) << classic.dump();
   EXPECT_GT(classic["feeds_per_s"].get<double>(), 0) << classic.dump();
+  // So did the Node.js design, with the same fields.
+  const nlohmann::json& node = result["node"];
+  ASSERT_TRUE(node.is_object()) << run.out;
+  EXPECT_EQ(node["feeds"], 200) << node.dump();
+  EXPECT_EQ(node["ok"], 200) << node.dump();
+  EXPECT_EQ(node["failed"], 0) << node.dump();
+  EXPECT_EQ(node["expected_items"], 600) << node.dump();
+  EXPECT_EQ(node["items"], 600) << node.dump();
+  for (const char* figure : {"feeds_per_s", "items_per_s", "cpu_s", "peak_rss_mb"}) {
+    EXPECT_GT(node[figure].get<double>(), 0) << figure << ": " << node.dump();
+  }
   // The floor's own redis-server is gone with the rest.
   EXPECT_EQ(ProcessesUnder(tmp.path()), std::vector<std::string>());
   EXPECT_EQ(Entries(tmp.path()), std::vector<std::string>{"bench.stderr"});
