@@ -1,6 +1,7 @@
 #include "processor/text.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -86,7 +87,15 @@ EntityTable BuildEntityTable() {
   return table;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+// The bytes that may end a run of text CollapseWhitespace keeps as it is: the spaces (space, tab,
+// LF, CR, form feed), and 0xC2, which starts U+00A0 (no-break space). One lookup per byte instead
+// of six comparisons.
+constexpr std::array<bool, 256> kRunStops = [] {
+  std::array<bool, 256> stops{};
+  for (unsigned char c : {' ', '\t', '\n', '\r', '\f'}) stops[c] = true;
+  stops[0xC2] = true;
+  return stops;
+}();
 
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -258,7 +267,15 @@ std::string CollapseWhitespace(std::string_view text) {
   while (i < n) {
     // The bytes up to the next space are kept as they are, appended as one run.
     size_t end = i;
-    while (end < n && !IsSpace(text[end]) && !no_break_space(end)) ++end;
+    for (;;) {
+      while (end < n && !kRunStops[static_cast<unsigned char>(text[end])]) ++end;
+      // 0xC2 starts other characters too, which are kept.
+      if (end < n && text[end] == '\xC2' && !no_break_space(end)) {
+        ++end;
+        continue;
+      }
+      break;
+    }
     if (end > i) {
       if (pending_space) out.push_back(' ');
       pending_space = false;
@@ -273,7 +290,11 @@ std::string CollapseWhitespace(std::string_view text) {
 }
 
 std::string HtmlToPlainText(std::string_view html) {
-  if (html.find_first_of("<&") == std::string_view::npos) return CollapseWhitespace(html);
+  // Two searches for one byte each: find_first_of("<&") would look up every byte of the text
+  // in "<&" with a call of its own.
+  if (html.find('<') == std::string_view::npos && html.find('&') == std::string_view::npos) {
+    return CollapseWhitespace(html);
+  }
   std::string stripped;
   stripped.reserve(html.size());
   size_t pos = 0;

@@ -42,9 +42,19 @@ TEST(TextTest, CollapsesWhitespace) {
   EXPECT_EQ(CollapseWhitespace("  a \n\t b  "), "a b");
   EXPECT_EQ(CollapseWhitespace("a\xC2\xA0\xC2\xA0" "b"), "a b");
   EXPECT_EQ(CollapseWhitespace(""), "");
+  EXPECT_EQ(CollapseWhitespace("\f\r\n"), "");
+  EXPECT_EQ(CollapseWhitespace("\xC2\xA0 x\xC2\xA0"), "x");
+  // Other characters that start with the no-break space's first byte are kept, wherever they are.
+  EXPECT_EQ(CollapseWhitespace("\xC2\xA9 2026\xC2\xA0\xC2\xB7\xC2\xA0" "a\xC2\xBB"),
+            "\xC2\xA9 2026 \xC2\xB7 a\xC2\xBB");
+  EXPECT_EQ(CollapseWhitespace("a \xC2"), "a \xC2");  // a lone lead byte is SanitizeUtf8's business
 }
 
 TEST(TextTest, HtmlToPlainText) {
+  // Text with neither markup nor references is only collapsed; either alone is still read.
+  EXPECT_EQ(HtmlToPlainText("  plain \n text "), "plain text");
+  EXPECT_EQ(HtmlToPlainText("a &lt; b"), "a < b");
+  EXPECT_EQ(HtmlToPlainText("a <b>b</b>"), "a b");
   EXPECT_EQ(HtmlToPlainText("<b>Bold</b> &amp; <i>it</i>"), "Bold & it");
   EXPECT_EQ(HtmlToPlainText("line<br>break<p>para</p>"), "line break para");
   EXPECT_EQ(HtmlToPlainText("a <!-- hidden --> b"), "a b");
