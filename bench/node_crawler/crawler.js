@@ -17,19 +17,22 @@ const fs = require('fs');
 const Database = require('better-sqlite3');
 const Parser = require('rss-parser');
 
+// A wrong command line: reported by its message alone, with exit status 2.
+class UsageError extends Error {}
+
 function parseArgs(argv) {
   const args = { urls: null, db: null, concurrency: 50, timeout: 30 };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
     const value = argv[i + 1];
     if (!(name in args) || value === undefined) {
-      throw new Error(`unknown option or missing value: ${argv[i]}`);
+      throw new UsageError(`unknown option or missing value: ${argv[i]}`);
     }
     args[name] = name === 'urls' || name === 'db' ? value : Number(value);
   }
-  if (!args.urls || !args.db) throw new Error('--urls FILE and --db FILE are required');
+  if (!args.urls || !args.db) throw new UsageError('--urls FILE and --db FILE are required');
   if (!(args.concurrency >= 1) || !(args.timeout > 0)) {
-    throw new Error('--concurrency and --timeout take positive numbers');
+    throw new UsageError('--concurrency and --timeout take positive numbers');
   }
   return args;
 }
@@ -101,6 +104,9 @@ async function main() {
 }
 
 main().then((status) => { process.exitCode = status; }, (error) => {
-  process.stderr.write(`node: ${error.stack || error}\n`);
+  // A wrong command line or a file that cannot be read or written is told by its message; any
+  // other error with its stack.
+  const expected = error instanceof UsageError || typeof error.code === 'string';
+  process.stderr.write(`node: ${expected ? error.message : error.stack}\n`);
   process.exitCode = 2;
 });
