@@ -752,12 +752,7 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   for (const auto& item : items) {
     if (item.key.empty()) return Status::InvalidArgument("item without a key");
   }
-  if (store_items_sha_.empty() && redis_->pending_replies() == 0) {
-    StatusOr<RedisReply> loaded = redis_->Command({"SCRIPT", "LOAD", kStoreItemsScript});
-    if (!loaded.ok()) return loaded.status();
-    if (loaded->IsError()) return ErrorReply("SCRIPT LOAD", *loaded);
-    store_items_sha_ = loaded->str;
-  }
+  if (Status s = LoadStoreItemsScriptWhenIdle(); !s.ok()) return s;
   const std::string id = std::to_string(feed_id);
   const std::string items_key = Key("items:" + id);
   const std::string order_key = items_key + ":order";
@@ -814,10 +809,11 @@ Status Store::SendStoreItems(uint64_t feed_id, const std::vector<StoredItem>& it
   const std::string arrays = std::to_string(key_arrays.size());
   std::vector<std::string_view> argv;
   argv.reserve(9 + key_arrays.size() + sent.size() * 2);
-  // Without a loaded SHA1 (the server forgot the script while calls were pending) the script
-  // text goes along; EVAL caches it again for the EVALSHA calls that follow.
-  if (store_items_sha_.empty()) {
+  // The script's text goes along once the server has said it forgot the script (or before its
+  // SHA1 is known): EVAL caches it again under the same SHA1 for the EVALSHA calls that follow.
+  if (store_items_sha_.empty() || store_items_text_next_) {
     argv.insert(argv.end(), {"EVAL", kStoreItemsScript});
+    store_items_text_next_ = false;
   } else {
     argv.insert(argv.end(), {"EVALSHA", store_items_sha_});
   }
@@ -887,9 +883,9 @@ StatusOr<StoreItemsResult> Store::ReceiveStoreItems() {
   }
   StatusOr<RedisReply> reply = redis_->Receive();
   if (reply.ok() && reply->IsError() && reply->str.rfind("NOSCRIPT", 0) == 0) {
-    // The server restarted (or SCRIPT FLUSH ran): load it again before the next call, whatever
-    // else failed in this one.
-    store_items_sha_.clear();
+    // The server restarted (or SCRIPT FLUSH ran): the next call carries the text, whatever else
+    // failed in this one. The SHA1 stays what it was, the text's.
+    store_items_text_next_ = true;
     if (failed.ok()) return Status::Unavailable("store items: the server did not know the script");
   }
   if (!failed.ok()) return failed;
@@ -904,8 +900,17 @@ StatusOr<StoreItemsResult> Store::ReceiveStoreItems() {
 
 size_t Store::pending_store_items() const { return pending_calls_.size(); }
 
+Status Store::LoadStoreItemsScriptWhenIdle() {
+  // A command of its own needs a connection with no reply pending. The first call of a store is
+  // such a moment, whether it asks for known items or stores, so the SHA1 is known before any
+  // call is pipelined behind another.
+  if (redis_->pending_replies() != 0) return Status::Ok();
+  return LoadScript(kStoreItemsScript, &store_items_sha_);
+}
+
 Status Store::SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items) {
   if (items.empty()) return Status::InvalidArgument("known items: no items");
+  if (Status s = LoadStoreItemsScriptWhenIdle(); !s.ok()) return s;
   const std::string order_key = Key("items:" + std::to_string(feed_id) + ":order");
   std::vector<std::string_view> argv;
   argv.reserve(2 + items.size());

@@ -318,6 +318,8 @@ class Store {
   // After a failed Append or Flush: reads off the `appended` replies the failure left lost, so
   // that the failed call takes no reply slot, and returns `failure`.
   Status DropAppended(size_t appended, Status failure);
+  // Loads the item script and keeps its SHA1 when nothing is pending and it is not known yet.
+  Status LoadStoreItemsScriptWhenIdle();
   // Loads a script once and keeps its SHA1 in *sha.
   Status LoadScript(const char* body, std::string* sha);
   // Runs a Lua script by its SHA1, loading it on first use and again after the server forgot it
@@ -327,6 +329,8 @@ class Store {
   std::unique_ptr<RedisClient> redis_;
   std::string prefix_;
   std::string store_items_sha_;
+  // The server answered NOSCRIPT: the next item call sends the script's text (EVAL).
+  bool store_items_text_next_ = false;
   // Names this store's staging hashes: a random token, then a count of the calls.
   std::string staging_token_;
   uint64_t staged_calls_ = 0;

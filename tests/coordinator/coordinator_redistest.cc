@@ -25,6 +25,7 @@ namespace feedcrawl {
 namespace {
 
 namespace v1 = feedcrawl::v1;
+using testing::CommandCalls;
 using testing::RedisServer;
 
 using Peer = testing::ControlPeer;
@@ -605,21 +606,11 @@ TEST_F(CoordinatorTest, GoodbyeReturnsOnlyTheSendersOwnJobs) {
   EXPECT_EQ(again->job().feed_id(), job->job().feed_id());
 }
 
-// Calls of one Redis command since the last CONFIG RESETSTAT.
-int64_t CommandCalls(Store& store, const std::string& command) {
-  StatusOr<RedisReply> info = store.redis().Command({"INFO", "commandstats"});
-  if (!info.ok()) return -1;
-  const std::string marker = "cmdstat_" + command + ":calls=";
-  size_t at = info->str.find(marker);
-  if (at == std::string::npos) return 0;
-  return std::stoll(info->str.substr(at + marker.size()));
-}
-
 // Waits until Redis has run `command` at least `calls` times since the last CONFIG RESETSTAT, for
 // up to ten seconds (a loaded machine can be slow); false if it has not.
 bool CallsReach(Store& store, const std::string& command, int64_t calls) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (CommandCalls(store, command) < calls) {
+  while (CommandCalls(store.redis(), command) < calls) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -649,8 +640,8 @@ TEST_F(CoordinatorTest, ReadsTheFeedRecordsAgainOnlyWhenTheRegistryChanged) {
   }
   // Time for a reload, had the third check started one, to show.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(CommandCalls(*store_, "hmget"), 0) << "records read again with nothing changed";
-  EXPECT_EQ(CommandCalls(*store_, "hgetall"), 0) << "records read again with nothing changed";
+  EXPECT_EQ(CommandCalls(store_->redis(), "hmget"), 0) << "records read again, nothing changed";
+  EXPECT_EQ(CommandCalls(store_->redis(), "hgetall"), 0) << "records read again, nothing changed";
 
   // Setting a status (as `feedcrawl feeds` does) moves the version: the next check reads the
   // records, and the disabled feed is no longer dispatched.

@@ -26,6 +26,7 @@
 namespace feedcrawl {
 namespace {
 
+using testing::CommandCalls;
 using testing::RedisServer;
 
 // An RSS document listing items first..last, newest first; `edited` changes item `edited`'s title.
@@ -75,15 +76,7 @@ class ProcessorStoreTest : public ::testing::Test {
     const size_t at = info->str.find(name + ":");
     return at == std::string::npos ? -1 : std::stoll(info->str.substr(at + name.size() + 1));
   }
-  // How often the server ran `command` (lower case), from INFO commandstats; 0 if never.
-  int64_t Calls(const std::string& command) {
-    StatusOr<RedisReply> info = raw_->Command({"INFO", "commandstats"});
-    EXPECT_TRUE(info.ok());
-    if (!info.ok()) return -1;
-    const std::string field = "cmdstat_" + command + ":calls=";
-    const size_t at = info->str.find(field);
-    return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + field.size()));
-  }
+  int64_t Calls(const std::string& command) { return CommandCalls(*raw_, command); }
   // Process() of feed `feed_id`'s `body`, whose job carries `last_digest`; a failure (and an
   // empty report) when it gives none.
   v1::JobReport Crawl(Processor& processor, uint64_t feed_id, const std::string& body,

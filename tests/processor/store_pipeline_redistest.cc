@@ -15,6 +15,7 @@
 namespace feedcrawl {
 namespace {
 
+using testing::CommandCalls;
 using testing::ReadItemStream;
 using testing::RedisServer;
 using testing::StreamEntry;
@@ -245,6 +246,51 @@ TEST_F(StorePipelineTest, ForgottenScriptFailsPendingCallsThenRecovers) {
   ASSERT_OK(store_->SendStoreItems(5, Items(5, 2)));
   ASSERT_OK_AND_ASSIGN(StoreItemsResult fifth, store_->ReceiveStoreItems());
   EXPECT_EQ(fifth.new_items, 2u);
+}
+
+// A processor's first call on a feed stored before is a question (which keys are known); the
+// store calls that follow are sent while the next feeds' questions are still pending. They go by
+// the script's SHA1, loaded at that first call: the script's text is not sent with every call.
+TEST_F(StorePipelineTest, StoreCallsBehindPendingQuestionsSendTheScriptBySha) {
+  ASSERT_OK(raw_->Command({"CONFIG", "RESETSTAT"}).status());
+  ASSERT_OK(store_->SendKnownItems(1, Items(1, 2)));
+  ASSERT_OK(store_->SendKnownItems(2, Items(2, 2)));
+  ASSERT_OK_AND_ASSIGN(KnownItems known1, store_->ReceiveKnownItems());
+  EXPECT_EQ(known1.total_items, 0u);
+  ASSERT_OK(store_->SendStoreItems(1, Items(1, 2)));
+  ASSERT_OK(store_->SendKnownItems(3, Items(3, 2)));
+  ASSERT_OK_AND_ASSIGN(KnownItems known2, store_->ReceiveKnownItems());
+  EXPECT_EQ(known2.total_items, 0u);
+  ASSERT_OK(store_->SendStoreItems(2, Items(2, 2)));
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored1, store_->ReceiveStoreItems());
+  EXPECT_EQ(stored1.new_items, 2u);
+  ASSERT_OK(store_->ReceiveKnownItems().status());
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored2, store_->ReceiveStoreItems());
+  EXPECT_EQ(stored2.new_items, 2u);
+  EXPECT_EQ(CommandCalls(*raw_, "eval"), 0);
+  EXPECT_EQ(CommandCalls(*raw_, "evalsha"), 2);
+}
+
+// Once the server has forgotten the script, the next call carries its text, which caches it
+// again, and the calls after it go by its SHA1, even while other calls are still pending.
+TEST_F(StorePipelineTest, AfterAForgottenScriptOneCallCarriesItsText) {
+  ASSERT_OK(store_->StoreItems(1, Items(1, 2)).status());
+  ASSERT_OK(raw_->Command({"SCRIPT", "FLUSH"}).status());
+  ASSERT_OK(raw_->Command({"CONFIG", "RESETSTAT"}).status());
+  ASSERT_OK(store_->SendStoreItems(2, Items(2, 2)));
+  ASSERT_OK(store_->SendStoreItems(3, Items(3, 2)));
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  // Feed 3's call is still pending, so none of these can load the script first.
+  for (uint64_t feed = 4; feed <= 6; ++feed) {
+    ASSERT_OK(store_->SendStoreItems(feed, Items(feed, 2)));
+  }
+  EXPECT_EQ(store_->ReceiveStoreItems().status().code(), StatusCode::kUnavailable);
+  for (uint64_t feed = 4; feed <= 6; ++feed) {
+    ASSERT_OK_AND_ASSIGN(StoreItemsResult stored, store_->ReceiveStoreItems());
+    EXPECT_EQ(stored.new_items, 2u) << "feed " << feed;
+    EXPECT_EQ(Integer({"ZCARD", "fc:items:" + std::to_string(feed) + ":order"}), 2);
+  }
+  EXPECT_EQ(CommandCalls(*raw_, "eval"), 1);
 }
 
 // A call whose item writes fail (here the item hash is of the wrong type) while the server has

@@ -187,4 +187,13 @@ Status RedisServer::Restart() {
 
 bool RedisServer::IsRunning() { return process_ && process_->Running(); }
 
+int64_t CommandCalls(RedisClient& client, const std::string& command) {
+  StatusOr<RedisReply> info = client.Command({"INFO", "commandstats"});
+  if (!info.ok() || info->IsError()) return -1;
+  const std::string marker = "cmdstat_" + command + ":calls=";
+  const size_t at = info->str.find(marker);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str.substr(at + marker.size()));
+}
+
 }  // namespace feedcrawl::testing

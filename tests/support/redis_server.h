@@ -68,4 +68,8 @@ class RedisServer {
   std::unique_ptr<Subprocess> process_;
 };
 
+// How often the server ran `command` (lower case: "evalsha") since it started or since the last
+// CONFIG RESETSTAT, from INFO commandstats: 0 if never, -1 if the server did not answer.
+int64_t CommandCalls(RedisClient& client, const std::string& command);
+
 }  // namespace feedcrawl::testing
