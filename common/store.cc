@@ -908,10 +908,21 @@ Status Store::LoadStoreItemsScriptWhenIdle() {
   return LoadScript(kStoreItemsScript, &store_items_sha_);
 }
 
-Status Store::SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items) {
+Status Store::SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items,
+                             std::optional<uint64_t> stored_hint) {
   if (items.empty()) return Status::InvalidArgument("known items: no items");
   if (Status s = LoadStoreItemsScriptWhenIdle(); !s.ok()) return s;
   const std::string order_key = Key("items:" + std::to_string(feed_id) + ":order");
+  if (stored_hint.has_value() && *stored_hint <= kWholeOrderSetMax) {
+    if (Status s = redis_->Append({"ZRANGE", order_key, "0", "-1"}); !s.ok()) return s;
+    if (Status s = redis_->Flush(); !s.ok()) return DropAppended(1, s);
+    std::vector<std::string> keys;
+    keys.reserve(items.size());
+    for (const auto& item : items) keys.push_back(item.key);
+    whole_set_keys_.push_back(std::move(keys));
+    pending_calls_.push_back(1);
+    return Status::Ok();
+  }
   std::vector<std::string_view> argv;
   argv.reserve(2 + items.size());
   argv.insert(argv.end(), {"ZMSCORE", order_key});
@@ -925,7 +936,23 @@ Status Store::SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& it
 
 StatusOr<KnownItems> Store::ReceiveKnownItems() {
   if (pending_calls_.empty()) return Status::Internal("known items: no call is pending");
+  const size_t replies = pending_calls_.front();
   pending_calls_.pop_front();
+  if (replies == 1) {
+    const std::vector<std::string> keys = std::move(whole_set_keys_.front());
+    whole_set_keys_.pop_front();
+    StatusOr<RedisReply> members = redis_->Receive();
+    if (!members.ok()) return members.status();
+    if (members->IsError()) return ErrorReply("known items", *members);
+    std::unordered_set<std::string_view> stored;
+    stored.reserve(members->elements.size());
+    for (const RedisReply& member : members->elements) stored.insert(member.str);
+    KnownItems known;
+    known.known.reserve(keys.size());
+    for (const std::string& key : keys) known.known.push_back(stored.count(key) != 0);
+    known.total_items = members->elements.size();
+    return known;
+  }
   // Both replies are read whatever the first one was, so that the next reply is the next call's.
   StatusOr<RedisReply> scores = redis_->Receive();
   StatusOr<RedisReply> count = redis_->Receive();
@@ -943,11 +970,12 @@ StatusOr<KnownItems> Store::ReceiveKnownItems() {
 }
 
 StatusOr<KnownItems> Store::FindKnownItems(uint64_t feed_id,
-                                           const std::vector<StoredItem>& items) {
+                                           const std::vector<StoredItem>& items,
+                                           std::optional<uint64_t> stored_hint) {
   if (redis_->pending_replies() != 0) {
     return Status::Internal("known items: earlier calls are still pending");
   }
-  if (Status s = SendKnownItems(feed_id, items); !s.ok()) return s;
+  if (Status s = SendKnownItems(feed_id, items, stored_hint); !s.ok()) return s;
   return ReceiveKnownItems();
 }
 

@@ -239,13 +239,22 @@ class Store {
   StatusOr<StoreItemsResult> ReceiveStoreItems();
   // Item and known-items calls sent and not yet received.
   size_t pending_store_items() const;
-  // Which of the items' keys the feed has stored (ZMSCORE and ZCARD on P items:<id>:order, which
-  // the item script writes with the hash), so that a feed that changed by a few items sends
-  // only those. It reads no JSON. Send/Receive pipeline like SendStoreItems/ReceiveStoreItems,
-  // on the same connection and in the same order; FindKnownItems waits for its answer.
-  Status SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items);
+  // Which of the items' keys the feed has stored (P items:<id>:order, which the item script
+  // writes with the hash), so that a feed that changed by a few items sends only those. It reads
+  // no JSON. Send/Receive pipeline like SendStoreItems/ReceiveStoreItems, on the same connection
+  // and in the same order; FindKnownItems waits for its answer. `stored_hint` is how many items
+  // the caller believes the feed has stored: up to kWholeOrderSetMax, the whole order set is read
+  // (ZRANGE) and the keys looked up here, which costs Redis a fraction of asking for each key's
+  // score (ZMSCORE, then ZCARD), the question for a larger set or without a hint. In a compact
+  // set (a listpack) Redis finds each key by a scan. Either way the answer is the same.
+  Status SendKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items,
+                        std::optional<uint64_t> stored_hint = std::nullopt);
   StatusOr<KnownItems> ReceiveKnownItems();
-  StatusOr<KnownItems> FindKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items);
+  StatusOr<KnownItems> FindKnownItems(uint64_t feed_id, const std::vector<StoredItem>& items,
+                                      std::optional<uint64_t> stored_hint = std::nullopt);
+  // The most items a feed may be believed to have stored for SendKnownItems to read its whole
+  // order set: Redis's zset-max-listpack-entries default, the sets it keeps compact.
+  static constexpr uint64_t kWholeOrderSetMax = 128;
   // Rows come oldest first within a feed (ties by item key); across feeds, feed by feed in id
   // order. `limit` therefore keeps the oldest matching items; use since_ms to page forward.
   StatusOr<std::vector<ItemRow>> QueryItems(const ItemQuery& query);
@@ -336,6 +345,9 @@ class Store {
   uint64_t staged_calls_ = 0;
   // Replies owed to each item or known-items call still pending, oldest first.
   std::deque<size_t> pending_calls_;
+  // The keys of each pending known-items call that reads the whole order set, oldest first
+  // (such a call owes one reply; one asking for scores owes two).
+  std::deque<std::vector<std::string>> whole_set_keys_;
   uint64_t item_stream_max_len_ = 0;
   ItemCompression item_compression_ = ItemCompression::kNone;
   // Under compression, the frames of one SendStoreItems call, end to end; it keeps its capacity

@@ -638,6 +638,7 @@ void Coordinator::SendJobs(const std::vector<uint64_t>& taken,
     job->set_etag(feed->second.etag);
     job->set_last_modified(feed->second.last_modified);
     job->set_body_digest(feed->second.body_digest);
+    job->set_items_stored(feed->second.items_total);
     job->set_attempt(attempts_[feed_id] + 1);
     job->set_max_body_bytes(options_.max_body_bytes);
     job->set_connect_timeout_ms(options_.connect_timeout_ms);

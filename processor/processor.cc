@@ -290,7 +290,8 @@ void Processor::SendHeldReports() {
 
 Status Processor::SendNext(PendingStore& job) {
   if (job.step == PendingStore::Step::kAskKnown) {
-    if (Status s = store_->SendKnownItems(job.report.feed_id(), job.items); s.ok()) {
+    if (Status s = store_->SendKnownItems(job.report.feed_id(), job.items, job.items_stored);
+        s.ok()) {
       job.step = PendingStore::Step::kAwaitKnown;
       return s;
     }
@@ -425,8 +426,8 @@ std::optional<v1::JobReport> Processor::Process(const v1::FetchResult& result,
   PendingStore job = Prepare(result, body);
   if (!job.needs_store) return std::move(job.report);
   if (job.step == PendingStore::Step::kAskKnown &&
-      TakeKnownAnswer(job, store_->FindKnownItems(job.report.feed_id(), job.items)) ==
-          KnownAnswer::kNothingNew) {
+      TakeKnownAnswer(job, store_->FindKnownItems(job.report.feed_id(), job.items,
+                                                  job.items_stored)) == KnownAnswer::kNothingNew) {
     return std::move(job.report);
   }
   WriteJson(job);
@@ -478,6 +479,7 @@ Processor::PendingStore Processor::Prepare(const v1::FetchResult& result, std::s
   // costs.
   if (stored_before && parsed.items.size() >= kAskKnownMinItems) {
     job.step = PendingStore::Step::kAskKnown;
+    if (result.job().has_items_stored()) job.items_stored = result.job().items_stored();
   }
   // No digest: as far as the scheduler knows, none of the feed's items is stored yet (the store
   // checks, and a wrong guess only costs it a copy).

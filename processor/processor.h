@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,8 @@ class Processor {
     Step step = Step::kStore;
     // kNoneStored for a feed's first successful crawl (its job carries no body digest yet).
     StoreHint hint = StoreHint::kMaybeStored;
+    // The items the coordinator believed stored for the feed (FetchJob.items_stored), if told.
+    std::optional<uint64_t> items_stored;
     std::vector<StoredItem> items;  // key and time; json once WriteJson ran
     // The parsed feed, until the items' JSON is written: whole, or, for a feed that asks first,
     // read for its items' keys and dates only. positions[i] is items[i]'s place in it.

@@ -417,6 +417,8 @@ TEST_F(CoordinatorTest, AStopDuringTheLoadLeavesARunTheNextStartResumes) {
   EXPECT_EQ(run->counters.at("resumes"), 1u);
 }
 
+// The job carries the validators and the count of stored items (a hint for the processor's
+// question about them) of the feed's record.
 TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
   AddFeeds(1);
   auto feeds = store_->LoadFeeds();
@@ -424,6 +426,7 @@ TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
   FeedRecord record = feeds->at(0);
   record.etag = "\"abc\"";
   record.last_modified = "Wed, 01 May 2024 10:00:00 GMT";
+  record.items_total = 37;
   ASSERT_OK(store_->SaveFeed(record));
   CoordinatorOptions options;
   options.once = true;
@@ -434,6 +437,8 @@ TEST_F(CoordinatorTest, SendsStoredValidatorsWithTheJob) {
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->job().etag(), "\"abc\"");
   EXPECT_EQ(job->job().last_modified(), "Wed, 01 May 2024 10:00:00 GMT");
+  ASSERT_TRUE(job->job().has_items_stored());
+  EXPECT_EQ(job->job().items_stored(), 37u);
 }
 
 TEST_F(CoordinatorTest, ExpiredLeaseMakesFeedDueAgainAndLateReportIsIgnored) {

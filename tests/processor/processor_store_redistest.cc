@@ -40,8 +40,11 @@ std::string Rss(int first, int last, int edited = -1) {
   return x + "</channel></rss>";
 }
 
-v1::FetchResult Result(uint64_t feed_id, const std::string& body, const std::string& last_digest) {
+// `items_stored`: the coordinator's count of the feed's stored items, when the job carries it.
+v1::FetchResult Result(uint64_t feed_id, const std::string& body, const std::string& last_digest,
+                       std::optional<uint64_t> items_stored = std::nullopt) {
   v1::FetchResult result;
+  if (items_stored.has_value()) result.mutable_job()->set_items_stored(*items_stored);
   result.mutable_job()->set_job_id(feed_id * 100 + last_digest.size());
   result.mutable_job()->set_feed_id(feed_id);
   result.mutable_job()->set_url("http://127.0.0.1/feed.xml");
@@ -80,9 +83,10 @@ class ProcessorStoreTest : public ::testing::Test {
   // Process() of feed `feed_id`'s `body`, whose job carries `last_digest`; a failure (and an
   // empty report) when it gives none.
   v1::JobReport Crawl(Processor& processor, uint64_t feed_id, const std::string& body,
-                      const std::string& last_digest) {
+                      const std::string& last_digest,
+                      std::optional<uint64_t> items_stored = std::nullopt) {
     std::optional<v1::JobReport> report =
-        processor.Process(Result(feed_id, body, last_digest), body);
+        processor.Process(Result(feed_id, body, last_digest, items_stored), body);
     EXPECT_TRUE(report.has_value()) << "no report: the store failed";
     return report.value_or(v1::JobReport());
   }
@@ -151,6 +155,38 @@ TEST_F(ProcessorStoreTest, AFeedStoredBeforeSendsOnlyItsNewItems) {
   EXPECT_EQ(report.new_items(), 0u);
   EXPECT_EQ(report.total_items(), 22u);
   EXPECT_EQ(processor_->items_known(), 38u);
+}
+
+// A job that says how many items the feed has stored, few enough for a compact order set, has
+// the processor read the whole set rather than ask for each key: the same answer, for a fraction
+// of Redis's work. A larger count, or none, asks key by key.
+TEST_F(ProcessorStoreTest, AFeedWithFewItemsStoredIsAskedByItsWholeOrderSet) {
+  Crawl(*processor_, 3, Rss(1, 20), "");
+  ASSERT_OK(raw_->Command({"CONFIG", "RESETSTAT"}).status());
+  v1::JobReport report = Crawl(*processor_, 3, Rss(3, 22, /*edited=*/5), "digest-1", 20);
+  EXPECT_EQ(report.new_items(), 2u);
+  EXPECT_EQ(report.total_items(), 22u);
+  EXPECT_EQ(processor_->items_known(), 18u);
+  EXPECT_EQ(Calls("zrange"), 1);
+  EXPECT_EQ(Calls("zmscore"), 0);
+  EXPECT_EQ(Calls("hsetnx"), 2);
+  EXPECT_EQ(Integer({"ZCARD", "fc:items:3:order"}), 22);
+
+  // A hint behind the store (another job stored items since) reads the set as it is.
+  report = Crawl(*processor_, 3, Rss(4, 23), "digest-2", 20);
+  EXPECT_EQ(report.new_items(), 1u);
+  EXPECT_EQ(report.total_items(), 23u);
+  EXPECT_EQ(Calls("zrange"), 2);
+
+  // Past what a compact set holds, and without a hint, each key is asked for.
+  report = Crawl(*processor_, 3, Rss(5, 24), "digest-3", Store::kWholeOrderSetMax + 1);
+  EXPECT_EQ(report.new_items(), 1u);
+  report = Crawl(*processor_, 3, Rss(6, 25), "digest-4");
+  EXPECT_EQ(report.new_items(), 1u);
+  EXPECT_EQ(report.total_items(), 25u);
+  EXPECT_EQ(Calls("zrange"), 2);
+  EXPECT_EQ(Calls("zmscore"), 2);
+  EXPECT_EQ(processor_->items_known(), 18u + 19u + 19u + 19u);
 }
 
 TEST_F(ProcessorStoreTest, AFeedOfAFewItemsSendsThemWithoutAsking) {

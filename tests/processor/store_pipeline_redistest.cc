@@ -104,6 +104,55 @@ TEST_F(StorePipelineTest, KnownItemsFailOnALostConnectionAndTheNextCallWorks) {
   EXPECT_EQ(known.known, (std::vector<bool>{true, true, false}));
 }
 
+// With a hint of a small order set the question reads the whole set (ZRANGE) and answers as the
+// key-by-key question does, in its place among the pipelined calls, whatever the hint's count.
+TEST_F(StorePipelineTest, KnownItemsFromTheWholeOrderSetAnswerAsKeyByKey) {
+  const std::vector<StoredItem> first = Items(5, 4);
+  ASSERT_OK(store_->StoreItems(5, {first[0], first[2]}).status());
+  ASSERT_OK(raw_->Command({"CONFIG", "RESETSTAT"}).status());
+  ASSERT_OK(store_->SendKnownItems(5, first, 2));
+  ASSERT_OK(store_->SendStoreItems(6, Items(6, 2)));
+  ASSERT_OK(store_->SendKnownItems(5, first));
+  ASSERT_OK(store_->SendKnownItems(6, Items(6, 3), 0));  // behind the store: 2 stored by now
+  ASSERT_OK(store_->SendKnownItems(7, Items(7, 2), Store::kWholeOrderSetMax));
+  ASSERT_OK_AND_ASSIGN(KnownItems whole5, store_->ReceiveKnownItems());
+  ASSERT_OK_AND_ASSIGN(StoreItemsResult stored6, store_->ReceiveStoreItems());
+  EXPECT_EQ(stored6.new_items, 2u);
+  ASSERT_OK_AND_ASSIGN(KnownItems by_key5, store_->ReceiveKnownItems());
+  ASSERT_OK_AND_ASSIGN(KnownItems whole6, store_->ReceiveKnownItems());
+  ASSERT_OK_AND_ASSIGN(KnownItems whole7, store_->ReceiveKnownItems());
+  EXPECT_EQ(whole5.known, (std::vector<bool>{true, false, true, false}));
+  EXPECT_EQ(whole5.known, by_key5.known);
+  EXPECT_EQ(whole5.total_items, 2u);
+  EXPECT_EQ(by_key5.total_items, 2u);
+  EXPECT_EQ(whole6.known, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(whole6.total_items, 2u);
+  EXPECT_EQ(whole7.known, (std::vector<bool>{false, false}));
+  EXPECT_EQ(whole7.total_items, 0u);
+  EXPECT_EQ(CommandCalls(*raw_, "zrange"), 3);
+  EXPECT_EQ(CommandCalls(*raw_, "zmscore"), 1);
+  // Past a compact set's size the question goes key by key.
+  ASSERT_OK(store_->FindKnownItems(5, first, Store::kWholeOrderSetMax + 1).status());
+  EXPECT_EQ(CommandCalls(*raw_, "zmscore"), 2);
+}
+
+// A whole-set question lost with the connection fails, and the questions after it are answered
+// for their own keys.
+TEST_F(StorePipelineTest, AWholeSetQuestionLostWithTheConnectionLeavesTheNextOnesRight) {
+  ASSERT_OK(store_->StoreItems(5, Items(5, 2)).status());
+  ASSERT_OK_AND_ASSIGN(RedisReply id, store_->redis().Command({"CLIENT", "ID"}));
+  ASSERT_OK(store_->redis().Send({"BLPOP", "never-pushed", "0"}));
+  ASSERT_OK(store_->SendKnownItems(5, Items(5, 3), 2));
+  ASSERT_OK(store_->SendKnownItems(6, Items(6, 1), 0));
+  EXPECT_EQ(Integer({"CLIENT", "KILL", "ID", std::to_string(id.integer)}), 1);
+  EXPECT_EQ(store_->redis().Receive().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReceiveKnownItems().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReceiveKnownItems().status().code(), StatusCode::kUnavailable);
+  ASSERT_OK_AND_ASSIGN(KnownItems known, store_->FindKnownItems(5, Items(5, 3), 2));
+  EXPECT_EQ(known.known, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(known.total_items, 2u);
+}
+
 TEST_F(StorePipelineTest, RepliesComeBackInOrderWithTheirOwnCounts) {
   // Feed f gets f * 3 items; feed 2's items are sent twice in a row, so the second call of the
   // same feed finds them all stored.
