@@ -291,6 +291,78 @@ void BM_SaveFeeds(benchmark::State& state) {
 }
 BENCHMARK(BM_SaveFeeds)->ArgName("changed_only")->Arg(0)->Arg(1)->UseRealTime();
 
+// The first reports of 512 feeds just imported, as one flush of a --once run: each record read
+// as the coordinator reads it at dispatch, then saved with the state a successful first fetch
+// gives it (Crawled(), fetched once). stored 1 passes that record, so only the fields the fetch
+// set are written, as the coordinator does; 0 writes every field. Counters: the server's CPU per
+// feed state, and the bytes Redis keeps per record afterwards (MEMORY USAGE, averaged).
+void BM_FirstSaves(benchmark::State& state) {
+  const bool with_stored = state.range(0) != 0;
+  constexpr size_t kReports = 512;
+  RedisFixture& redis = RedisFixture::Get();
+  if (!Emptied(redis, state)) return;
+  Store& store = redis.store();
+  RunRecord run;
+  run.id = 1;
+  if (Status s = store.WriteRun(run); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  ServerCpu cpu(store);
+  std::vector<uint64_t> last_ids;
+  size_t imported = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    cpu.Pause();
+    std::vector<std::string> urls;
+    for (size_t i = 0; i < kReports; ++i, ++imported) {
+      urls.push_back("https://h" + std::to_string(imported % 97) + ".example.org/feed/" +
+                     std::to_string(imported) + ".xml");
+    }
+    StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
+    StatusOr<std::vector<std::optional<FeedRecord>>> records =
+        added.ok() ? store.GetFeeds(added->ids) : added.status();
+    if (!records.ok()) {
+      state.SkipWithError(records.status().ToString().c_str());
+      break;
+    }
+    std::vector<FeedSave> saves(records->size());
+    for (size_t i = 0; i < saves.size(); ++i) {
+      const FeedRecord& read = *(*records)[i];
+      saves[i].feed = Crawled(read);
+      saves[i].feed.fetches = 1;
+      saves[i].feed.next_due_ms = saves[i].feed.last_fetch_ms + 3'600'000;
+      if (with_stored) saves[i].stored = read;
+      saves[i].run_id = run.id;
+      saves[i].counters = {{"done", 1}, {"ok", 1}, {"items_new", 20}, {"bytes", 36'000}};
+    }
+    last_ids = added->ids;
+    cpu.Resume();
+    state.ResumeTiming();
+    StatusOr<std::vector<FeedSaveResult>> results = store.SaveFeeds(saves);
+    if (!results.ok()) {
+      state.SkipWithError(results.status().ToString().c_str());
+      break;
+    }
+  }
+  const double seconds = cpu.Total();
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kReports));
+  if (seconds >= 0 && state.iterations() > 0) {
+    state.counters["server_us_per_feed"] =
+        seconds * 1e6 / static_cast<double>(state.iterations() * kReports);
+  }
+  int64_t bytes = 0, sampled = 0;
+  for (size_t i = 0; i < last_ids.size() && i < 64; ++i) {
+    StatusOr<RedisReply> usage = store.redis().Command(
+        {"MEMORY", "USAGE", "fc:feed:" + std::to_string(last_ids[i])});
+    if (!usage.ok() || usage->IsError()) continue;
+    bytes += usage->integer;
+    ++sampled;
+  }
+  if (sampled > 0) state.counters["record_bytes"] = static_cast<double>(bytes) / sampled;
+}
+BENCHMARK(BM_FirstSaves)->ArgName("stored")->Arg(0)->Arg(1)->UseRealTime();
+
 // The coordinator's load of every feed (at start, and at each reload of a continuous
 // coordinator): `feeds` feeds crawled before (29 fields each), read whole (fields 0) or only the
 // five fields the coordinator loads (fields 1). The loop holds the coordinator for this long.

@@ -1321,9 +1321,10 @@ void Store::AppendSaveArgs(const FeedSave& save, std::vector<std::string>* argv)
       argv->push_back(std::to_string(increment));
     }
   }
-  // A record fetched before holds every field; only those this state changes are written.
-  const FeedRecord* stored =
-      save.stored && save.stored->last_fetch_ms != 0 ? &*save.stored : nullptr;
+  // Only the fields this state changes are written. A field the hash lacks was read as its zero
+  // value, so a field still at zero stays absent: the first report of a feed writes what its
+  // fetch set (about half the fields of a feed fetched without trouble), not all 29.
+  const FeedRecord* stored = save.stored ? &*save.stored : nullptr;
   char value_buffer[kFieldBuffer];
   char stored_buffer[kFieldBuffer];
   size_t fields = 0;

@@ -107,10 +107,10 @@ struct FeedSave {
   FeedRecord feed;
   uint64_t run_id = 0;
   std::map<std::string, int64_t> counters;
-  // The record as Redis held it when `feed` was derived from it (read at dispatch). Given, only
-  // the fields that differ from it are written: less for Redis to do, and a field someone else
-  // changed meanwhile (an operator's pause) is kept. Unset, or a record never fetched (its hash
-  // may lack fields), every field is written.
+  // The record as Redis held it when `feed` was derived from it (read at dispatch, a field the
+  // hash lacked at its zero value). Given, only the fields that differ from it are written: less
+  // for Redis to do and to keep, and a field someone else changed meanwhile (an operator's pause)
+  // is kept. Unset, every field is written.
   std::optional<FeedRecord> stored;
 };
 

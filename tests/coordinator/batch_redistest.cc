@@ -52,6 +52,12 @@ class StoreBatchTest : public ::testing::Test {
     return save;
   }
 
+  RedisReply Raw(const std::vector<std::string>& argv) {
+    StatusOr<RedisReply> r = store_->redis().Command(argv);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : RedisReply{};
+  }
+
   RedisServer redis_;
   std::unique_ptr<Store> store_;
   std::vector<uint64_t> ids_;
@@ -180,16 +186,62 @@ TEST_F(StoreBatchTest, ASaveFromTheStoredRecordWritesOnlyWhatChangedAndKeepsOthe
   EXPECT_EQ(after->title, "Feed title");
 }
 
-TEST_F(StoreBatchTest, TheFirstSaveOfAFeedNeverFetchedWritesEveryField) {
+TEST_F(StoreBatchTest, TheFirstSaveWritesWhatTheFetchSetAndAFieldBackAtZeroIsWritten) {
   const std::string key = "fc:feed:" + std::to_string(ids_[1]);
-  ASSERT_OK_AND_ASSIGN(auto before, store_->redis().Command({"HLEN", key}));
-  FeedSave save = SaveFromStored(ids_[1]);
-  save.feed.last_fetch_ms = 3000;
-  ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds({save}));
+  auto field_count = [&] { return Raw({"HLEN", key}).integer; };
+  auto has = [&](const char* field) { return Raw({"HEXISTS", key, field}).integer == 1; };
+  const int64_t imported = field_count();
+  // A first fetch that failed: what it set is written, what it left at zero is not.
+  FeedSave failed = SaveFromStored(ids_[1]);
+  failed.feed.last_fetch_ms = 3000;
+  failed.feed.next_due_ms = 9000;
+  failed.feed.last_status = 503;
+  failed.feed.last_outcome = "http_error";
+  failed.feed.last_error = "HTTP 503";
+  failed.feed.consecutive_failures = 1;
+  failed.feed.fetches = 1;
+  failed.feed.failures = 1;
+  failed.feed.transient_failures = 1;
+  ASSERT_OK_AND_ASSIGN(auto results, store_->SaveFeeds({failed}));
   ASSERT_OK(results[0].status);
-  ASSERT_OK_AND_ASSIGN(auto after, store_->redis().Command({"HLEN", key}));
-  EXPECT_LT(before.integer, 29);
-  EXPECT_EQ(after.integer, 29) << "fields at their zero value must be in the hash too";
+  EXPECT_EQ(field_count(), imported + 8) << "the import's fields and the eight the fetch set";
+  for (const char* zero : {"title", "etag", "last_ok_ms", "items_total", "permanent_failures",
+                           "redirect_url", "body_digest", "run_id"}) {
+    EXPECT_FALSE(has(zero)) << zero;
+  }
+  ASSERT_OK_AND_ASSIGN(auto after_failure, store_->GetFeed(ids_[1]));
+  ASSERT_TRUE(after_failure.has_value());
+  EXPECT_EQ(after_failure->url, failed.feed.url);
+  EXPECT_EQ(after_failure->status, "active");
+  EXPECT_EQ(after_failure->last_error, "HTTP 503");
+  EXPECT_EQ(after_failure->consecutive_failures, 1u);
+  EXPECT_EQ(after_failure->items_total, 0u);
+  EXPECT_TRUE(after_failure->etag.empty());
+  // The next fetch succeeds: the streak and the error go back to zero, and those zeros are
+  // written, since the hash holds other values now.
+  FeedSave ok = SaveFromStored(ids_[1]);
+  ok.feed.last_fetch_ms = 4000;
+  ok.feed.last_ok_ms = 4000;
+  ok.feed.last_status = 200;
+  ok.feed.last_outcome = "ok";
+  ok.feed.last_error.clear();
+  ok.feed.consecutive_failures = 0;
+  ok.feed.fetches = 2;
+  ok.feed.items_total = 20;
+  ok.feed.title = "Feed title";
+  ASSERT_OK_AND_ASSIGN(results, store_->SaveFeeds({ok}));
+  ASSERT_OK(results[0].status);
+  EXPECT_EQ(Raw({"HGET", key, "consecutive_failures"}).str, "0");
+  EXPECT_EQ(Raw({"HGET", key, "last_error"}).str, "");
+  EXPECT_EQ(Raw({"HGET", key, "failures"}).str, "1");
+  EXPECT_FALSE(has("etag"));
+  ASSERT_OK_AND_ASSIGN(auto after_ok, store_->GetFeed(ids_[1]));
+  ASSERT_TRUE(after_ok.has_value());
+  EXPECT_EQ(after_ok->consecutive_failures, 0u);
+  EXPECT_TRUE(after_ok->last_error.empty());
+  EXPECT_EQ(after_ok->items_total, 20u);
+  EXPECT_EQ(after_ok->title, "Feed title");
+  EXPECT_EQ(after_ok->transient_failures, 1u);
 }
 
 TEST_F(StoreBatchTest, ManyRunSavesSumTheirCountersOnceAcrossScriptCalls) {
