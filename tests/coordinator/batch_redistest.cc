@@ -231,6 +231,7 @@ TEST_F(StoreBatchTest, TheFirstSaveWritesWhatTheFetchSetAndAFieldBackAtZeroIsWri
   ok.feed.title = "Feed title";
   ASSERT_OK_AND_ASSIGN(results, store_->SaveFeeds({ok}));
   ASSERT_OK(results[0].status);
+  EXPECT_TRUE(has("last_error")) << "an error back at empty must overwrite the old one";
   EXPECT_EQ(Raw({"HGET", key, "consecutive_failures"}).str, "0");
   EXPECT_EQ(Raw({"HGET", key, "last_error"}).str, "");
   EXPECT_EQ(Raw({"HGET", key, "failures"}).str, "1");
