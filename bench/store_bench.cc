@@ -198,7 +198,7 @@ BENCHMARK(BM_StoreItemsPipelined)
     ->Args({8, 1})
     ->UseRealTime();
 
-// A registered feed as after a successful fetch, with every field of its record set.
+// A registered feed's state after a successful fetch.
 FeedRecord Crawled(FeedRecord feed) {
   feed.title = "Feed number " + std::to_string(feed.id);
   feed.etag = "W/\"" + std::to_string(feed.id * 7919) + "\"";
@@ -213,9 +213,11 @@ FeedRecord Crawled(FeedRecord feed) {
   return feed;
 }
 
-// Registers `urls` and returns a save per feed whose state is Crawled(): the records of feeds
-// fetched before.
-StatusOr<std::vector<FeedSave>> CrawledSaves(Store& store, const std::vector<std::string>& urls) {
+// Registers `urls` and returns a save per feed whose state is Crawled(). Without `stored` the
+// saves write every field (the fixtures of feeds fetched before); with it each carries the record
+// as read after the import, as the coordinator saves a feed's first report.
+StatusOr<std::vector<FeedSave>> CrawledSaves(Store& store, const std::vector<std::string>& urls,
+                                             bool stored = false) {
   StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
   if (!added.ok()) return added.status();
   StatusOr<std::vector<std::optional<FeedRecord>>> records = store.GetFeeds(added->ids);
@@ -224,8 +226,20 @@ StatusOr<std::vector<FeedSave>> CrawledSaves(Store& store, const std::vector<std
   for (size_t i = 0; i < saves.size(); ++i) {
     if (!(*records)[i]) return Status::Internal("a feed just registered is gone");
     saves[i].feed = Crawled(*(*records)[i]);
+    if (stored) saves[i].stored = std::move((*records)[i]);
   }
   return saves;
+}
+
+// `count` feed URLs from number `first` on, spread over 97 hosts.
+std::vector<std::string> FeedUrls(size_t first, size_t count) {
+  std::vector<std::string> urls;
+  urls.reserve(count);
+  for (size_t i = first; i < first + count; ++i) {
+    urls.push_back("https://h" + std::to_string(i % 97) + ".example.org/feed/" +
+                   std::to_string(i) + ".xml");
+  }
+  return urls;
 }
 
 // One flush of the coordinator's reports: 512 feed states of a --once run, each a 304's (fetch
@@ -238,13 +252,8 @@ void BM_SaveFeeds(benchmark::State& state) {
   RedisFixture& redis = RedisFixture::Get();
   if (!Emptied(redis, state)) return;
   Store& store = redis.store();
-  std::vector<std::string> urls;
-  for (size_t i = 0; i < kReports; ++i) {
-    urls.push_back("https://h" + std::to_string(i % 97) + ".example.org/feed/" +
-                   std::to_string(i) + ".xml");
-  }
-  // Feeds crawled before: every field in their hashes, as after a first report.
-  StatusOr<std::vector<FeedSave>> crawled = CrawledSaves(store, urls);
+  // Feeds crawled before, their records written whole.
+  StatusOr<std::vector<FeedSave>> crawled = CrawledSaves(store, FeedUrls(0, kReports));
   if (!crawled.ok()) {
     state.SkipWithError(crawled.status().ToString().c_str());
     return;
@@ -309,34 +318,25 @@ void BM_FirstSaves(benchmark::State& state) {
     return;
   }
   ServerCpu cpu(store);
-  std::vector<uint64_t> last_ids;
+  std::vector<FeedSave> saves;
   size_t imported = 0;
   for (auto _ : state) {
     state.PauseTiming();
     cpu.Pause();
-    std::vector<std::string> urls;
-    for (size_t i = 0; i < kReports; ++i, ++imported) {
-      urls.push_back("https://h" + std::to_string(imported % 97) + ".example.org/feed/" +
-                     std::to_string(imported) + ".xml");
-    }
-    StatusOr<AddFeedsResult> added = store.AddFeeds(urls, 1'700'000'000'000);
-    StatusOr<std::vector<std::optional<FeedRecord>>> records =
-        added.ok() ? store.GetFeeds(added->ids) : added.status();
-    if (!records.ok()) {
-      state.SkipWithError(records.status().ToString().c_str());
+    StatusOr<std::vector<FeedSave>> first =
+        CrawledSaves(store, FeedUrls(imported, kReports), with_stored);
+    imported += kReports;
+    if (!first.ok()) {
+      state.SkipWithError(first.status().ToString().c_str());
       break;
     }
-    std::vector<FeedSave> saves(records->size());
-    for (size_t i = 0; i < saves.size(); ++i) {
-      const FeedRecord& read = *(*records)[i];
-      saves[i].feed = Crawled(read);
-      saves[i].feed.fetches = 1;
-      saves[i].feed.next_due_ms = saves[i].feed.last_fetch_ms + 3'600'000;
-      if (with_stored) saves[i].stored = read;
-      saves[i].run_id = run.id;
-      saves[i].counters = {{"done", 1}, {"ok", 1}, {"items_new", 20}, {"bytes", 36'000}};
+    saves = std::move(*first);
+    for (FeedSave& save : saves) {
+      save.feed.fetches = 1;
+      save.feed.next_due_ms = save.feed.last_fetch_ms + 3'600'000;
+      save.run_id = run.id;
+      save.counters = {{"done", 1}, {"ok", 1}, {"items_new", 20}, {"bytes", 36'000}};
     }
-    last_ids = added->ids;
     cpu.Resume();
     state.ResumeTiming();
     StatusOr<std::vector<FeedSaveResult>> results = store.SaveFeeds(saves);
@@ -352,9 +352,9 @@ void BM_FirstSaves(benchmark::State& state) {
         seconds * 1e6 / static_cast<double>(state.iterations() * kReports);
   }
   int64_t bytes = 0, sampled = 0;
-  for (size_t i = 0; i < last_ids.size() && i < 64; ++i) {
+  for (size_t i = 0; i < saves.size() && i < 64; ++i) {
     StatusOr<RedisReply> usage = store.redis().Command(
-        {"MEMORY", "USAGE", "fc:feed:" + std::to_string(last_ids[i])});
+        {"MEMORY", "USAGE", "fc:feed:" + std::to_string(saves[i].feed.id)});
     if (!usage.ok() || usage->IsError()) continue;
     bytes += usage->integer;
     ++sampled;
